@@ -1,0 +1,1 @@
+"""tapgate broker: the Lambda code (domain core, AWS adapters, HTTP handler)."""

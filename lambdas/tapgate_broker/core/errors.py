@@ -1,0 +1,82 @@
+"""One error root for the broker; each subclass maps to one HTTP status.
+
+``detail`` is safe to show to the caller. ``reason`` is for logs and audit
+records only (it may say which check failed); it never reaches the client.
+"""
+
+from __future__ import annotations
+
+
+class TapgateError(Exception):
+    status = 500
+    title = "Internal error"
+    type_slug = "internal"
+
+    def __init__(self, detail: str, *, reason: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.reason = reason or detail
+
+
+class BadRequestError(TapgateError):
+    status = 400
+    title = "Bad request"
+    type_slug = "bad-request"
+
+
+class CeremonyFailedError(TapgateError):
+    """A WebAuthn ceremony failed. One generic message whatever the cause."""
+
+    status = 401
+    title = "Authentication failed"
+    type_slug = "ceremony-failed"
+    GENERIC = "The security key ceremony could not be verified."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.GENERIC, reason=reason)
+
+
+class ForbiddenError(TapgateError):
+    status = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
+class NotFoundError(TapgateError):
+    status = 404
+    title = "Not found"
+    type_slug = "not-found"
+
+
+class ConflictError(TapgateError):
+    status = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class PayloadTooLargeError(TapgateError):
+    status = 413
+    title = "Payload too large"
+    type_slug = "payload-too-large"
+
+
+class ThrottledError(TapgateError):
+    status = 429
+    title = "Too many requests"
+    type_slug = "throttled"
+
+    def __init__(self, detail: str, *, retry_after: int = 1, reason: str | None = None) -> None:
+        super().__init__(detail, reason=reason)
+        self.retry_after = retry_after
+
+
+class DependencyError(TapgateError):
+    """An AWS dependency failed or throttled; the client may retry."""
+
+    status = 503
+    title = "Service unavailable"
+    type_slug = "dependency-unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 2, reason: str | None = None) -> None:
+        super().__init__(detail, reason=reason)
+        self.retry_after = retry_after

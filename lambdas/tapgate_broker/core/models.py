@@ -1,0 +1,100 @@
+"""Records the core works with. Frozen dataclasses; WebAuthn types stay fido2's."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class UserVerification(enum.StrEnum):
+    REQUIRED = "required"
+    PREFERRED = "preferred"
+    DISCOURAGED = "discouraged"
+
+
+class CeremonyKind(enum.StrEnum):
+    REGISTRATION = "registration"
+    AUTHENTICATION = "authentication"
+    MANAGE = "manage"  # a fresh assertion to revoke a key
+
+
+@dataclass(frozen=True)
+class RoleConfig:
+    arn: str
+    name: str
+    max_session_seconds: int = 3600
+    user_verification: UserVerification = UserVerification.PREFERRED
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the base identity proven to API Gateway, plus request facts."""
+
+    user_name: str | None  # None: unauthenticated (passkey sign-in)
+    arn: str | None
+    source_ip: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    user_name: str
+    credential_id: bytes
+    credential_data: bytes  # fido2 AttestedCredentialData bytes (aaguid, id, COSE key)
+    sign_count: int
+    user_handle: bytes
+    aaguid: str
+    created_at: str
+    last_used_at: str | None = None
+    nickname: str = ""
+    transports: tuple[str, ...] = ()
+    backup_eligible: bool = False
+    backup_state: bool = False
+
+
+@dataclass(frozen=True)
+class CredentialSnapshot:
+    """What a ceremony remembers of one allowed key: enough to verify without a read."""
+
+    credential_id: bytes
+    credential_data: bytes
+    sign_count: int
+
+
+@dataclass(frozen=True)
+class Ceremony:
+    ceremony_id: str
+    kind: CeremonyKind
+    user_name: str | None  # None for discoverable passkey sign-in
+    state: dict[str, object]  # fido2 state: holds the challenge; never log it
+    expires_at: int  # epoch seconds
+    role_arn: str | None = None
+    user_verification: UserVerification = UserVerification.PREFERRED
+    user_handle: bytes | None = None
+    nickname: str = ""
+    allowed: tuple[CredentialSnapshot, ...] = ()
+    step_up_state: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class IssuedCredentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: str  # ISO 8601 UTC with Z
+    role_arn: str
+    source_identity: str
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    user_name: str
+    at: str  # ISO 8601 UTC
+    event: str  # register | authenticate | revoke | ...
+    outcome: str  # success | failure
+    credential_id: str = ""
+    role_arn: str = ""
+    source_ip: str = ""
+    user_agent: str = ""
+    reason: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
