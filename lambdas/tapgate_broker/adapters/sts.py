@@ -1,0 +1,82 @@
+"""STS adapter: assume a gated role with SourceIdentity and the tapgate session tags."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tapgate_broker.adapters.aws_errors import dependency_error, error_code
+from tapgate_broker.core.errors import ForbiddenError
+from tapgate_broker.core.models import IssuedCredentials
+from tapgate_broker.core.service import short_id
+
+MFA_TAG = "tapgate-mfa"
+UV_TAG = "tapgate-uv"
+CREDENTIAL_TAG = "tapgate-credential"
+SESSION_TAG_KEYS = (MFA_TAG, UV_TAG, CREDENTIAL_TAG)
+MAX_CHAINED_SECONDS = 3600  # AssumeRole from a role session is role chaining
+
+_IDENTITY = re.compile(r"^[\w+=,.@-]{2,64}$")
+_SESSION_UNSAFE = re.compile(r"[^\w+=,.@-]")
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
+
+
+def session_name_for(user_name: str) -> str:
+    """RoleSessionName: tapgate-<user>, limited to STS's alphabet and 64 characters."""
+    return ("tapgate-" + _SESSION_UNSAFE.sub("-", user_name))[:64]
+
+
+class StsRoleIssuer:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def assume(
+        self,
+        *,
+        role_arn: str,
+        user_name: str,
+        credential_id: bytes,
+        user_verified: bool,
+        duration_seconds: int,
+    ) -> IssuedCredentials:
+        if not _IDENTITY.match(user_name) or user_name.lower().startswith("aws:"):
+            raise ForbiddenError(
+                "Your user name cannot be used as an STS SourceIdentity.",
+                reason=f"unusable SourceIdentity {user_name!r}",
+            )
+        try:
+            answer = self._client.assume_role(
+                RoleArn=role_arn,
+                RoleSessionName=session_name_for(user_name),
+                SourceIdentity=user_name,
+                DurationSeconds=min(duration_seconds, MAX_CHAINED_SECONDS),
+                Tags=[
+                    {"Key": MFA_TAG, "Value": "webauthn"},
+                    {"Key": UV_TAG, "Value": "true" if user_verified else "false"},
+                    {"Key": CREDENTIAL_TAG, "Value": short_id(credential_id)},
+                ],
+            )
+        except ClientError as exc:
+            if error_code(exc) in DENIED_CODES:
+                raise ForbiddenError(
+                    "The role's trust policy does not let you assume it through tapgate.",
+                    reason=f"sts AccessDenied for {role_arn}",
+                ) from exc
+            raise dependency_error(exc, service="sts") from exc
+        except BotoCoreError as exc:
+            raise dependency_error(exc, service="sts") from exc
+        creds = answer["Credentials"]
+        expiration = creds["Expiration"]
+        if isinstance(expiration, datetime):
+            expiration = expiration.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return IssuedCredentials(
+            access_key_id=creds["AccessKeyId"],
+            secret_access_key=creds["SecretAccessKey"],
+            session_token=creds["SessionToken"],
+            expiration=str(expiration),
+            role_arn=role_arn,
+            source_identity=user_name,
+        )

@@ -1,0 +1,1 @@
+"""HTTP layer: request parsing, problem documents, routes on Powertools' resolver."""

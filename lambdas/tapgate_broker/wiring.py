@@ -1,0 +1,51 @@
+"""Build the Broker from the environment, once per cold start."""
+
+from __future__ import annotations
+
+import functools
+
+import boto3
+from botocore.config import Config
+
+from tapgate_broker.adapters.dynamodb import (
+    DynamoAuditLog,
+    DynamoCeremonyStore,
+    DynamoCredentialStore,
+)
+from tapgate_broker.adapters.sts import StsRoleIssuer
+from tapgate_broker.core.service import Broker, BrokerConfig
+from tapgate_broker.settings import Settings
+
+# Fail fast inside the Lambda's time budget; the client retries on 503.
+_CLIENT_CONFIG = Config(
+    connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}
+)
+
+
+def build_broker(settings: Settings, *, session: boto3.session.Session | None = None) -> Broker:
+    session = session or boto3.session.Session()
+    dynamodb = session.client("dynamodb", config=_CLIENT_CONFIG)
+    sts = session.client("sts", config=_CLIENT_CONFIG)
+    return Broker(
+        config=BrokerConfig(
+            rp_id=settings.rp_id,
+            rp_name=settings.rp_name,
+            origins=settings.origins,
+            roles=settings.roles,
+            ceremony_ttl_seconds=settings.ceremony_ttl_seconds,
+            audit_retention_days=settings.audit_retention_days,
+        ),
+        credentials=DynamoCredentialStore(dynamodb, table_name=settings.credentials_table),
+        ceremonies=DynamoCeremonyStore(dynamodb, table_name=settings.ceremonies_table),
+        audit=DynamoAuditLog(
+            dynamodb,
+            table_name=settings.audit_table,
+            retention_days=settings.audit_retention_days,
+        ),
+        issuer=StsRoleIssuer(sts),
+    )
+
+
+@functools.cache
+def broker_from_env() -> Broker:
+    return build_broker(Settings.from_env())
