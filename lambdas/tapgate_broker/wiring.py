@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 
 import boto3
 from botocore.config import Config
@@ -13,6 +14,7 @@ from tapgate_broker.adapters.dynamodb import (
     DynamoCredentialStore,
 )
 from tapgate_broker.adapters.sts import StsRoleIssuer
+from tapgate_broker.core.ports import Clock
 from tapgate_broker.core.service import Broker, BrokerConfig
 from tapgate_broker.settings import Settings
 
@@ -22,7 +24,12 @@ _CLIENT_CONFIG = Config(
 )
 
 
-def build_broker(settings: Settings, *, session: boto3.session.Session | None = None) -> Broker:
+def build_broker(
+    settings: Settings,
+    *,
+    session: boto3.session.Session | None = None,
+    clock: Clock | None = None,
+) -> Broker:
     session = session or boto3.session.Session()
     dynamodb = session.client("dynamodb", config=_CLIENT_CONFIG)
     sts = session.client("sts", config=_CLIENT_CONFIG)
@@ -43,6 +50,7 @@ def build_broker(settings: Settings, *, session: boto3.session.Session | None = 
             retention_days=settings.audit_retention_days,
         ),
         issuer=StsRoleIssuer(sts),
+        clock=clock or time.time,
     )
 
 
