@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +16,7 @@ from fido2.utils import websafe_encode
 from tapgate_broker.api import requests
 from tapgate_broker.api.identity import caller_from_event
 from tapgate_broker.api.problems import NO_STORE, internal_error, problem, problem_response
-from tapgate_broker.core.errors import ForbiddenError, TapgateError
+from tapgate_broker.core.errors import BadRequestError, ForbiddenError, TapgateError
 from tapgate_broker.core.models import Caller, StoredCredential
 from tapgate_broker.core.service import Broker
 
@@ -36,7 +38,13 @@ def build_app(get_broker: Callable[[], Broker], *, metrics: Metrics | None = Non
 
     def body(*, required: bool = True) -> dict[str, Any]:
         event = app.current_event
-        raw = event.decoded_body if event.is_base64_encoded else event.body
+        raw: str | bytes | None = event.body
+        if event.is_base64_encoded:
+            # Not Powertools' decoded_body: it assumes valid base64 holding UTF-8.
+            try:
+                raw = base64.b64decode(event.body or "", validate=True)
+            except binascii.Error as exc:
+                raise BadRequestError("request body is not valid base64") from exc
         return requests.parse_json_body(
             raw, content_type=event.headers.get("content-type"), required=required
         )
