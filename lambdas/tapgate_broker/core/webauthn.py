@@ -6,11 +6,13 @@ It does not check the sign counter; ``check_counter`` does.
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fido2.server import Fido2Server
+from fido2.utils import websafe_decode
 from fido2.webauthn import (
     AttestedCredentialData,
     AuthenticationResponse,
@@ -24,6 +26,9 @@ from tapgate_broker.core.errors import BadRequestError, CeremonyFailedError
 
 # ES256 first (every security key), then EdDSA and RS256 (Windows Hello).
 ALLOWED_ALGORITHMS = (-7, -8, -257)
+
+REGISTRATION_BINARY = ("clientDataJSON", "attestationObject")
+ASSERTION_BINARY = ("clientDataJSON", "authenticatorData", "signature")
 
 # What malformed client JSON makes fido2's parsers raise. Anything else is a bug
 # and must surface as one.
@@ -57,6 +62,7 @@ def make_server(*, rp_id: str, rp_name: str, origins: Sequence[str]) -> Fido2Ser
 def parse_registration(raw: object) -> RegistrationResponse:
     if not isinstance(raw, Mapping):
         raise BadRequestError("credential must be a RegistrationResponseJSON object")
+    check_json_shape(raw, binary=REGISTRATION_BINARY, field="credential")
     try:
         parsed = RegistrationResponse.from_dict(raw)
         # Touch the lazily decoded parts so malformed CBOR fails here, as a 400.
@@ -74,6 +80,7 @@ def parse_registration(raw: object) -> RegistrationResponse:
 def parse_assertion(raw: object, *, field: str = "credential") -> AuthenticationResponse:
     if not isinstance(raw, Mapping):
         raise BadRequestError(f"{field} must be an AuthenticationResponseJSON object")
+    check_json_shape(raw, binary=ASSERTION_BINARY, field=field)
     try:
         parsed = AuthenticationResponse.from_dict(raw)
         _ = parsed.response.authenticator_data.counter
@@ -83,6 +90,31 @@ def parse_assertion(raw: object, *, field: str = "credential") -> Authentication
             f"{field} is not a valid AuthenticationResponseJSON", reason=f"parse: {exc!r}"
         ) from exc
     return parsed
+
+
+def check_json_shape(raw: Mapping[str, Any], *, binary: tuple[str, ...], field: str) -> None:
+    """Binary fields must be base64url strings before fido2 sees them.
+
+    fido2 decodes with ``bytes(value)``: a JSON number n there (or as the
+    client data's challenge) would allocate n bytes, so a 14-byte body could
+    exhaust the Lambda's memory.
+    """
+    response = raw.get("response")
+    if raw.get("type") != "public-key" or not isinstance(response, Mapping):
+        raise BadRequestError(f'{field} must have type "public-key" and a response object')
+    values = [raw.get("id"), raw.get("rawId"), *(response.get(key) for key in binary)]
+    if not all(isinstance(value, str) for value in values):
+        raise BadRequestError(f"{field}: binary fields must be base64url strings")
+    handle = response.get("userHandle")
+    if handle is not None and not isinstance(handle, str):
+        raise BadRequestError(f"{field}: userHandle must be a base64url string")
+    try:
+        client_data = json.loads(websafe_decode(response["clientDataJSON"]))
+        challenge = client_data.get("challenge")
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        raise BadRequestError(f"{field}: clientDataJSON is not valid", reason=repr(exc)) from exc
+    if not isinstance(challenge, str):
+        raise BadRequestError(f"{field}: clientDataJSON challenge must be a string")
 
 
 def credential_data_from_bytes(raw: bytes) -> AttestedCredentialData:
