@@ -97,7 +97,8 @@ def check_json_shape(raw: Mapping[str, Any], *, binary: tuple[str, ...], field: 
 
     fido2 decodes with ``bytes(value)``: a JSON number n there (or as the
     client data's challenge) would allocate n bytes, so a 14-byte body could
-    exhaust the Lambda's memory.
+    exhaust the Lambda's memory. An origin that is not a string would reach
+    the origin check (a set lookup) and raise TypeError.
     """
     response = raw.get("response")
     if raw.get("type") != "public-key" or not isinstance(response, Mapping):
@@ -110,11 +111,11 @@ def check_json_shape(raw: Mapping[str, Any], *, binary: tuple[str, ...], field: 
         raise BadRequestError(f"{field}: userHandle must be a base64url string")
     try:
         client_data = json.loads(websafe_decode(response["clientDataJSON"]))
-        challenge = client_data.get("challenge")
+        members = [client_data.get(key) for key in ("type", "challenge", "origin")]
     except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         raise BadRequestError(f"{field}: clientDataJSON is not valid", reason=repr(exc)) from exc
-    if not isinstance(challenge, str):
-        raise BadRequestError(f"{field}: clientDataJSON challenge must be a string")
+    if not all(isinstance(member, str) for member in members):
+        raise BadRequestError(f"{field}: clientDataJSON type, challenge and origin must be strings")
 
 
 def credential_data_from_bytes(raw: bytes) -> AttestedCredentialData:
