@@ -308,6 +308,16 @@ class Broker:
                 user_verified=response.response.authenticator_data.is_user_verified(),
                 duration_seconds=duration,
             )
+            # Inside the try: if this write fails, the credentials are withheld (503)
+            # and the failure record below still tells that the ceremony was used.
+            self._record(
+                caller,
+                user_name,
+                "authenticate",
+                "success",
+                credential_id=credential_id,
+                role_arn=role.arn,
+            )
         except TapgateError as exc:
             self._record(
                 caller,
@@ -319,14 +329,6 @@ class Broker:
                 reason=exc.reason,
             )
             raise
-        self._record(
-            caller,
-            user_name,
-            "authenticate",
-            "success",
-            credential_id=credential_id,
-            role_arn=role.arn,
-        )
         return AuthenticationResult(
             credentials=issued, user_name=user_name, credential_id=credential_id
         )
