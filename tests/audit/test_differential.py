@@ -1,0 +1,360 @@
+"""Differential test: tapgate's evaluator against @cloud-copilot/iam-simulate (Strict mode).
+
+A seeded generator builds policy-by-request-context combinations that cover every condition
+operator (plain, IfExists, ForAllValues:, ForAnyValue:), Null, the MFA keys, missing keys,
+multi-valued keys, values of the wrong type, NotAction/NotResource, explicit deny,
+permissions boundaries and SCP levels. Node runs once for the whole batch.
+
+Left out on purpose, where the oracle is not a reliable reference: KMS actions (it requires a
+key policy), a bare IPv4 policy value against an IPv6 request under NotIpAddress (it answers
+"no match", AWS documents an address outside the range as matching), and integer-epoch dates.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tapgate.audit.evaluator import Request, evaluate
+from tapgate.audit.policy import parse_policy
+
+SEED = 20240605
+MIN_CASES = 600
+
+# key -> (operator family, pool of request values, pool of policy values)
+KEYS: dict[str, tuple[str, list[Any], list[str]]] = {
+    "aws:MultiFactorAuthPresent": ("bool", ["true", "false", "TRUE"], ["true", "false"]),
+    "aws:SecureTransport": ("bool", ["true", "false"], ["true", "false"]),
+    "aws:MultiFactorAuthAge": ("numeric", ["0", "100", "3600", "7200"], ["0", "300", "3600"]),
+    "aws:PrincipalTag/tapgate-mfa": (
+        "string",
+        ["webauthn", "WebAuthn", "totp", "web"],
+        ["webauthn", "web*", "WEBAUTHN", "?ebauthn", "totp"],
+    ),
+    "aws:SourceIdentity": (
+        "string",
+        ["alice", "bob", "alice@example.com"],
+        ["alice", "${aws:username}", "*@example.com", "b?b"],
+    ),
+    "aws:username": ("string", ["alice", "bob"], ["alice", "bob"]),
+    "aws:CurrentTime": (
+        "date",
+        ["2025-01-01T00:00:00Z", "2030-06-01T12:00:00Z"],
+        ["2025-01-01T00:00:00Z", "2027-01-01T00:00:00Z", "2031-01-01"],
+    ),
+    "aws:TokenIssueTime": (
+        "date",
+        ["2025-01-01T00:00:00Z", "2026-03-01T08:00:00Z"],
+        ["2026-01-01T00:00:00Z"],
+    ),
+    "aws:SourceIp": (
+        "ip",
+        ["10.1.2.3", "192.168.0.9", "2001:db8::1"],
+        ["10.0.0.0/8", "192.168.0.0/24", "2001:db8::/32", "172.16.0.0/12"],
+    ),
+    "aws:PrincipalArn": (
+        "arn",
+        [
+            "arn:aws:iam::111122223333:role/tapgate-broker",
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam::444455556666:role/other",
+        ],
+        [
+            "arn:aws:iam::111122223333:role/tapgate-broker",
+            "arn:aws:iam::111122223333:*",
+            "arn:aws:iam::*:role/other",
+            "arn:aws:iam::111122223333:user/${aws:username}",
+        ],
+    ),
+    "aws:TagKeys": (
+        "multi",
+        [["tapgate-mfa"], ["tapgate-mfa", "tapgate-uv"], ["tapgate-mfa", "team"], []],
+        ["tapgate-mfa", "tapgate-uv", "tapgate-*", "team"],
+    ),
+    "aws:PrincipalTag/team": ("binary", ["YWJj", "ZGVm"], ["YWJj", "ZGVm"]),
+}
+
+OPERATORS = {
+    "string": [
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+    ],
+    "multi": ["StringEquals", "StringNotEquals", "StringLike", "StringNotLike"],
+    "numeric": [
+        "NumericEquals",
+        "NumericNotEquals",
+        "NumericLessThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThan",
+        "NumericGreaterThanEquals",
+    ],
+    "date": [
+        "DateEquals",
+        "DateNotEquals",
+        "DateLessThan",
+        "DateLessThanEquals",
+        "DateGreaterThan",
+        "DateGreaterThanEquals",
+    ],
+    "bool": ["Bool"],
+    "binary": ["BinaryEquals"],
+    "ip": ["IpAddress", "NotIpAddress"],
+    "arn": ["ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"],
+}
+
+ACTIONS = [
+    ("s3:GetObject", "arn:aws:s3:::reports/2025/q1.csv"),
+    ("iam:CreateUser", "arn:aws:iam::111122223333:user/mallory"),
+    ("dynamodb:DeleteTable", "arn:aws:dynamodb:us-east-1:111122223333:table/credentials"),
+    ("ec2:TerminateInstances", "arn:aws:ec2:us-east-1:111122223333:instance/i-0abc"),
+]
+
+
+def _all_operator_variants() -> list[tuple[str, str]]:
+    """(operator as written, key) pairs: every operator with every prefix/suffix variant."""
+    out = []
+    by_family: dict[str, list[str]] = {}
+    for key, (family, _, _) in KEYS.items():
+        by_family.setdefault(family, []).append(key)
+    for family, operators in OPERATORS.items():
+        for operator in operators:
+            for key in by_family[family]:
+                out.append((operator, key))
+                out.append((operator + "IfExists", key))
+                out.append(("ForAllValues:" + operator, key))
+                out.append(("ForAnyValue:" + operator, key))
+    for key in KEYS:
+        out.append(("Null", key))
+    return out
+
+
+def _context(rng: random.Random, keys: list[str]) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    for key in keys:
+        if rng.random() < 0.75:  # a quarter of the time the key is missing
+            context[key] = rng.choice(KEYS[key][1])
+    if rng.random() < 0.3:
+        context["aws:username"] = rng.choice(["alice", "bob"])
+    return {k: v for k, v in context.items() if v != []}
+
+
+def _condition(rng: random.Random, operator: str, key: str) -> dict[str, Any]:
+    if operator == "Null":
+        return {"Null": {key: rng.choice(["true", "false"])}}
+    pool = KEYS[key][2]
+    values = rng.sample(pool, k=rng.choice([1, 1, 2]) if len(pool) > 1 else 1)
+    return {operator: {key: values[0] if len(values) == 1 else values}}
+
+
+def generate_cases(seed: int = SEED) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    cases: list[dict[str, Any]] = []
+    variants = _all_operator_variants()
+    for operator, key in variants:
+        for _ in range(2):
+            action, resource = rng.choice(ACTIONS)
+            condition = _condition(rng, operator, key)
+            shape = rng.choice(["allow", "deny", "allow-two"])
+            if shape == "allow":
+                statements = [
+                    {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}
+                ]
+            elif shape == "deny":
+                statements = [
+                    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                    {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": condition},
+                ]
+            else:
+                other_op, other_key = rng.choice(variants)
+                merged = dict(condition)
+                extra = _condition(rng, other_op, other_key)
+                for op, pairs in extra.items():
+                    merged.setdefault(op, {}).update(pairs)
+                statements = [
+                    {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": merged}
+                ]
+            context = _context(rng, list({key, *[k for v in condition.values() for k in v]}))
+            cases.append(
+                {
+                    "action": action,
+                    "resource": resource,
+                    "context": context,
+                    "identity": [{"Version": "2012-10-17", "Statement": statements}],
+                }
+            )
+    cases.extend(_structural_cases(rng))
+    return cases
+
+
+MFA_GUARD = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+MFA_CONTEXTS: list[dict[str, Any]] = [
+    {},
+    {"aws:MultiFactorAuthPresent": "false"},
+    {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "120"},
+    {"aws:MultiFactorAuthPresent": "false", "aws:PrincipalTag/tapgate-mfa": "webauthn"},
+]
+
+
+def _structural_cases(rng: random.Random) -> list[dict[str, Any]]:
+    """Action/NotAction, Resource/NotResource, deny-wins, boundaries and SCP levels."""
+    cases = []
+    action_patterns = [
+        ["*"],
+        ["iam:*"],
+        ["s3:Get*"],
+        ["dynamodb:Delete*", "s3:*"],
+        ["ec2:Terminate?nstances"],
+    ]
+    resource_patterns = [
+        ["*"],
+        ["arn:aws:s3:::reports/*"],
+        ["arn:aws:iam::111122223333:user/*"],
+        ["arn:aws:*:us-east-1:111122223333:*"],
+    ]
+    guards = [
+        MFA_GUARD,
+        {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+        {"Null": {"aws:MultiFactorAuthPresent": "true"}},
+        {"StringNotEquals": {"aws:PrincipalTag/tapgate-mfa": "webauthn"}},
+        {"NumericGreaterThan": {"aws:MultiFactorAuthAge": "3600"}},
+    ]
+    for _ in range(240):
+        action, resource = rng.choice(ACTIONS)
+        allow: dict[str, Any] = {"Effect": "Allow", "Resource": "*"}
+        if rng.random() < 0.5:
+            allow["Action"] = rng.choice(action_patterns)
+        else:
+            allow["NotAction"] = rng.choice(action_patterns)
+        if rng.random() < 0.5:
+            allow["Resource"] = rng.choice(resource_patterns)
+        else:
+            del allow["Resource"]
+            allow["NotResource"] = rng.choice(resource_patterns)
+        deny: dict[str, Any] = {
+            "Effect": "Deny",
+            "Resource": "*",
+            "Condition": rng.choice(guards),
+        }
+        if rng.random() < 0.5:
+            deny["NotAction"] = rng.choice(
+                [
+                    ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "sts:GetSessionToken"],
+                    ["s3:*"],
+                ]
+            )
+        else:
+            deny["Action"] = rng.choice(action_patterns)
+        identity = [{"Version": "2012-10-17", "Statement": [allow, deny]}]
+        case: dict[str, Any] = {
+            "action": action,
+            "resource": resource,
+            "context": dict(rng.choice(MFA_CONTEXTS)),
+            "identity": identity,
+        }
+        layer = rng.choice(["none", "boundary", "scp", "both"])
+        if layer in ("boundary", "both"):
+            case["boundaries"] = [
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": rng.choice(action_patterns), "Resource": "*"}
+                    ],
+                }
+            ]
+        if layer in ("scp", "both"):
+            case["scps"] = [
+                [
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                    }
+                ],
+                [
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": rng.choice(action_patterns),
+                                "Resource": "*",
+                            },
+                            {
+                                "Effect": "Deny",
+                                "Action": "*",
+                                "Resource": "*",
+                                "Condition": rng.choice(guards),
+                            },
+                        ],
+                    }
+                ],
+            ]
+        cases.append(case)
+    return cases
+
+
+def ours(case: dict[str, Any]) -> str:
+    request = Request.make(case["action"], case["resource"], context=case["context"])
+    return evaluate(
+        request,
+        identity=[parse_policy(p) for p in case["identity"]],
+        boundaries=[parse_policy(p, kind="boundary") for p in case.get("boundaries", [])],
+        scps=[[parse_policy(p, kind="scp") for p in level] for level in case.get("scps", [])],
+    ).result
+
+
+def run_oracle(script: Path, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    assert node, "node is needed for the audit differential test"
+    completed = subprocess.run(
+        [node, str(script)],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return json.loads(completed.stdout)
+
+
+def test_generator_covers_every_operator_and_mfa_key() -> None:
+    cases = generate_cases()
+    assert len(cases) >= MIN_CASES
+    written = json.dumps(cases)
+    for family in OPERATORS.values():
+        for operator in family:
+            assert f'"{operator}IfExists"' in written
+            assert f'"ForAllValues:{operator}"' in written
+            assert f'"ForAnyValue:{operator}"' in written
+    for key in (
+        "aws:MultiFactorAuthPresent",
+        "aws:MultiFactorAuthAge",
+        "aws:PrincipalTag/tapgate-mfa",
+    ):
+        assert written.count(key) > 50
+
+
+def test_evaluator_agrees_with_iam_simulate(oracle_ready: Path) -> None:
+    cases = generate_cases(SEED) + generate_cases(SEED + 1)
+    answers = run_oracle(oracle_ready, cases)
+    assert len(answers) == len(cases)
+    errors = [(c, a) for c, a in zip(cases, answers, strict=True) if "error" in a or a["ignored"]]
+    assert not errors, f"the oracle rejected {len(errors)} cases, first: {errors[0]}"
+    disagreements = [
+        (case, answer["decision"], mine)
+        for case, answer in zip(cases, answers, strict=True)
+        if (mine := ours(case)) != answer["decision"]
+    ]
+    assert not disagreements, (
+        f"{len(disagreements)} of {len(cases)} decisions differ; "
+        f"first: {json.dumps(disagreements[:3], indent=1)}"
+    )
+    decisions = {answer["decision"] for answer in answers}
+    assert decisions == {"Allowed", "ExplicitlyDenied", "ImplicitlyDenied"}
