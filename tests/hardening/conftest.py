@@ -1,0 +1,164 @@
+"""Hardening fixtures: the functional suite's moto deployment plus a ready-made user.
+
+``world`` is one deployment where alice owns a forged key and has one open
+ceremony of each kind with a valid answer prepared, so a hostile test can
+change exactly one thing in an otherwise correct request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.functional import conftest as functional
+from tests.functional.broker_harness import ACCOUNT, ORIGIN, REGION, Harness
+from tests.hardening.forge import ForgedKey
+
+# The functional suite's fixtures, re-exported so pytest finds them here too.
+aws = functional.aws
+clock = functional.clock
+settings = functional.settings
+harness = functional.harness
+gated_role = functional.gated_role
+uv_role = functional.uv_role
+GATED_ROLE = functional.GATED_ROLE
+
+USER = "alice"
+
+
+@dataclass
+class World:
+    harness: Harness
+    key: ForgedKey
+    new_key: ForgedKey
+    credential_id: str
+    auth_ceremony: str
+    assertion: dict[str, Any]
+    manage_ceremony: str
+    manage_assertion: dict[str, Any]
+    registration_ceremony: str
+    registration: dict[str, Any]
+    step_up: dict[str, Any]
+
+    @property
+    def user_arn(self) -> str:
+        return self.harness.user_arn(USER)
+
+
+def register_forged(h: Harness, user: str, key: ForgedKey) -> dict[str, Any]:
+    options = h.call("POST", "/registration/options", body={}, user_arn=h.user_arn(user))
+    assert options.status == 200, options.body
+    reply = h.call(
+        "POST",
+        "/registration/verify",
+        body={
+            "ceremonyId": options.body["ceremonyId"],
+            "credential": key.register(options.body["publicKey"], ORIGIN),
+        },
+        user_arn=h.user_arn(user),
+    )
+    assert reply.status == 201, reply.body
+    return dict(reply.body["credential"])
+
+
+@pytest.fixture
+def world(harness: Harness) -> World:
+    return make_world(harness)
+
+
+@pytest.fixture(scope="module")
+def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One world for a module whose tests must not change it (checked by each test)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+        }.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        with mock_aws(config={"core": {"reset_boto3_session": False}}):
+            yield make_world(make_harness(tmp_path_factory.mktemp("world")))
+
+
+def make_harness(tmp: Path) -> Harness:
+    """What the functional ``harness`` fixture builds, outside a function scope."""
+    from tapgate.local.bootstrap import create_tables  # noqa: PLC0415
+
+    settings = cast(Any, functional.settings).__wrapped__()  # the fixture's plain function
+    session = boto3.session.Session(region_name=REGION)
+    create_tables(
+        session.client("dynamodb"),
+        credentials_table=settings.credentials_table,
+        ceremonies_table=settings.ceremonies_table,
+        audit_table=settings.audit_table,
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam = session.client("iam")
+    for arn in (functional.GATED_ROLE, functional.UV_ROLE):
+        iam.create_role(RoleName=arn.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(trust))
+    return Harness(settings=settings, session=session, tmp=tmp, clock=functional.FakeClock())
+
+
+def make_world(harness: Harness) -> World:
+    key = ForgedKey()
+    summary = register_forged(harness, USER, key)
+    arn = harness.user_arn(USER)
+    auth = harness.call(
+        "POST", "/authentication/options", body={"roleArn": GATED_ROLE}, user_arn=arn
+    )
+    manage = harness.call(
+        "POST", "/authentication/options", body={"purpose": "manage"}, user_arn=arn
+    )
+    registration = harness.call("POST", "/registration/options", body={}, user_arn=arn)
+    new_key = ForgedKey()
+    return World(
+        harness=harness,
+        key=key,
+        new_key=new_key,
+        credential_id=summary["credentialId"],
+        auth_ceremony=auth.body["ceremonyId"],
+        assertion=key.assertion(auth.body["publicKey"], ORIGIN),
+        manage_ceremony=manage.body["ceremonyId"],
+        manage_assertion=key.assertion(manage.body["publicKey"], ORIGIN),
+        registration_ceremony=registration.body["ceremonyId"],
+        registration=new_key.register(registration.body["publicKey"], ORIGIN),
+        step_up=key.assertion(registration.body["stepUp"], ORIGIN),
+    )
+
+
+def snapshot(h: Harness) -> dict[str, list[str]]:
+    """Every table's items, canonically serialized (binary attributes included)."""
+    tables = (h.settings.credentials_table, h.settings.ceremonies_table, h.settings.audit_table)
+    result: dict[str, list[str]] = {}
+    for table in tables:
+        items: list[str] = []
+        for page in h.dynamodb.get_paginator("scan").paginate(TableName=table):
+            items.extend(json.dumps(item, sort_keys=True, default=_hex) for item in page["Items"])
+        result[table] = sorted(items)
+    return result
+
+
+def _hex(value: Any) -> str:
+    return bytes(value).hex()
+
+
+def table_items(h: Harness, table: str) -> list[dict[str, Any]]:
+    """A table's raw items (test-only scan)."""
+    items: list[dict[str, Any]] = []
+    for page in h.dynamodb.get_paginator("scan").paginate(TableName=table):
+        items.extend(page["Items"])
+    return items

@@ -1,0 +1,159 @@
+"""In-memory adapters for the broker's ports: fast, thread-safe, no AWS.
+
+Used where moto's cost would drown what is measured (benchmarks, fuzzing the
+routes at volume). They keep the adapters' contracts: one atomic consume per
+ceremony, a conditional counter advance, a conditional credential put.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+
+from tapgate_broker.api.routes import build_app
+from tapgate_broker.core.errors import CeremonyFailedError, ConflictError, NotFoundError
+from tapgate_broker.core.models import (
+    AuditRecord,
+    Caller,
+    Ceremony,
+    CeremonyKind,
+    IssuedCredentials,
+    RoleConfig,
+    StoredCredential,
+)
+from tapgate_broker.core.ports import CounterAdvance
+from tapgate_broker.core.service import Broker, BrokerConfig
+
+
+class MemoryCredentials:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, bytes], StoredCredential] = {}
+        self._lock = threading.Lock()
+
+    def list_for_user(self, user_name: str) -> list[StoredCredential]:
+        return [c for (user, _), c in self.items.items() if user == user_name]
+
+    def find_by_id(self, credential_id: bytes) -> list[StoredCredential]:
+        return [c for (_, cid), c in self.items.items() if cid == credential_id]
+
+    def add(self, credential: StoredCredential, *, step_up: CounterAdvance | None) -> None:
+        with self._lock:
+            key = (credential.user_name, credential.credential_id)
+            if key in self.items:
+                raise ConflictError("This security key is already registered.")
+            if step_up is not None:
+                self._advance(step_up)
+            self.items[key] = credential
+
+    def advance_counter(self, advance: CounterAdvance) -> None:
+        with self._lock:
+            self._advance(advance)
+
+    def delete(self, user_name: str, credential_id: bytes, *, step_up: CounterAdvance) -> None:
+        with self._lock:
+            if (user_name, credential_id) not in self.items:
+                raise NotFoundError("No such credential.")
+            self._advance(step_up)
+            del self.items[(user_name, credential_id)]
+
+    def _advance(self, advance: CounterAdvance) -> None:
+        current = self.items.get((advance.user_name, advance.credential_id))
+        if current is None:
+            raise CeremonyFailedError("removed key")
+        both_zero = advance.old == 0 and advance.new == 0
+        if not (current.sign_count < advance.new or (both_zero and current.sign_count == 0)):
+            raise CeremonyFailedError("counter did not advance in the store")
+        self.items[(advance.user_name, advance.credential_id)] = dataclasses.replace(
+            current, sign_count=advance.new, last_used_at=advance.used_at
+        )
+
+
+class MemoryCeremonies:
+    def __init__(self) -> None:
+        self.items: dict[str, Ceremony] = {}
+        self.consumed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def put(self, ceremony: Ceremony) -> None:
+        with self._lock:
+            self.items[ceremony.ceremony_id] = ceremony
+
+    def consume(
+        self, ceremony_id: str, *, kind: CeremonyKind, user_name: str | None, now: int
+    ) -> Ceremony:
+        with self._lock:
+            ceremony = self.items.get(ceremony_id)
+            if ceremony is None or ceremony.kind != kind or ceremony.user_name != user_name:
+                raise NotFoundError("Unknown or expired ceremony; start a new one.")
+            if ceremony_id in self.consumed:
+                raise ConflictError("This ceremony was already used; start a new one.")
+            if ceremony.expires_at <= now:
+                raise NotFoundError("Unknown or expired ceremony; start a new one.")
+            self.consumed.add(ceremony_id)
+            return ceremony
+
+
+class MemoryAudit:
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+
+    def record(self, record: AuditRecord) -> None:
+        self.records.append(record)
+
+
+class MemoryIssuer:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def assume(
+        self,
+        *,
+        role_arn: str,
+        user_name: str,
+        credential_id: bytes,
+        user_verified: bool,
+        duration_seconds: int,
+    ) -> IssuedCredentials:
+        self.calls += 1
+        return IssuedCredentials(
+            access_key_id="ASIA" + uuid.uuid4().hex[:16].upper(),
+            secret_access_key=uuid.uuid4().hex,
+            session_token=uuid.uuid4().hex,
+            expiration="2099-01-01T00:00:00Z",
+            role_arn=role_arn,
+            source_identity=user_name,
+        )
+
+
+@dataclasses.dataclass
+class MemoryDeployment:
+    """A Broker over in-memory ports, and the resolver app in front of it."""
+
+    rp_id: str = "localhost"
+    origin: str = "http://localhost:8080"
+    role_arn: str = "arn:aws:iam::123456789012:role/tapgate-test-admin"
+
+    def __post_init__(self) -> None:
+        self.credentials = MemoryCredentials()
+        self.ceremonies = MemoryCeremonies()
+        self.audit = MemoryAudit()
+        self.issuer = MemoryIssuer()
+        self.broker = Broker(
+            config=BrokerConfig(
+                rp_id=self.rp_id,
+                rp_name="tapgate",
+                origins=(self.origin,),
+                roles=(RoleConfig(arn=self.role_arn, name="admin"),),
+            ),
+            credentials=self.credentials,
+            ceremonies=self.ceremonies,
+            audit=self.audit,
+            issuer=self.issuer,
+            clock=lambda: 1_800_000_000.0,
+        )
+        self.app = build_app(lambda: self.broker)
+
+    @staticmethod
+    def caller(user_name: str) -> Caller:
+        return Caller(user_name=user_name, arn=f"arn:aws:iam::123456789012:user/{user_name}")
