@@ -77,7 +77,10 @@ def inventory_from_authorization_details(
                 default = next((v for v in versions if v.get("IsDefaultVersion")), None)
                 if default is not None:
                     policy = builder.parse(
-                        default.get("Document"), name=raw["PolicyName"], source=arn, kind="identity"
+                        default.get("Document"),
+                        name=raw.get("PolicyName") or arn.rsplit("/", 1)[-1],
+                        source=arn,
+                        kind="identity",
                     )
             elif arn.rsplit("/", 1)[-1] in AWS_MANAGED and ":iam::aws:policy/" in arn:
                 name = arn.rsplit("/", 1)[-1]
@@ -166,13 +169,16 @@ def read_account(
     *,
     sleep: Callable[[float], None] = time.sleep,
     report_attempts: int = 20,
+    page_size: int | None = None,
 ) -> Inventory:
     """Read the account through an injected boto3 IAM client."""
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 (lazy: boto3)
 
     try:
         paginator = iam.get_paginator("get_account_authorization_details")
-        inventory = inventory_from_authorization_details(paginator.paginate(), source="account")
+        config = {"PageSize": page_size} if page_size else {}
+        pages = paginator.paginate(PaginationConfig=config)
+        inventory = inventory_from_authorization_details(pages, source="account")
         for _ in range(report_attempts):
             state = iam.generate_credential_report().get("State")
             if state == "COMPLETE":

@@ -1,0 +1,149 @@
+"""`tapgate audit`: argument parsing and exit codes only; the work is in loaders/checks.
+
+Exit codes: 0 no finding at or above --fail-on (default: never fail), 1 findings at or above
+it, 2 bad usage or an input that cannot be read at all (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tapgate.audit.checks import DEFAULT_SENSITIVE, AuditOptions, run_checks
+from tapgate.audit.errors import AuditError, InputError, PolicyFormatError
+from tapgate.audit.findings import Severity
+from tapgate.audit.inventory import Inventory
+from tapgate.audit.loaders import load_paths
+from tapgate.audit.policy import Policy, PolicyKind, parse_policy
+from tapgate.audit.reporters import RENDERERS
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="FILE|DIR",
+        help="policy JSON, CloudFormation templates, or directories of them",
+    )
+    parser.add_argument(
+        "--account",
+        action="store_true",
+        help="read the AWS account (get-account-authorization-details, credential report)",
+    )
+    parser.add_argument("--profile", help="AWS profile for --account")
+    parser.add_argument("--region", help="AWS region for --account")
+    parser.add_argument("--format", choices=sorted(RENDERERS), default="table")
+    parser.add_argument("--output", "-o", help="write the report to this file instead of stdout")
+    parser.add_argument(
+        "--fail-on",
+        metavar="SEVERITY",
+        help="exit 1 when a finding is at least this severe (info, low, medium, high, critical)",
+    )
+    parser.add_argument(
+        "--max-mfa-age",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="the largest aws:MultiFactorAuthAge limit accepted (default 3600)",
+    )
+    parser.add_argument(
+        "--sensitive-actions",
+        metavar="LIST",
+        help="comma-separated action patterns that need MFA (default: %(default)s)",
+        default=",".join(DEFAULT_SENSITIVE),
+    )
+    parser.add_argument(
+        "--scp",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an SCP file; repeat once per organization level, root first",
+    )
+    parser.add_argument(
+        "--session-policy", metavar="FILE", help="a session policy applied to every principal"
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `audit` on the main CLI's subparsers (argparse `add_subparsers()` result)."""
+    parser = subparsers.add_parser(
+        "audit",
+        help="find principals that can do sensitive things without MFA",
+        description="Audit IAM policies for MFA gaps; see docs/audit.md for the checks.",
+    )
+    return configure_parser(parser)
+
+
+def _policy_file(path: str, kind: PolicyKind) -> Policy:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        return parse_policy(document, name=Path(path).name, kind=kind, source=path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, PolicyFormatError) as exc:
+        raise InputError(f"cannot use {path} as a {kind} policy: {exc}") from exc
+
+
+def _options(args: argparse.Namespace) -> AuditOptions:
+    sensitive = tuple(a.strip() for a in args.sensitive_actions.split(",") if a.strip())
+    if not sensitive:
+        raise InputError("--sensitive-actions is empty")
+    if args.max_mfa_age <= 0:
+        raise InputError("--max-mfa-age must be positive")
+    return AuditOptions(
+        sensitive_actions=sensitive,
+        max_mfa_age=args.max_mfa_age,
+        scps=tuple((_policy_file(p, "scp"),) for p in args.scp),
+        session_policy=_policy_file(args.session_policy, "session")
+        if args.session_policy
+        else None,
+    )
+
+
+def _inventory(args: argparse.Namespace) -> Inventory:
+    inventory = Inventory()
+    for raw in args.paths:
+        if not Path(raw).exists():
+            raise InputError(f"no such file or directory: {raw}")
+    if args.paths:
+        inventory.extend(load_paths(args.paths))
+    if args.account:
+        from tapgate.audit.account import iam_client, read_account  # noqa: PLC0415 (boto3)
+
+        inventory.extend(read_account(iam_client(profile=args.profile, region=args.region)))
+    return inventory
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the audit for parsed arguments; returns the process exit code."""
+    try:
+        if not args.paths and not args.account:
+            raise InputError("give FILE|DIR arguments or --account")
+        fail_on = Severity.parse(args.fail_on) if args.fail_on else None
+        options = _options(args)
+        findings = run_checks(_inventory(args), options)
+    except (AuditError, ValueError) as exc:
+        print(f"tapgate audit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = RENDERERS[args.format](findings)
+    if args.output:
+        try:
+            Path(args.output).write_text(report, encoding="utf-8")
+        except OSError as exc:
+            print(f"tapgate audit: cannot write {args.output}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        sys.stdout.write(report)
+    if fail_on is not None and any(f.severity >= fail_on for f in findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = configure_parser(argparse.ArgumentParser(prog="tapgate audit"))
+    return run(parser.parse_args(argv))
