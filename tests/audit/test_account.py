@@ -14,13 +14,14 @@ from tapgate.audit.account import parse_credential_report, read_account
 from tapgate.audit.checks import run_checks
 from tapgate.audit.errors import InputError
 from tapgate.audit.inventory import Inventory
+from tests.audit.conftest import REPO
 
 ACCOUNT = "123456789012"
 ADMIN = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
-GATING = json.loads(open("policies/gating-policy.json").read())  # noqa: SIM115 (tiny file)
+GATING = json.loads((REPO / "policies" / "gating-policy.json").read_text())
 BROKER = f"arn:aws:iam::{ACCOUNT}:role/tapgate-broker"
 
 

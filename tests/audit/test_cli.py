@@ -1,0 +1,109 @@
+"""`tapgate audit` through its public entry points: exit codes, formats, SARIF locations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tapgate.audit import cli
+from tests.audit.conftest import CORPUS, REPO
+
+TRIGGER = str(CORPUS / "mfa002_trigger_deny_bool_false.json")
+CLEAN = str(CORPUS / "mfa002_nearmiss_deny_boolifexists_false.json")
+MALFORMED = str(CORPUS / "mfa000_trigger_malformed.json")
+
+
+def run(argv: list[str]) -> int:
+    return cli.main(argv)
+
+
+def test_fail_on_sets_the_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run([TRIGGER, "--fail-on", "high"]) == 1
+    assert run([TRIGGER, "--fail-on", "critical"]) == 0
+    assert run([CLEAN, "--fail-on", "info"]) == 0
+    assert run([TRIGGER]) == 0  # no --fail-on: report only
+
+
+def test_json_report(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run([TRIGGER, MALFORMED, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [f["checkId"] for f in document["findings"]] == ["MFA002", "MFA000"]
+    assert document["findings"][0]["name"] == "deny-bool-false"
+    assert document["summary"]["high"] == 1 and document["summary"]["medium"] == 1
+
+
+def test_sarif_report_points_at_file_and_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run([TRIGGER, "--format", "sarif"]) == 0
+    sarif = json.loads(capsys.readouterr().out)
+    assert sarif["version"] == "2.1.0"
+    run_ = sarif["runs"][0]
+    rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
+    assert rule_ids == [f"MFA{i:03d}" for i in range(16)]
+    (result,) = run_["results"]
+    assert result["ruleId"] == "MFA002" and result["level"] == "error"
+    assert rule_ids[result["ruleIndex"]] == "MFA002"
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == TRIGGER
+    line = location["region"]["startLine"]
+    assert '"Sid": "DenyWithoutMfa"' in Path(TRIGGER).read_text().splitlines()[line]
+
+
+def test_table_report_and_output_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.txt"
+    assert run([CLEAN, "--output", str(out)]) == 0
+    assert out.read_text() == "no findings\n"
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        [str(CORPUS / "does-not-exist.json")],
+        [TRIGGER, "--fail-on", "severe"],
+        [TRIGGER, "--scp", MALFORMED],
+        [TRIGGER, "--max-mfa-age", "0"],
+    ],
+)
+def test_bad_usage_is_one_line_on_stderr_and_exit_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tapgate audit: ") and err.count("\n") == 1
+
+
+def test_scp_option_changes_the_final_decision(capsys: pytest.CaptureFixture[str]) -> None:
+    target = str(CORPUS / "mfa001_trigger_iam_without_mfa.json")
+    guard = str(CORPUS / "mfa002_nearmiss_deny_boolifexists_false.json")
+    assert run([target, "--fail-on", "high"]) == 1
+    assert run([target, "--scp", guard, "--fail-on", "low"]) == 0
+
+
+def test_add_parser_registers_the_audit_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="tapgate")
+    cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["audit", TRIGGER, "--fail-on", "medium", "--format", "json"])
+    assert args.func is cli.run
+    assert args.func(args) == 1
+
+
+def test_directory_audit_of_the_corpus_keeps_going_past_malformed_files() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tapgate.audit", str(CORPUS), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    found = json.loads(completed.stdout)["findings"]
+    sources = {f["source"].rsplit("/", 1)[-1] for f in found}
+    assert "mfa000_trigger_malformed.json" in sources
+    assert "mfa012_trigger_account_can_pass_tapgate_tags.json" in sources
