@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,7 +15,8 @@ from tapgate.audit.account import parse_credential_report, read_account
 from tapgate.audit.checks import run_checks
 from tapgate.audit.errors import InputError
 from tapgate.audit.inventory import Inventory
-from tests.audit.conftest import REPO
+
+REPO = Path(__file__).resolve().parents[2]
 
 ACCOUNT = "123456789012"
 ADMIN = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,9 @@ from tapgate.audit.loaders import (
     resolve_intrinsics,
 )
 from tapgate.audit.policy import parse_policy
-from tests.audit.conftest import CORPUS, REPO
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parent / "corpus"
 
 EXPECTED: dict[str, list[str]] = json.loads((CORPUS.parent / "corpus_expected.json").read_text())
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from tapgate.audit import cli
-from tests.audit.conftest import CORPUS, REPO
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parent / "corpus"
 
 TRIGGER = str(CORPUS / "mfa002_trigger_deny_bool_false.json")
 CLEAN = str(CORPUS / "mfa002_nearmiss_deny_boolifexists_false.json")
