@@ -46,7 +46,8 @@ is `get_type_hints`/`compile`. The "what-if" rows show the same run with those
 hints cached (a monkeypatch in the benchmark only, never shipped). What would
 narrow the gap: an upstream fido2 change caching the resolved hints per class
 (a `functools.cache` around its `get_type_hints` use); the what-if rows show it
-roughly halves both ratios, leaving verify / ECDSA just above 10x. The rest is the
+roughly halves both ratios, bringing verify / ECDSA to about the 10x goal
+(8-12x across runs on this machine). The rest is the
 resolver, JSON, the audit record and the per-request checks py_webauthn does
 not do (ceremony consumption, counter write, role lookup); the <= 1.0x goal
 against a parse-and-verify-only library is unlikely to be met without also
