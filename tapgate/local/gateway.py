@@ -1,0 +1,588 @@
+"""A local stand-in for API Gateway: HTTP in, REST proxy (v1.0) events to a handler, HTTP out.
+
+It does what the deployed API does before the Lambda runs: refuses routes that need
+SigV4 when the signature is missing or wrong (like the AWS_IAM authorizer), limits
+the body size, optionally throttles unauthenticated routes per client IP, and fills
+``requestContext.identity`` from the verified signature. Whatever the handler does,
+a client never sees a stack trace.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tapgate.local.sigv4 import (
+    Clock,
+    SecretLookup,
+    SigV4Error,
+    SigV4Identity,
+    verify_request,
+)
+
+logger = logging.getLogger(__name__)
+
+STAGE = "v1"
+API_PREFIX = "/v1"
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+PROBLEM_TYPE_BASE = "https://tapgate.dev/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+_DRAIN_LIMIT = 1024 * 1024  # read at most this much of a refused body so the client sees 413
+_SOCKET_TIMEOUT_SECONDS = 30
+
+Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
+
+
+class RouteAuth(enum.Enum):
+    """How a route is authorized at the gateway, before the handler runs."""
+
+    SIGV4 = "sigv4"  # AWS_IAM: a valid signature or 403
+    NONE = "none"  # open; a valid signature, if sent, still identifies the caller
+
+
+RouteTable = Callable[[str, str], "RouteAuth | None"]
+"""``(method, path) -> RouteAuth``, or None when the gateway has no such route (404)."""
+
+
+def default_route_auth(method: str, path: str) -> RouteAuth | None:
+    """Every /v1 route needs SigV4 except ``GET /v1/config``; the page routes are open."""
+    if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+        if method == "GET" and path == API_PREFIX + "/config":
+            return RouteAuth.NONE
+        return RouteAuth.SIGV4
+    if path in ("/", "/enroll") or path.startswith("/static/"):
+        return RouteAuth.NONE
+    return None
+
+
+class RateLimiter(Protocol):
+    """Decides whether one more request from ``key`` may pass now."""
+
+    def check(self, key: str) -> float | None:
+        """None to allow; otherwise the seconds to wait before trying again."""
+        ...
+
+
+class TokenBucketLimiter:
+    """Per-key token bucket: ``burst`` requests at once, refilled at ``rate_per_second``."""
+
+    def __init__(
+        self,
+        *,
+        rate_per_second: float,
+        burst: int,
+        clock: Clock = time.monotonic,
+        max_keys: int = 10_000,
+    ) -> None:
+        if rate_per_second <= 0 or burst < 1:
+            raise ValueError("rate_per_second must be > 0 and burst >= 1")
+        self._rate = rate_per_second
+        self._burst = float(burst)
+        self._clock = clock
+        self._max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, updated_at)
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> float | None:
+        with self._lock:
+            now = self._clock()
+            tokens, updated = self._buckets.get(key, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - updated) * self._rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                self._forget_full_buckets(now)
+                return None
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self._rate
+
+    def _forget_full_buckets(self, now: float) -> None:
+        if len(self._buckets) <= self._max_keys:
+            return
+        for key, (tokens, updated) in list(self._buckets.items()):
+            if tokens + (now - updated) * self._rate >= self._burst:
+                del self._buckets[key]
+
+
+@dataclass(frozen=True)
+class LocalLambdaContext:
+    """The attributes of a Lambda context object that Powertools reads."""
+
+    aws_request_id: str
+    function_name: str = "tapgate-broker"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tapgate-broker"
+    memory_limit_in_mb: int = 256
+    log_group_name: str = "/aws/lambda/tapgate-broker"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class GatewayRequestError(Exception):
+    """The request is refused at the gateway; the handler is not called."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        title: str,
+        detail: str,
+        slug: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.slug = slug
+        self.headers = dict(headers or {})
+
+    def reply(self) -> _Reply:
+        return _problem(
+            self.status, title=self.title, detail=self.detail, slug=self.slug, headers=self.headers
+        )
+
+
+class LocalGateway:
+    """An HTTP server in a background thread that fronts ``handler`` like API Gateway."""
+
+    def __init__(
+        self,
+        *,
+        handler: Handler,
+        secret_lookup: SecretLookup,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        route_auth: RouteTable = default_route_auth,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        rate_limiter: RateLimiter | None = None,
+        clock: Clock = time.time,
+        region: str | None = None,
+    ) -> None:
+        self.handler = handler
+        self.secret_lookup = secret_lookup
+        self.route_auth = route_auth
+        self.max_body_bytes = max_body_bytes
+        self.rate_limiter = rate_limiter
+        self.clock = clock
+        self.region = region
+        self._server = _GatewayHTTPServer((host, port), _RequestHandler, gateway=self)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> LocalGateway:
+        """Serve in a daemon thread; the socket is already listening when this returns."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how soon stop() is noticed
+            name="tapgate-gateway",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> LocalGateway:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- one request ---------------------------------------------------------------
+
+    def respond(
+        self,
+        *,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        read_body: Callable[[int], bytes],
+        source_ip: str,
+    ) -> _Reply:
+        """Authorize, build the proxy event, call the handler and shape its answer."""
+        try:
+            path, query = _split_target(target)
+            auth = self.route_auth(method, path)
+            if auth is None:
+                raise GatewayRequestError(
+                    404, title="Not found", detail="No such route.", slug="not-found"
+                )
+            if auth is RouteAuth.NONE and self.rate_limiter is not None:
+                wait = self.rate_limiter.check(source_ip)
+                if wait is not None:
+                    raise GatewayRequestError(
+                        429,
+                        title="Too many requests",
+                        detail="Slow down and retry later.",
+                        slug="throttled",
+                        headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                    )
+            body = self._read_body(method, headers, read_body)
+            identity = self._identify(
+                auth, method=method, target=target, headers=headers, body=body
+            )
+        except GatewayRequestError as refused:
+            return refused.reply()
+        event = _proxy_event(
+            method=method,
+            path=path,
+            query=query,
+            headers=headers,
+            body=body,
+            source_ip=source_ip,
+            identity=identity,
+            now=self.clock(),
+        )
+        context = LocalLambdaContext(aws_request_id=event["requestContext"]["requestId"])
+        try:
+            result = self.handler(event, context)
+        except Exception:  # the API boundary: log it (with the trace), answer a generic 500
+            logger.exception("handler failed on %s %s", method, path)
+            return _problem(
+                500,
+                title="Internal error",
+                detail="Something went wrong on our side; it has been logged.",
+                slug="internal",
+            )
+        try:
+            return _reply_from_proxy(result)
+        except (TypeError, ValueError, binascii.Error) as exc:
+            logger.error("handler returned a malformed proxy response: %s", exc)
+            return _problem(
+                502,
+                title="Bad gateway",
+                detail="The handler's answer was not a valid proxy response.",
+                slug="bad-gateway",
+            )
+
+    def _read_body(
+        self, method: str, headers: list[tuple[str, str]], read_body: Callable[[int], bytes]
+    ) -> bytes:
+        lowered = {name.lower(): value for name, value in headers}
+        if "transfer-encoding" in lowered:
+            raise GatewayRequestError(
+                411,
+                title="Length required",
+                detail="Send the body with a Content-Length header.",
+                slug="length-required",
+            )
+        raw_length = lowered.get("content-length")
+        if raw_length is None:
+            return b""
+        raw_length = raw_length.strip()
+        if not raw_length.isascii() or not raw_length.isdigit() or len(raw_length) > 12:
+            raise GatewayRequestError(
+                400,
+                title="Bad request",
+                detail="Content-Length must be a non-negative integer.",
+                slug="bad-request",
+            )
+        length = int(raw_length)
+        if length > self.max_body_bytes:
+            raise _BodyTooLargeError(length, self.max_body_bytes)
+        body = read_body(length)
+        if len(body) != length:
+            raise GatewayRequestError(
+                400,
+                title="Bad request",
+                detail="The body is shorter than its Content-Length.",
+                slug="bad-request",
+            )
+        return body
+
+    def _identify(
+        self,
+        auth: RouteAuth,
+        *,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> SigV4Identity | None:
+        signed = any(name.lower() == "authorization" for name, _ in headers)
+        if auth is RouteAuth.NONE and not signed:
+            return None
+        try:
+            return verify_request(
+                method=method,
+                target=target,
+                headers=headers,
+                body=body,
+                secret_lookup=self.secret_lookup,
+                clock=self.clock,
+                region=self.region,
+            )
+        except SigV4Error as error:
+            if auth is RouteAuth.NONE:
+                return None  # an open route ignores a bad signature, as API Gateway does
+            logger.info("refused %s %s: %s", method, target.split("?", 1)[0], error.reason)
+            raise GatewayRequestError(
+                403,
+                title=error.title,
+                detail="This route needs a valid SigV4 signature (execute-api).",
+                slug="forbidden",
+            ) from error
+
+
+class _BodyTooLargeError(GatewayRequestError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(
+            413,
+            title="Payload too large",
+            detail=f"The body may be at most {limit} bytes.",
+            slug="too-large",
+        )
+        self.length = length
+
+
+class _GatewayHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler_class: type[BaseHTTPRequestHandler],
+        *,
+        gateway: LocalGateway,
+    ) -> None:
+        self.gateway = gateway
+        super().__init__(address, handler_class)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _GatewayHTTPServer
+    timeout = _SOCKET_TIMEOUT_SECONDS
+    server_version = "tapgate-local"
+    sys_version = ""
+
+    def _dispatch(self) -> None:
+        headers = list(self.headers.items())
+        consumed = 0
+
+        def read_body(length: int) -> bytes:
+            nonlocal consumed
+            data = self.rfile.read(length)
+            consumed += len(data)
+            return data
+
+        reply = self.server.gateway.respond(
+            method=self.command,
+            target=self.path,
+            headers=headers,
+            read_body=read_body,
+            source_ip=str(self.client_address[0]),
+        )
+        self._drain(headers, consumed)
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    def _drain(self, headers: list[tuple[str, str]], consumed: int) -> None:
+        """Read what is left of a refused body (up to a bound) so the client is not
+        reset before it reads the answer; past the bound, just close."""
+        self.close_connection = True
+        length = next((v for k, v in headers if k.lower() == "content-length"), "0").strip()
+        remaining = int(length) - consumed if length.isascii() and length.isdigit() else 0
+        if remaining > _DRAIN_LIMIT:
+            return
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 65536))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.info("%s " + format, self.client_address[0], *args)
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    if not target.startswith("/"):
+        raise GatewayRequestError(
+            400, title="Bad request", detail="Malformed request target.", slug="bad-request"
+        )
+    parts = urlsplit(target)
+    return unquote(parts.path), parts.query
+
+
+def _proxy_event(
+    *,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    identity: SigV4Identity | None,
+    now: float,
+) -> dict[str, Any]:
+    single_headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        single_headers[name] = value
+        multi_headers.setdefault(name, []).append(value)
+    single_query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        single_query[name] = value
+        multi_query.setdefault(name, []).append(value)
+    is_api = path == API_PREFIX or path.startswith(API_PREFIX + "/")
+    proxy = path[len(API_PREFIX) + 1 :] if is_api else path.lstrip("/")
+    resource = f"{API_PREFIX}/{{proxy+}}" if is_api else ("/" if path == "/" else "/{proxy+}")
+    text_body: str | None = None
+    is_base64 = False
+    if body:
+        try:
+            text_body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text_body, is_base64 = base64.b64encode(body).decode("ascii"), True
+    request_id = str(uuid.uuid4())
+    user_agent = next((v for k, v in headers if k.lower() == "user-agent"), None)
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": single_headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": single_query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": {"proxy": proxy} if proxy else None,
+        "stageVariables": None,
+        "body": text_body,
+        "isBase64Encoded": is_base64,
+        "requestContext": {
+            "resourcePath": resource,
+            "stage": STAGE,
+            "path": path,
+            "httpMethod": method,
+            "requestId": request_id,
+            "requestTimeEpoch": int(now * 1000),
+            "protocol": "HTTP/1.1",
+            "apiId": "local",
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": user_agent,
+                "userArn": identity.principal_arn if identity else None,
+                "caller": identity.user_name if identity else None,
+                "user": identity.user_name if identity else None,
+                "accessKey": identity.access_key_id if identity else None,
+                "accountId": identity.account_id if identity else None,
+            },
+        },
+    }
+
+
+def _reply_from_proxy(result: Mapping[str, Any]) -> _Reply:
+    if not isinstance(result, Mapping):
+        raise TypeError("the proxy response is not an object")
+    status = result.get("statusCode")
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise ValueError(f"statusCode {status!r} is not an HTTP status")
+    headers: list[tuple[str, str]] = []
+    for name, value in (result.get("headers") or {}).items():
+        headers.append((_header_name(name), _header_value(value)))
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        if not isinstance(values, list):
+            raise TypeError(f"multiValueHeaders[{name!r}] is not a list")
+        single = {n.lower() for n, _ in headers}
+        if name.lower() in single:
+            continue  # API Gateway prefers the single-value form when both are given
+        headers.extend((_header_name(name), _header_value(v)) for v in values)
+    raw_body = result.get("body")
+    if raw_body is None:
+        body = b""
+    elif not isinstance(raw_body, str):
+        raise TypeError("body is not a string")
+    elif result.get("isBase64Encoded"):
+        body = base64.b64decode(raw_body, validate=True)
+    else:
+        body = raw_body.encode("utf-8")
+    return _Reply(status=status, headers=headers, body=body)
+
+
+def _header_name(name: object) -> str:
+    if not isinstance(name, str) or not name or any(c in name for c in "\r\n: "):
+        raise ValueError("invalid header name")
+    return name
+
+
+def _header_value(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError("header values must be strings")
+    text = str(value)
+    if "\r" in text or "\n" in text:
+        raise ValueError("header values must not contain line breaks")
+    return text
+
+
+def _problem(
+    status: int,
+    *,
+    title: str,
+    detail: str,
+    slug: str,
+    headers: Mapping[str, str] | None = None,
+) -> _Reply:
+    document = {
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    return _Reply(
+        status=status,
+        headers=[
+            ("Content-Type", PROBLEM_CONTENT_TYPE),
+            ("Cache-Control", "no-store"),
+            *(headers or {}).items(),
+        ],
+        body=json.dumps(document).encode(),
+    )
+
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "GatewayRequestError",
+    "Handler",
+    "LocalGateway",
+    "LocalLambdaContext",
+    "RateLimiter",
+    "RouteAuth",
+    "RouteTable",
+    "TokenBucketLimiter",
+    "default_route_auth",
+]
