@@ -1,0 +1,330 @@
+"""Local mode against moto's real server: the stack's resources, the broker's environment,
+the key lookup behind the gateway's SigV4 check, and the state file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tapgate.local.bootstrap import (
+    BROKER_ROLE_NAME,
+    DEMO_ROLE_NAME,
+    GATING_POLICY_NAME,
+    POLICIES_DIR,
+    broker_environment,
+)
+from tapgate.local.server import LocalHandle, moto_secret_lookup, start_local
+from tapgate_broker.core.models import UserVerification
+from tapgate_broker.settings import Settings
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHandle]:
+    state_file = tmp_path_factory.mktemp("local") / ".tapgate" / "local.json"
+    handle = start_local(port=0, state_file=state_file)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def session(local: LocalHandle) -> boto3.session.Session:
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+
+
+def client(session: boto3.session.Session, local: LocalHandle, name: str) -> Any:
+    return session.client(name, endpoint_url=local.aws_endpoint_url)
+
+
+def key_schema(table: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]]
+
+
+def attribute_types(table: dict[str, Any]) -> dict[str, str]:
+    return {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+
+
+# --- DynamoDB -------------------------------------------------------------------------
+
+
+def test_credentials_table_has_the_stack_keys_index_and_backups(local, session):
+    dynamodb = client(session, local, "dynamodb")
+    name = local.resources.credentials_table
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert key_schema(table) == [("userName", "HASH"), ("credentialId", "RANGE")]
+    assert attribute_types(table) == {"userName": "S", "credentialId": "S"}
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "byCredentialId"
+    assert key_schema(index) == [("credentialId", "HASH")]
+    assert index["Projection"]["ProjectionType"] == "ALL"
+    backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_ceremonies_table_has_its_key_and_ttl(local, session):
+    dynamodb = client(session, local, "dynamodb")
+    name = local.resources.ceremonies_table
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert key_schema(table) == [("ceremonyId", "HASH")]
+    assert attribute_types(table) == {"ceremonyId": "S"}
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
+
+
+def test_audit_table_has_its_keys_and_ttl(local, session):
+    dynamodb = client(session, local, "dynamodb")
+    name = local.resources.audit_table
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert key_schema(table) == [("userName", "HASH"), ("at", "RANGE")]
+    assert attribute_types(table) == {"userName": "S", "at": "S"}
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
+
+
+# --- IAM ------------------------------------------------------------------------------
+
+
+def test_the_broker_role_is_for_lambda_and_may_assume_only_the_gated_roles(local, session):
+    iam = client(session, local, "iam")
+    role = iam.get_role(RoleName=BROKER_ROLE_NAME)["Role"]
+    assert role["Arn"] == local.resources.broker_role_arn
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    (policy_name,) = iam.list_role_policies(RoleName=BROKER_ROLE_NAME)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=BROKER_ROLE_NAME, PolicyName=policy_name)
+    sts_statement = next(
+        s for s in document["PolicyDocument"]["Statement"] if "sts:AssumeRole" in s["Action"]
+    )
+    assert sts_statement["Resource"] == [r.arn for r in local.resources.gated_roles]
+
+
+def test_the_gating_policy_is_the_shipped_document(local, session):
+    iam = client(session, local, "iam")
+    arn = local.resources.gating_policy_arn
+    assert arn == f"arn:aws:iam::{ACCOUNT}:policy/{GATING_POLICY_NAME}"
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+    expected = json.loads((POLICIES_DIR / "gating-policy.json").read_text())
+    assert document["Document"] == expected
+
+
+def test_the_demo_role_is_gated_and_trusts_only_the_broker_with_tags(local, session):
+    iam = client(session, local, "iam")
+    role = iam.get_role(RoleName=DEMO_ROLE_NAME)["Role"]
+    assert [r.arn for r in local.resources.gated_roles] == [role["Arn"]]
+    attached = iam.list_attached_role_policies(RoleName=DEMO_ROLE_NAME)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [local.resources.gating_policy_arn]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"AWS": local.resources.broker_role_arn}
+    assert set(statement["Action"]) == {
+        "sts:AssumeRole",
+        "sts:TagSession",
+        "sts:SetSourceIdentity",
+    }
+    condition = statement["Condition"]
+    assert condition["StringEquals"]["aws:RequestTag/tapgate-mfa"] == "webauthn"
+    assert condition["StringEquals"]["sts:SourceIdentity"] == ["tapgate-demo"]
+    assert set(condition["ForAllValues:StringEquals"]["aws:TagKeys"]) == {
+        "tapgate-mfa",
+        "tapgate-uv",
+        "tapgate-credential",
+    }
+
+
+def test_the_demo_user_keys_identify_the_demo_user(local):
+    user = local.resources.demo_user
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=local.aws_endpoint_url,
+        aws_access_key_id=user.access_key_id,
+        aws_secret_access_key=user.secret_access_key,
+    )
+    assert (
+        sts.get_caller_identity()["Arn"] == user.arn == f"arn:aws:iam::{ACCOUNT}:user/tapgate-demo"
+    )
+    assert user.secret_access_key not in repr(user)
+
+
+# --- the broker environment -----------------------------------------------------------
+
+
+def test_the_broker_environment_parses_as_settings(local):
+    env = broker_environment(
+        local.resources, endpoint_url=local.aws_endpoint_url, origin="http://localhost:8080"
+    )
+    settings = Settings.from_env(env)
+    assert settings.credentials_table == local.resources.credentials_table
+    assert settings.ceremonies_table == local.resources.ceremonies_table
+    assert settings.audit_table == local.resources.audit_table
+    assert settings.rp_id == "localhost"
+    assert settings.origins == ("http://localhost:8080",)
+    assert settings.admins == ("tapgate-demo",)
+    assert settings.allow_localhost_http is True
+    (role,) = settings.roles
+    assert role.arn == local.resources.gated_roles[0].arn
+    assert role.max_session_seconds == 3600
+    assert role.user_verification is UserVerification.PREFERRED
+    assert env["AWS_ENDPOINT_URL"] == local.aws_endpoint_url
+    assert env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert env["POWERTOOLS_SERVICE_NAME"] == "tapgate"
+    assert env["POWERTOOLS_TRACE_DISABLED"] == "true"
+
+
+def test_the_running_broker_got_the_environment_with_the_api_origin(local):
+    assert Settings.from_env(os.environ).origins == (local.api_url,)
+
+
+# --- the key lookup behind the SigV4 check --------------------------------------------
+
+
+def test_the_lookup_finds_an_iam_users_key(local):
+    user = local.resources.demo_user
+    found = moto_secret_lookup(account_id=ACCOUNT)(user.access_key_id)
+    assert found == (user.secret_access_key, user.arn, None)
+
+
+def test_the_lookup_knows_no_made_up_key(local):
+    assert moto_secret_lookup(account_id=ACCOUNT)("AKIAMADEUP0000000000") is None
+
+
+def test_the_lookup_refuses_an_inactive_key(local, session):
+    iam = client(session, local, "iam")
+    iam.create_user(UserName="tapgate-inactive")
+    key = iam.create_access_key(UserName="tapgate-inactive")["AccessKey"]
+    lookup = moto_secret_lookup(account_id=ACCOUNT)
+    assert lookup(key["AccessKeyId"]) is not None
+    iam.update_access_key(
+        UserName="tapgate-inactive", AccessKeyId=key["AccessKeyId"], Status="Inactive"
+    )
+    assert lookup(key["AccessKeyId"]) is None
+
+
+def test_the_lookup_finds_assumed_role_credentials_with_their_token(local, session):
+    sts = client(session, local, "sts")
+    issued = sts.assume_role(RoleArn=local.resources.gated_roles[0].arn, RoleSessionName="carol")[
+        "Credentials"
+    ]
+    found = moto_secret_lookup(account_id=ACCOUNT)(issued["AccessKeyId"])
+    assert found is not None
+    secret, arn, token = found
+    assert secret == issued["SecretAccessKey"]
+    assert token == issued["SessionToken"]
+    assert arn == f"arn:aws:sts::{ACCOUNT}:assumed-role/{DEMO_ROLE_NAME}/carol"
+
+
+# --- the running gateway and its state file -------------------------------------------
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def signed_headers(url: str, access_key: str, secret: str) -> dict[str, str]:
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials(access_key, secret), "execute-api", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def test_the_state_file_is_the_documented_shape_and_private(local):
+    assert local.state_file is not None
+    state = json.loads(local.state_file.read_text())
+    assert state == local.state
+    user = local.resources.demo_user
+    assert state == {
+        "apiUrl": local.api_url,
+        "awsEndpointUrl": local.aws_endpoint_url,
+        "region": "us-east-1",
+        "rpId": "localhost",
+        "origin": local.api_url,
+        "demoUser": {
+            "userName": "tapgate-demo",
+            "arn": user.arn,
+            "accessKeyId": user.access_key_id,
+            "secretAccessKey": user.secret_access_key,
+        },
+        "gatedRoles": [{"arn": local.resources.gated_roles[0].arn}],
+    }
+    assert state["apiUrl"].startswith("http://localhost:")
+    assert not state["apiUrl"].endswith("/v1")
+    assert stat.S_IMODE(local.state_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(local.state_file.parent.stat().st_mode) == 0o700
+
+
+def test_the_gateway_serves_the_real_handler(local):
+    status, config = fetch(local.api_url + "/v1/config")
+    assert status == 200
+    assert config["rpId"] == "localhost"
+    assert [r["arn"] for r in config["roles"]] == [r.arn for r in local.resources.gated_roles]
+
+
+def test_the_gateway_checks_signatures_against_moto_keys(local):
+    url = local.api_url + "/v1/credentials"
+    user = local.resources.demo_user
+    status, problem = fetch(url)
+    assert (status, problem["status"]) == (403, 403)
+    status, _ = fetch(url, signed_headers(url, user.access_key_id, "x" * 40))
+    assert status == 403
+    status, body = fetch(url, signed_headers(url, user.access_key_id, user.secret_access_key))
+    assert status == 200
+    assert body == {"credentials": []}
+
+
+def test_run_local_stops_cleanly_on_sigterm(tmp_path):
+    state_file = tmp_path / "state" / "local.json"
+    code = (
+        "import sys; from pathlib import Path; from tapgate.local.server import run_local; "
+        f"sys.exit(run_local(port=0, state_file=Path({str(state_file)!r})))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not state_file.exists():
+            assert process.poll() is None, process.communicate()[0]
+            assert time.monotonic() < deadline, "run_local did not write its state file"
+            time.sleep(0.1)
+        api_url = json.loads(state_file.read_text())["apiUrl"]
+        assert fetch(api_url + "/v1/config")[0] == 200
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "credential_process = tapgate credentials --api-url " + api_url in output
+    assert "--authenticator soft:.tapgate/demo-key.json" in output
+    assert not state_file.exists()
