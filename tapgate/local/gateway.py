@@ -50,6 +50,9 @@ class RouteAuth(enum.Enum):
 
     SIGV4 = "sigv4"  # AWS_IAM: a valid signature or 403
     NONE = "none"  # open; a valid signature, if sent, still identifies the caller
+    # SigV4 when the request claims it (AWS4-HMAC-SHA256 Authorization; a bad one is 403),
+    # otherwise open: for routes that also take a passkey or a Bearer enrollment token.
+    OPTIONAL = "optional"
 
 
 RouteTable = Callable[[str, str], "RouteAuth | None"]
@@ -132,7 +135,9 @@ class LocalLambdaContext:
 
 
 @dataclass(frozen=True)
-class _Reply:
+class GatewayReply:
+    """An HTTP answer: status, headers in order (names may repeat), body bytes."""
+
     status: int
     headers: list[tuple[str, str]]
     body: bytes
@@ -157,7 +162,7 @@ class GatewayRequestError(Exception):
         self.slug = slug
         self.headers = dict(headers or {})
 
-    def reply(self) -> _Reply:
+    def reply(self) -> GatewayReply:
         return _problem(
             self.status, title=self.title, detail=self.detail, slug=self.slug, headers=self.headers
         )
@@ -227,7 +232,7 @@ class LocalGateway:
         headers: list[tuple[str, str]],
         read_body: Callable[[int], bytes],
         source_ip: str,
-    ) -> _Reply:
+    ) -> GatewayReply:
         """Authorize, build the proxy event, call the handler and shape its answer."""
         try:
             path, query = _split_target(target)
@@ -236,7 +241,7 @@ class LocalGateway:
                 raise GatewayRequestError(
                     404, title="Not found", detail="No such route.", slug="not-found"
                 )
-            if auth is RouteAuth.NONE and self.rate_limiter is not None:
+            if self.rate_limiter is not None and not _authenticated(auth, headers):
                 wait = self.rate_limiter.check(source_ip)
                 if wait is not None:
                     raise GatewayRequestError(
@@ -328,8 +333,9 @@ class LocalGateway:
         headers: list[tuple[str, str]],
         body: bytes,
     ) -> SigV4Identity | None:
-        signed = any(name.lower() == "authorization" for name, _ in headers)
-        if auth is RouteAuth.NONE and not signed:
+        if auth is RouteAuth.NONE and _authorization(headers) is None:
+            return None
+        if auth is RouteAuth.OPTIONAL and not _claims_sigv4(headers):
             return None
         try:
             return verify_request(
@@ -430,6 +436,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         logger.info("%s " + format, self.client_address[0], *args)
 
 
+def _authorization(headers: list[tuple[str, str]]) -> str | None:
+    return next((v for k, v in headers if k.lower() == "authorization"), None)
+
+
+def _claims_sigv4(headers: list[tuple[str, str]]) -> bool:
+    return (_authorization(headers) or "").lstrip().startswith("AWS4-HMAC-SHA256")
+
+
+def _authenticated(auth: RouteAuth, headers: list[tuple[str, str]]) -> bool:
+    """Whether the route will demand a valid signature (throttling spares those)."""
+    return auth is RouteAuth.SIGV4 or (auth is RouteAuth.OPTIONAL and _claims_sigv4(headers))
+
+
 def _split_target(target: str) -> tuple[str, str]:
     if not target.startswith("/"):
         raise GatewayRequestError(
@@ -506,7 +525,7 @@ def _proxy_event(
     }
 
 
-def _reply_from_proxy(result: Mapping[str, Any]) -> _Reply:
+def _reply_from_proxy(result: Mapping[str, Any]) -> GatewayReply:
     if not isinstance(result, Mapping):
         raise TypeError("the proxy response is not an object")
     status = result.get("statusCode")
@@ -531,7 +550,7 @@ def _reply_from_proxy(result: Mapping[str, Any]) -> _Reply:
         body = base64.b64decode(raw_body, validate=True)
     else:
         body = raw_body.encode("utf-8")
-    return _Reply(status=status, headers=headers, body=body)
+    return GatewayReply(status=status, headers=headers, body=body)
 
 
 def _header_name(name: object) -> str:
@@ -556,14 +575,14 @@ def _problem(
     detail: str,
     slug: str,
     headers: Mapping[str, str] | None = None,
-) -> _Reply:
+) -> GatewayReply:
     document = {
         "type": PROBLEM_TYPE_BASE + slug,
         "title": title,
         "status": status,
         "detail": detail,
     }
-    return _Reply(
+    return GatewayReply(
         status=status,
         headers=[
             ("Content-Type", PROBLEM_CONTENT_TYPE),
@@ -576,6 +595,7 @@ def _problem(
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "GatewayReply",
     "GatewayRequestError",
     "Handler",
     "LocalGateway",

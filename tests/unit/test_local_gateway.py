@@ -383,3 +383,59 @@ def test_the_token_bucket_keeps_keys_apart_and_refills():
 )
 def test_the_default_route_table(method, path, auth):
     assert default_route_auth(method, path) is auth
+
+
+# --- routes that take SigV4 or something else -----------------------------------------
+
+
+@pytest.fixture
+def optional(handler: FakeHandler) -> Iterator[LocalGateway]:
+    gateway = LocalGateway(
+        handler=handler,
+        secret_lookup=KEYS.get,
+        region=REGION,
+        route_auth=lambda m, p: RouteAuth.OPTIONAL,
+    )
+    with gateway:
+        yield gateway
+
+
+def test_an_optional_route_passes_an_unsigned_request_without_identity(optional, handler):
+    assert call(optional, "POST", "/v1/authentication/options", body=b"{}").status == 200
+    assert handler.events[0]["requestContext"]["identity"]["userArn"] is None
+
+
+def test_an_optional_route_passes_a_bearer_token_through(optional, handler):
+    reply = call(
+        optional, "POST", "/v1/registration/options", headers={"Authorization": "Bearer t"}
+    )
+    assert reply.status == 200
+    (event,) = handler.events
+    assert event["headers"]["Authorization"] == "Bearer t"
+    assert event["requestContext"]["identity"]["userArn"] is None
+
+
+def test_an_optional_route_identifies_a_valid_signature(optional, handler):
+    assert call(optional, "POST", "/v1/registration/options", secret=SECRET).status == 200
+    assert handler.events[0]["requestContext"]["identity"]["userArn"] == ARN
+
+
+def test_an_optional_route_refuses_a_bad_signature(optional, handler):
+    reply = call(optional, "POST", "/v1/registration/options", secret="w" * 40)
+    assert reply.status == 403
+    assert reply.problem["status"] == 403
+    assert handler.events == []
+
+
+def test_optional_routes_are_throttled_only_when_unsigned(handler):
+    limiter = TokenBucketLimiter(rate_per_second=0.01, burst=1, clock=FakeClock())
+    gateway = LocalGateway(
+        handler=handler,
+        secret_lookup=KEYS.get,
+        route_auth=lambda m, p: RouteAuth.OPTIONAL,
+        rate_limiter=limiter,
+    )
+    with gateway:
+        assert call(gateway, "POST", "/v1/authentication/options").status == 200
+        assert call(gateway, "POST", "/v1/authentication/options").status == 429
+        assert call(gateway, "POST", "/v1/authentication/options", secret=SECRET).status == 200
