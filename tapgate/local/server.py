@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,9 @@ def start_local(
     ``host`` is the public host name in ``apiUrl``/``origin`` and the RP ID; the
     sockets listen on 127.0.0.1 only. The state file appears only once everything
     listens. This sets the broker's environment variables in ``os.environ``
-    (the handler reads them) and puts the old values back on ``stop()``.
+    (the handler reads them) and puts the old values back on ``stop()``. moto keeps
+    its state per process, so this resets it on start and on stop: do not mix it with
+    an active ``mock_aws`` in the same process.
     """
     from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 -- moto only in local mode
     from moto.server import ThreadedMotoServer  # noqa: PLC0415
@@ -118,6 +121,9 @@ def start_local(
         stops.append(moto.stop)
         moto_host, moto_port = moto.get_host_and_port()
         endpoint_url = f"http://{moto_host}:{moto_port}"
+        # moto's state is per process: start clean, and leave nothing behind for a next start.
+        _reset_moto(endpoint_url)
+        stops.append(lambda: _reset_moto(endpoint_url))
 
         gateway = LocalGateway(
             handler=_not_ready,
@@ -239,6 +245,14 @@ def _forget_broker() -> None:
     cache_clear = getattr(getattr(wiring, "broker_from_env", None), "cache_clear", None)
     if cache_clear is not None:
         cache_clear()
+
+
+def _reset_moto(endpoint_url: str) -> None:
+    """moto's documented reset API: drop every backend's state in this process."""
+    url = f"{endpoint_url}/moto-api/reset"  # an http:// URL we built from moto's own address
+    request = urllib.request.Request(url, method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()
 
 
 def _not_ready(event: dict[str, Any], context: Any) -> dict[str, Any]:
