@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from tapgate.local.sigv4 import (
     Clock,
@@ -293,6 +293,14 @@ class LocalGateway:
         self, method: str, headers: list[tuple[str, str]], read_body: Callable[[int], bytes]
     ) -> bytes:
         lowered = {name.lower(): value for name, value in headers}
+        lengths = {value.strip() for name, value in headers if name.lower() == "content-length"}
+        if len(lengths) > 1:
+            raise GatewayRequestError(
+                400,
+                title="Bad request",
+                detail="Conflicting Content-Length headers.",
+                slug="bad-request",
+            )
         if "transfer-encoding" in lowered:
             raise GatewayRequestError(
                 411,
@@ -454,8 +462,9 @@ def _split_target(target: str) -> tuple[str, str]:
         raise GatewayRequestError(
             400, title="Bad request", detail="Malformed request target.", slug="bad-request"
         )
-    parts = urlsplit(target)
-    return unquote(parts.path), parts.query
+    # Not urlsplit: "//host/path" would lose its first segment to a netloc.
+    path, _, query = target.partition("?")
+    return unquote(path), query.partition("#")[0]
 
 
 def _proxy_event(

@@ -439,3 +439,12 @@ def test_optional_routes_are_throttled_only_when_unsigned(handler):
         assert call(gateway, "POST", "/v1/authentication/options").status == 200
         assert call(gateway, "POST", "/v1/authentication/options").status == 429
         assert call(gateway, "POST", "/v1/authentication/options", secret=SECRET).status == 200
+
+
+def test_conflicting_content_lengths_are_400(gateway, handler):
+    status, _ = raw_call(
+        gateway,
+        b"POST /v1/config HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 0\r\n\r\n{}",
+    )
+    assert status == 400
+    assert handler.events == []
