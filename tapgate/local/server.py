@@ -116,6 +116,20 @@ def start_local(
             stops.pop()()
 
     try:
+        # Bind the API port first: if it is taken, nothing else has happened yet.
+        try:
+            gateway = LocalGateway(
+                handler=_not_ready,
+                secret_lookup=moto_secret_lookup(account_id=DEFAULT_ACCOUNT_ID),
+                host="127.0.0.1",
+                port=port,
+                region=region,
+            )
+        except OSError as exc:
+            raise LocalModeError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+        stops.append(gateway.stop)
+        api_url = f"http://{host}:{gateway.port}"
+
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
         stops.append(moto.stop)
@@ -124,16 +138,6 @@ def start_local(
         # moto's state is per process: start clean, and leave nothing behind for a next start.
         _reset_moto(endpoint_url)
         stops.append(lambda: _reset_moto(endpoint_url))
-
-        gateway = LocalGateway(
-            handler=_not_ready,
-            secret_lookup=moto_secret_lookup(account_id=DEFAULT_ACCOUNT_ID),
-            host="127.0.0.1",
-            port=port,
-            region=region,
-        )
-        stops.append(gateway.stop)
-        api_url = f"http://{host}:{gateway.port}"
 
         stops.append(_set_environ(dict.fromkeys(_CLEARED_ENV)))
         session = boto3.session.Session(
@@ -149,6 +153,7 @@ def start_local(
         gateway.handler = _broker_handler()
         stops.append(_forget_broker)  # a later start (or test) must not reuse this wiring
         gateway.start()
+        stops.append(gateway.stop)  # on stop, refuse new requests before anything else goes
 
         state = {
             "apiUrl": api_url,

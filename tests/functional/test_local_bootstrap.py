@@ -28,7 +28,7 @@ from tapgate.local.bootstrap import (
     POLICIES_DIR,
     broker_environment,
 )
-from tapgate.local.server import LocalHandle, moto_secret_lookup, start_local
+from tapgate.local.server import LocalHandle, LocalModeError, moto_secret_lookup, start_local
 from tapgate_broker.core.models import UserVerification
 from tapgate_broker.settings import Settings
 
@@ -328,3 +328,14 @@ def test_run_local_stops_cleanly_on_sigterm(tmp_path):
     assert "credential_process = tapgate credentials --api-url " + api_url in output
     assert "--authenticator soft:.tapgate/demo-key.json" in output
     assert not state_file.exists()
+
+
+def test_a_port_in_use_is_a_local_mode_error(local):
+    port = int(local.api_url.rsplit(":", 1)[1])
+    with pytest.raises(LocalModeError, match=f"127.0.0.1:{port}"):
+        start_local(port=port)
+    # the running instance and its moto state are untouched
+    url = local.api_url + "/v1/credentials"
+    user = local.resources.demo_user
+    status, _ = fetch(url, signed_headers(url, user.access_key_id, user.secret_access_key))
+    assert status == 200
