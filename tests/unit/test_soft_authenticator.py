@@ -14,7 +14,7 @@ from fido2.attestation import AttestationType, PackedAttestation
 from fido2.client import ClientError, Fido2Client, PinRequiredError
 from fido2.ctap import CtapError
 from fido2.ctap2 import Ctap2
-from fido2.ctap2.pin import ClientPin
+from fido2.ctap2.pin import ClientPin, PinProtocolV1
 from fido2.hid import CTAPHID
 from fido2.server import Fido2Server
 from fido2.webauthn import (
@@ -282,8 +282,6 @@ def test_a_pin_key_lists_its_pin_protocols(pin_key):
 
 def test_pin_protocol_one_works_too(pin_key):
     ctap = Ctap2(SoftAuthenticator.load(pin_key))
-    from fido2.ctap2.pin import PinProtocolV1  # noqa: PLC0415
-
     token = ClientPin(ctap, PinProtocolV1()).get_pin_token(PIN)
 
     assert len(token) == 32
