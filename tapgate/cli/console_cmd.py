@@ -1,0 +1,70 @@
+"""`tapgate console`: an AWS console sign-in URL for a gated role, from one touch.
+
+Uses the same cached credentials as `tapgate credentials` when they are fresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from tapgate.cli import context
+from tapgate.cli.credentials import cached_or_fresh
+from tapgate.cli.credentials import configure_parser as configure_credentials
+from tapgate.cli.errors import CliError, UsageError
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    configure_credentials(parser)
+    parser.add_argument("--stdout", action="store_true", help="print the URL, open no browser")
+    parser.add_argument("--destination", metavar="PATH", help="console path, e.g. /s3/home")
+    parser.add_argument(
+        "--session-duration",
+        type=int,
+        metavar="SECONDS",
+        help="console session length (900..43200; the federation endpoint's default if unset)",
+    )
+    parser.add_argument(
+        "--federation-endpoint",
+        metavar="URL",
+        help=f"local mode only: another federation endpoint (or ${context.ENV_FEDERATION_URL})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tapgate import console  # noqa: PLC0415
+
+    try:
+        partition = console.partition_of(args.role)
+    except ValueError as exc:
+        raise UsageError(f"--role: {exc}") from exc
+    override = args.federation_endpoint or os.environ.get(context.ENV_FEDERATION_URL)
+    url = context.api_url(args, os.environ)
+    if override and context.local_state_for(url, args, os.environ) is None:
+        # The endpoint receives the session credentials: only local mode may redirect it.
+        raise UsageError("--federation-endpoint is allowed only in local mode")
+    endpoint = override or partition.federation_endpoint
+    credentials = cached_or_fresh(args, use_cache=not args.no_cache)
+    try:
+        token_url = console.signin_token_request_url(
+            credentials, endpoint=endpoint, session_duration=args.session_duration
+        )
+        token = console.fetch_signin_token(token_url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    except console.ConsoleError as exc:
+        raise CliError(str(exc)) from exc
+    sign_in = console.login_url(
+        endpoint=endpoint,
+        signin_token=token,
+        issuer=url,
+        destination=console.destination_url(partition, region=args.region, path=args.destination),
+    )
+    if args.stdout:
+        print(sign_in)
+        return 0
+    import webbrowser  # noqa: PLC0415
+
+    if not webbrowser.open(sign_in):
+        print(sign_in)
+    return 0

@@ -1,0 +1,145 @@
+"""Where a command talks to and as whom, resolved without the network.
+
+Stdlib only: `tapgate credentials` resolves its cache key through here before
+deciding whether it needs botocore and fido2 at all.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tapgate.cli.errors import CliError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and argparse cost the cached path milliseconds at run time
+    import argparse
+    from collections.abc import Mapping
+    from typing import Any
+
+ENV_API_URL = "TAPGATE_API_URL"
+ENV_API_REGION = "TAPGATE_API_REGION"
+ENV_LOCAL_STATE = "TAPGATE_LOCAL_STATE"
+ENV_AUTHENTICATOR = "TAPGATE_AUTHENTICATOR"
+ENV_ALLOW_SOFT_KEY = "TAPGATE_ALLOW_SOFT_KEY"
+ENV_FEDERATION_URL = "TAPGATE_FEDERATION_URL"
+ENV_ORIGIN = "TAPGATE_ORIGIN"
+DEFAULT_STATE_FILE = os.path.join(".tapgate", "local.json")
+PROFILE_API_URL_KEY = "tapgate_api_url"
+
+
+def profile_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The base profile: ``--profile``, else ``AWS_PROFILE``/``AWS_DEFAULT_PROFILE``."""
+    explicit = getattr(args, "profile", None)
+    if explicit:
+        return str(explicit)
+    return environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None
+
+
+def state_file_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    return getattr(args, "state_file", None) or environ.get(ENV_LOCAL_STATE) or DEFAULT_STATE_FILE
+
+
+def load_local_state(path: str) -> dict[str, Any] | None:
+    """The local mode state file, or None when there is none (or it is not one)."""
+    import json  # noqa: PLC0415
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            state = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or not isinstance(state.get("apiUrl"), str):
+        return None
+    return state
+
+
+def api_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """``--api-url``, ``TAPGATE_API_URL``, the profile's ``tapgate_api_url``, local mode's."""
+    explicit = getattr(args, "api_url", None) or environ.get(ENV_API_URL)
+    if explicit:
+        return str(explicit).rstrip("/")
+    from_profile = profile_setting(
+        profile_name(args, environ) or "default", PROFILE_API_URL_KEY, environ
+    )
+    if from_profile:
+        return from_profile.rstrip("/")
+    state = load_local_state(state_file_path(args, environ))
+    if state is not None:
+        return str(state["apiUrl"]).rstrip("/")
+    raise CliError(
+        "no tapgate API URL: pass --api-url, set TAPGATE_API_URL, "
+        f"put {PROFILE_API_URL_KEY} in your AWS profile, or run `tapgate local`"
+    )
+
+
+def local_state_for(
+    url: str, args: argparse.Namespace, environ: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """Local mode's state when ``url`` is its API (then the soft key and localhost are fine)."""
+    state = load_local_state(state_file_path(args, environ))
+    if state is None or str(state["apiUrl"]).rstrip("/") != url.rstrip("/"):
+        return None
+    return state
+
+
+def base_identity(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """A stable, offline label for the base identity (part of the cache key).
+
+    Mirrors botocore's precedence: an explicit ``--profile`` beats the environment's
+    access key, which beats ``AWS_PROFILE``. A profile is labelled by its name and
+    by the shared config and credentials files' identity and modification time:
+    any edit to them misses the cache (one touch) rather than risk serving
+    credentials obtained as someone else. No file is parsed, so this stays cheap.
+    """
+    explicit = getattr(args, "profile", None)
+    key = environ.get("AWS_ACCESS_KEY_ID")
+    if key and not explicit:
+        return "key:" + key
+    name = profile_name(args, environ) or "default"
+    parts = ["profile", name]
+    for path in (_config_file(environ), _credentials_file(environ)):
+        try:
+            info = os.stat(path)
+        except OSError:
+            parts += [path, "-"]
+            continue
+        parts += [path, f"{info.st_dev}:{info.st_ino}:{info.st_mtime_ns}:{info.st_size}"]
+    return "\n".join(parts)
+
+
+def profile_setting(profile: str, setting: str, environ: Mapping[str, str]) -> str | None:
+    """A value from the shared config or credentials file, read with configparser."""
+    for path, section in (
+        (_config_file(environ), "default" if profile == "default" else f"profile {profile}"),
+        (_credentials_file(environ), profile),
+    ):
+        value = _read_ini(path).get(section, {}).get(setting)
+        if value:
+            return value
+    return None
+
+
+_INI_CACHE: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def _read_ini(path: str) -> dict[str, dict[str, str]]:
+    if path in _INI_CACHE:
+        return _INI_CACHE[path]
+    import configparser  # noqa: PLC0415  (only when the profile is consulted)
+
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        parser = configparser.RawConfigParser()
+    sections = {name: dict(parser.items(name)) for name in parser.sections()}
+    _INI_CACHE[path] = sections
+    return sections
+
+
+def _config_file(environ: Mapping[str, str]) -> str:
+    return os.path.expanduser(environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+
+
+def _credentials_file(environ: Mapping[str, str]) -> str:
+    return os.path.expanduser(environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")

@@ -1,0 +1,34 @@
+"""`tapgate local`: the whole system on this machine (moto + the real handler)."""
+
+from __future__ import annotations
+
+import argparse
+
+from tapgate.cli.errors import CliError
+
+DEFAULT_PORT = 8080
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default="localhost",
+        help="host name in the URLs and the RP ID (default localhost)",
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from tapgate.cli import context  # noqa: PLC0415
+
+    try:
+        from tapgate.local.server import LocalModeError, run_local  # noqa: PLC0415
+    except ImportError as exc:
+        raise CliError(f"local mode is not available: {exc}") from exc
+    state_file = Path(getattr(args, "state_file", None) or context.DEFAULT_STATE_FILE)
+    try:
+        return run_local(host=args.host, port=args.port, state_file=state_file)
+    except (OSError, LocalModeError) as exc:
+        raise CliError(f"local mode failed: {exc}") from exc

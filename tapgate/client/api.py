@@ -1,0 +1,218 @@
+"""Calls to the tapgate HTTP API v1, signed with SigV4 like API Gateway's AWS_IAM authorizer.
+
+Signing uses botocore's ``SigV4Auth`` on an ``AWSRequest`` (service
+``execute-api``); the base identity comes from botocore's standard credential
+chain for the chosen profile. Transport is urllib: one request per call, no
+retries (a ceremony must not be replayed behind the user's back).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+from tapgate.client.errors import (
+    ApiProblemError,
+    ApiResponseError,
+    ApiUnreachableError,
+    BaseIdentityError,
+)
+
+SERVICE = "execute-api"
+MAX_RESPONSE_BYTES = 1024 * 1024
+NESTING_GUARD = "TAPGATE_RESOLVING_BASE_IDENTITY"
+_EXECUTE_API_HOST = re.compile(
+    r"^[a-z0-9]+\.execute-api\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?$"
+)
+
+
+def region_from_api_url(api_url: str) -> str | None:
+    """The region in an ``{id}.execute-api.{region}.amazonaws.com`` URL, else None."""
+    host = urllib.parse.urlsplit(api_url).hostname or ""
+    match = _EXECUTE_API_HOST.match(host)
+    return match.group("region") if match else None
+
+
+def load_base_credentials(*, profile: str | None, region: str | None) -> tuple[Any, str | None]:
+    """Frozen credentials of the base identity and the profile's region (botocore chain).
+
+    A profile whose ``credential_process`` is tapgate itself would make the chain run
+    tapgate again, forever; an environment marker stops that at the first nesting.
+    """
+    if os.environ.get(NESTING_GUARD):
+        raise BaseIdentityError(
+            "the base identity's profile runs tapgate itself; "
+            "pass --profile with a profile that has ordinary AWS credentials"
+        )
+    import botocore.exceptions  # noqa: PLC0415
+    import botocore.session  # noqa: PLC0415
+
+    os.environ[NESTING_GUARD] = "1"
+    try:
+        session = botocore.session.Session(profile=profile)
+        resolved = session.get_credentials()
+        frozen = resolved.get_frozen_credentials() if resolved is not None else None
+        session_region = region or session.get_config_variable("region")
+    except botocore.exceptions.BotoCoreError as exc:
+        raise BaseIdentityError(f"cannot load the base AWS credentials: {exc}") from exc
+    finally:
+        os.environ.pop(NESTING_GUARD, None)
+    if frozen is None or not frozen.access_key:
+        where = f"profile {profile!r}" if profile else "the default credential chain"
+        raise BaseIdentityError(f"no AWS credentials found in {where} to sign requests with")
+    return frozen, session_region
+
+
+class TapgateApi:
+    """The v1 routes. ``credentials`` are botocore credentials (access key, secret, token)."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        region: str,
+        credentials: Any,
+        timeout: float = 30,
+        user_agent: str = "tapgate-cli",
+    ) -> None:
+        scheme = urllib.parse.urlsplit(api_url).scheme
+        if scheme not in ("https", "http"):
+            raise ApiUnreachableError(f"the API URL must be http(s), not {api_url!r}")
+        self.api_url = api_url.rstrip("/")
+        self.region = region
+        self._credentials = credentials
+        self._timeout = timeout
+        self._user_agent = user_agent
+
+    # -- routes ------------------------------------------------------------------
+
+    def registration_options(self, *, nickname: str | None) -> dict[str, Any]:
+        body = {"nickname": nickname} if nickname else {}
+        return self.call("POST", "/v1/registration/options", body)
+
+    def registration_verify(
+        self,
+        *,
+        ceremony_id: str,
+        credential: Mapping[str, Any],
+        nickname: str | None,
+        step_up: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"ceremonyId": ceremony_id, "credential": dict(credential)}
+        if nickname:
+            body["nickname"] = nickname
+        if step_up is not None:
+            body["stepUp"] = dict(step_up)
+        return self.call("POST", "/v1/registration/verify", body)
+
+    def authentication_options(
+        self, *, role_arn: str | None, purpose: str = "sign-in"
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"purpose": purpose}
+        if role_arn is not None:
+            body["roleArn"] = role_arn
+        return self.call("POST", "/v1/authentication/options", body)
+
+    def authentication_verify(
+        self,
+        *,
+        ceremony_id: str,
+        credential: Mapping[str, Any],
+        role_arn: str,
+        duration_seconds: int | None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ceremonyId": ceremony_id,
+            "credential": dict(credential),
+            "roleArn": role_arn,
+        }
+        if duration_seconds is not None:
+            body["durationSeconds"] = duration_seconds
+        return self.call("POST", "/v1/authentication/verify", body)
+
+    def list_credentials(self) -> list[dict[str, Any]]:
+        answer = self.call("GET", "/v1/credentials")
+        items = answer.get("credentials")
+        if not isinstance(items, list):
+            raise ApiResponseError("the API's credential list has no 'credentials' array")
+        return [item for item in items if isinstance(item, dict)]
+
+    def delete_credential(
+        self, credential_id: str, *, ceremony_id: str, credential: Mapping[str, Any]
+    ) -> None:
+        path = "/v1/credentials/" + urllib.parse.quote(credential_id, safe="")
+        self.call("DELETE", path, {"ceremonyId": ceremony_id, "credential": dict(credential)})
+
+    def roles(self) -> list[dict[str, Any]]:
+        items = self.call("GET", "/v1/roles").get("roles")
+        if not isinstance(items, list):
+            raise ApiResponseError("the API's role list has no 'roles' array")
+        return [item for item in items if isinstance(item, dict)]
+
+    # -- transport ---------------------------------------------------------------
+
+    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A signed request; the JSON object answered (empty for 204)."""
+        from botocore.auth import SigV4Auth  # noqa: PLC0415
+        from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+
+        url = self.api_url + path
+        data = json.dumps(dict(body)).encode() if body is not None else b""
+        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        request = AWSRequest(method=method, url=url, data=data, headers=headers)
+        SigV4Auth(self._credentials, SERVICE, self.region).add_auth(request)
+        return self._send(method, url, dict(request.headers.items()), data)
+
+    def _send(
+        self, method: str, url: str, headers: Mapping[str, str], data: bytes
+    ) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310  (scheme checked in __init__)
+            url, data=data or None, headers=dict(headers), method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                status = response.status
+                raw = response.read(MAX_RESPONSE_BYTES)
+        except urllib.error.HTTPError as exc:
+            raise _problem(exc) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiUnreachableError(f"cannot reach the tapgate API at {url}: {reason}") from exc
+        if status == 204 or not raw.strip():
+            return {}
+        try:
+            answer = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiResponseError(f"the tapgate API answered {status} without JSON") from exc
+        if not isinstance(answer, dict):
+            raise ApiResponseError(f"the tapgate API answered {status} with JSON that is no object")
+        return answer
+
+
+def _problem(error: urllib.error.HTTPError) -> ApiProblemError:
+    try:
+        document = json.loads(error.read(MAX_RESPONSE_BYTES) or b"null")
+    except (ValueError, UnicodeDecodeError, OSError):
+        document = None
+    if not isinstance(document, dict):
+        document = {}
+    title = document.get("title")
+    detail = document.get("detail")
+    return ApiProblemError(
+        status=error.code,
+        title=_one_line(title) if isinstance(title, str) else (error.reason or "error"),
+        detail=_one_line(detail) if isinstance(detail, str) else "",
+    )
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

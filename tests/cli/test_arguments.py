@@ -1,0 +1,135 @@
+"""Argument errors are one line on stderr with exit code 2; help works; nothing leaks to stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tapgate.cli.main import main
+
+ROLE = "arn:aws:iam::123456789012:role/admin"
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    return lines[0]
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory) -> None:
+    for name in ("TAPGATE_API_URL", "TAPGATE_LOCAL_STATE", "AWS_PROFILE", "AWS_ACCESS_KEY_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path) + "/none")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.chdir(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        ([], "required: COMMAND"),
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["credentials"], "required: --role"),
+        (["credentials", "--role"], "--role: expected one argument"),
+        (["credentials", "--role", ROLE, "--duration", "soon"], "invalid int value"),
+        (["credentials", "--role", ROLE, "--surprise"], "unrecognized arguments: --surprise"),
+        (["revoke"], "required: CREDENTIAL_ID"),
+        (["cache"], "required: ACTION"),
+        (["configure", "--role", ROLE], "required: --profile"),
+    ],
+)
+def test_parser_errors_are_one_line(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    line = one_error_line(capsys)
+    assert line.startswith("tapgate")
+    assert fragment in line
+    assert line.endswith("--help)")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["credentials", "--role", "admin", "--api-url", "https://a"], "IAM role ARN"),
+        (["credentials", "--role", ROLE, "--api-url", "https://a", "--duration", "60"], "900"),
+        (
+            ["credentials", "--role", ROLE, "--api-url", "https://a", "--min-remaining", "-1"],
+            "negative",
+        ),
+        (
+            ["credentials", "--role", ROLE, "--api-url", "https://a", "--authenticator", "nfc"],
+            "usb or soft:PATH",
+        ),
+        (["console", "--role", "arn:aws-mars:iam::1:role/r", "--api-url", "https://a"], "--role"),
+        (["configure", "--profile", "bad name!", "--role", ROLE], "not a usable profile"),
+    ],
+)
+def test_value_errors_are_one_line_with_exit_2(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    line = one_error_line(capsys)
+    assert line.startswith("tapgate: ")
+    assert fragment in line
+
+
+def test_no_api_url_anywhere_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["credentials", "--role", ROLE]) == 1
+    assert "no tapgate API URL" in one_error_line(capsys)
+
+
+def test_federation_endpoint_outside_local_mode_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [
+        "console",
+        "--role",
+        ROLE,
+        "--api-url",
+        "https://a",
+        "--federation-endpoint",
+        "http://x",
+    ]
+    assert main(argv) == 2
+    assert "only in local mode" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["credentials", "--help"], ["console", "--help"], ["configure", "-h"]]
+)
+def test_help_exits_zero(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    assert "usage: tapgate" in capsys.readouterr().out
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for name in ("credentials", "register", "list", "revoke", "console", "configure", "cache"):
+        assert f"    {name} " in out
+    assert "    local " in out
+    assert "    audit " in out
+
+
+def test_global_options_may_come_before_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--api-url", "https://a", "credentials", "--role", "not-an-arn"]) == 2
+    assert "IAM role ARN" in one_error_line(capsys)
+
+
+def test_cache_clear(tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = Path(str(tmp_path)) / "tapgate"
+    directory.mkdir(mode=0o700)
+    (directory / ("a" * 64 + ".cache")).write_text("x")
+    assert main(["cache", "clear"]) == 0
+    assert "Removed 1 cached credential file" in capsys.readouterr().out
+    assert list(directory.iterdir()) == []

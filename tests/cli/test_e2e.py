@@ -1,0 +1,456 @@
+"""End to end: local mode in-process, the soft key, `tapgate` and the real AWS CLI as subprocesses.
+
+The AWS CLI runs `tapgate credentials` as its ``credential_process`` and calls STS
+on moto; the second call must come from the cache (no new ceremony in the audit
+table); an expiring or corrupted cache entry is refreshed with a new ceremony.
+Bad input of each kind is one line on stderr and a non-zero exit.
+
+Subprocesses run in a new session: no controlling terminal, so prompts go to
+stderr and a PIN is read from stdin (as in CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tapgate.authenticators.soft import SoftAuthenticator
+from tapgate.cache import CredentialCache
+from tapgate.local.server import LocalHandle, start_local
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+TAPGATE = str(BIN / "tapgate")
+AWS = str(BIN / "aws")
+PIN = "4321"
+OUTPUT_KEYS = {"Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}
+
+
+class Local:
+    def __init__(self, handle: LocalHandle, work: Path, state_file: Path) -> None:
+        self.handle = handle
+        self.work = work
+        self.state = handle.state
+        self.state_file = state_file
+        self.api_url = handle.api_url
+        self.role = handle.state["gatedRoles"][0]["arn"]
+        self.key = work / "key.json"
+        self.pin_key = work / "pin-key.json"
+        self.cache_dir = work / "cache" / "tapgate"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        user = self.state["demoUser"]
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("AWS_", "TAPGATE_"))
+        }
+        env.update(
+            HOME=str(self.work),
+            XDG_CACHE_HOME=str(self.work / "cache"),
+            AWS_ACCESS_KEY_ID=user["accessKeyId"],
+            AWS_SECRET_ACCESS_KEY=user["secretAccessKey"],
+            AWS_CONFIG_FILE=str(self.work / "aws-config"),
+            AWS_SHARED_CREDENTIALS_FILE=str(self.work / "aws-credentials"),
+            AWS_DEFAULT_REGION=self.state["region"],
+            TAPGATE_LOCAL_STATE=str(self.state_file),
+        )
+        env.update(extra)
+        return env
+
+    def tapgate(
+        self, *args: str, stdin: str = "", env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return run([TAPGATE, *args], env=env or self.env(), stdin=stdin, cwd=self.work)
+
+    def aws(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run(
+            [AWS, *args, "--endpoint-url", self.handle.aws_endpoint_url, "--output", "json"],
+            env=self.env(),
+            cwd=self.work,
+        )
+
+    def successful_authentications(self) -> int:
+        resources = self.handle.resources
+        dynamodb = boto3.client(
+            "dynamodb",
+            region_name=resources.region,
+            endpoint_url=self.handle.aws_endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        items = dynamodb.scan(TableName=resources.audit_table)["Items"]
+        return sum(
+            1
+            for item in items
+            if item["event"]["S"] == "authenticate" and item["outcome"]["S"] == "success"
+        )
+
+    def cache_files(self) -> list[Path]:
+        return sorted(self.cache_dir.glob("*.cache"))
+
+
+def run(
+    command: list[str], *, env: dict[str, str], stdin: str = "", cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        start_new_session=True,  # no controlling terminal
+        check=False,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert done.returncode != 0, done.stdout
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    error_lines = [line for line in lines if line.startswith("tapgate: ")]
+    assert len(error_lines) == 1, done.stderr
+    assert lines[-1] == error_lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    for fragment in fragments:
+        assert fragment in error_lines[0], done.stderr
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    work = tmp_path_factory.mktemp("cli-e2e")
+    state_file = work / "local.json"
+    handle = start_local(port=0, state_file=state_file)
+    try:
+        env = Local(handle, work, state_file)
+        SoftAuthenticator.create(env.key)
+        yield env
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def registered(local: Local) -> Local:
+    done = local.tapgate("register", "--authenticator", f"soft:{local.key}", "--nickname", "e2e")
+    assert done.returncode == 0, done.stderr
+    assert "Registered security key e2e" in done.stdout
+    return local
+
+
+@pytest.fixture(scope="module")
+def profile(registered: Local) -> Local:
+    config = registered.work / "aws-config"
+    config.write_text("# kept as is\n[default]\nregion = us-east-1\n")
+    done = registered.tapgate(
+        "configure",
+        "--profile",
+        "gated",
+        "--role",
+        registered.role,
+        "--api-url",
+        registered.api_url,
+        "--authenticator",
+        f"soft:{registered.key}",
+    )
+    assert done.returncode == 0, done.stderr
+    text = config.read_text()
+    assert text.startswith("# kept as is\n[default]\nregion = us-east-1\n")
+    assert f"credential_process = {TAPGATE} credentials" in text
+    return registered
+
+
+def assumed_role_arn(local: Local) -> str:
+    done = local.aws("sts", "get-caller-identity", "--profile", "gated")
+    assert done.returncode == 0, done.stderr
+    arn: str = json.loads(done.stdout)["Arn"]
+    return arn
+
+
+def test_list_shows_the_registered_key(registered: Local) -> None:
+    done = registered.tapgate("list", "--json")
+    assert done.returncode == 0, done.stderr
+    nicknames = [c["nickname"] for c in json.loads(done.stdout)["credentials"]]
+    assert "e2e" in nicknames
+
+
+def test_aws_cli_gets_the_gated_role_then_serves_the_cache(profile: Local) -> None:
+    for path in profile.cache_files():
+        path.unlink()
+    before = profile.successful_authentications()
+
+    arn = assumed_role_arn(profile)
+    role_name = profile.role.rsplit("/", 1)[1]
+    assert arn.startswith(f"arn:aws:sts::{profile.handle.resources.account_id}:assumed-role/")
+    assert f":assumed-role/{role_name}/" in arn
+    assert profile.successful_authentications() == before + 1
+    [cache_file] = profile.cache_files()
+    assert cache_file.stat().st_mode & 0o777 == 0o600
+    assert profile.cache_dir.stat().st_mode & 0o777 == 0o700
+
+    assert assumed_role_arn(profile) == arn
+    assert profile.successful_authentications() == before + 1  # no new ceremony
+
+
+def test_expiring_cache_entry_is_refreshed(profile: Local) -> None:
+    assumed_role_arn(profile)  # make sure an entry exists
+    [cache_file] = profile.cache_files()
+    key = cache_file.name.removesuffix(".cache")
+    store = CredentialCache(profile.cache_dir, clock=time.time)
+    stale = store.get(key)
+    assert stale is not None
+    soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
+    assert store.put(key, {**stale, "Expiration": soon})
+    before = profile.successful_authentications()
+
+    assumed_role_arn(profile)
+
+    assert profile.successful_authentications() == before + 1
+    fresh = store.get(key)
+    assert fresh is not None
+    assert fresh["Expiration"] != soon
+
+
+def test_corrupted_cache_file_is_replaced(profile: Local) -> None:
+    assumed_role_arn(profile)
+    [cache_file] = profile.cache_files()
+    cache_file.write_bytes(b"tapgate-cache 1 9999999999 0000\n{not json")
+    before = profile.successful_authentications()
+
+    assumed_role_arn(profile)
+
+    assert profile.successful_authentications() == before + 1
+    key = cache_file.name.removesuffix(".cache")
+    assert CredentialCache(profile.cache_dir, clock=time.time).get(key) is not None
+
+
+def test_credentials_stdout_is_only_the_json_document(registered: Local) -> None:
+    done = registered.tapgate(
+        "credentials",
+        "--api-url",
+        registered.api_url,
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+        "--no-cache",
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == OUTPUT_KEYS
+    assert done.stdout.count("\n") == 1
+    assert json.loads(done.stdout)["Expiration"].endswith("Z")
+    assert "Touch your security key." in done.stderr  # no terminal: prompts on stderr
+
+
+# -- a second key with a PIN: step-up registration, right and wrong PIN ------------------
+
+
+@pytest.fixture(scope="module")
+def pin_key(registered: Local) -> Local:
+    SoftAuthenticator.create(registered.pin_key, pin=PIN)
+    done = registered.tapgate(
+        "register",
+        "--authenticator",
+        f"soft:{registered.pin_key}",
+        "--existing-authenticator",
+        f"soft:{registered.key}",
+        "--nickname",
+        "with-pin",
+        stdin=PIN + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    return registered
+
+
+def credentials_with(
+    local: Local, key: Path, *, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return local.tapgate(
+        "credentials",
+        "--api-url",
+        local.api_url,
+        "--authenticator",
+        f"soft:{key}",
+        "--role",
+        local.role,
+        "--no-cache",
+        stdin=stdin,
+    )
+
+
+def test_right_pin_gives_credentials(pin_key: Local) -> None:
+    done = credentials_with(pin_key, pin_key.pin_key, stdin=PIN + "\n")
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == OUTPUT_KEYS
+
+
+def test_wrong_pin_is_one_line(pin_key: Local) -> None:
+    done = credentials_with(pin_key, pin_key.pin_key, stdin="0000\n")
+    assert_one_line_error(done, "wrong PIN")
+
+
+# -- bad input -------------------------------------------------------------------------
+
+
+def test_no_key_present_is_one_line(registered: Local) -> None:
+    done = credentials_with(registered, registered.work / "missing-key.json")
+    assert_one_line_error(done, "missing-key.json")
+
+
+def test_unregistered_key_is_one_line(registered: Local) -> None:
+    stranger = registered.work / "stranger.json"
+    if not stranger.exists():
+        SoftAuthenticator.create(stranger)
+    done = credentials_with(registered, stranger)
+    assert_one_line_error(done, "not registered")
+
+
+def test_unknown_role_is_one_line(registered: Local) -> None:
+    unknown = registered.role.rsplit("/", 1)[0] + "/not-gated"
+    done = registered.tapgate(
+        "credentials",
+        "--api-url",
+        registered.api_url,
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        unknown,
+    )
+    assert_one_line_error(done, "403")
+
+
+def test_api_unreachable_is_one_line(registered: Local, unused_port: int) -> None:
+    done = registered.tapgate(
+        "credentials",
+        "--api-url",
+        f"http://127.0.0.1:{unused_port}",
+        "--api-region",
+        "us-east-1",
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+        env=registered.env(TAPGATE_ALLOW_SOFT_KEY="1"),
+    )
+    assert_one_line_error(done, "cannot reach the tapgate API")
+
+
+@pytest.fixture
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def error_api() -> Iterator[dict[str, Any]]:
+    """An API that answers every request with a configurable error document."""
+    answer: dict[str, Any] = {"status": 503, "type": "application/problem+json", "body": b""}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self.send_response(answer["status"])
+            self.send_header("Content-Type", answer["type"])
+            self.send_header("Content-Length", str(len(answer["body"])))
+            self.end_headers()
+            self.wfile.write(answer["body"])
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    answer["url"] = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield answer
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_api_problem_document_is_one_line(registered: Local, error_api: dict[str, Any]) -> None:
+    error_api["body"] = json.dumps(
+        {
+            "type": "https://tapgate.dev/problems/dependency",
+            "title": "Service unavailable",
+            "status": 503,
+            "detail": "A dependency failed;\nretry later.",
+        }
+    ).encode()
+    done = registered.tapgate(
+        "credentials",
+        "--api-url",
+        error_api["url"],
+        "--api-region",
+        "us-east-1",
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+        env=registered.env(TAPGATE_ALLOW_SOFT_KEY="1"),
+    )
+    assert_one_line_error(done, "503 Service unavailable", "retry later")
+
+
+def test_api_non_json_error_is_one_line(registered: Local, error_api: dict[str, Any]) -> None:
+    error_api.update(status=502, type="text/html", body=b"<html>Bad Gateway\n</html>")
+    done = registered.tapgate(
+        "credentials",
+        "--api-url",
+        error_api["url"],
+        "--api-region",
+        "us-east-1",
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+        env=registered.env(TAPGATE_ALLOW_SOFT_KEY="1"),
+    )
+    assert_one_line_error(done, "502")
+
+
+def test_soft_key_outside_local_mode_is_refused(
+    registered: Local, error_api: dict[str, Any]
+) -> None:
+    done = registered.tapgate(
+        "credentials",
+        "--api-url",
+        error_api["url"],
+        "--api-region",
+        "us-east-1",
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+    )
+    assert_one_line_error(done, "local mode")
+
+
+# -- revoke: needs a fresh assertion ----------------------------------------------------------
+
+
+def test_revoke_removes_the_pin_key(pin_key: Local) -> None:
+    listed = json.loads(pin_key.tapgate("list", "--json").stdout)["credentials"]
+    [target] = [c["credentialId"] for c in listed if c["nickname"] == "with-pin"]
+    done = pin_key.tapgate("revoke", target, "--authenticator", f"soft:{pin_key.key}")
+    assert done.returncode == 0, done.stderr
+    remaining = json.loads(pin_key.tapgate("list", "--json").stdout)["credentials"]
+    assert target not in [c["credentialId"] for c in remaining]
