@@ -17,6 +17,7 @@ from tapgate.cli.errors import CliError, UsageError
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     configure_credentials(parser)
     parser.add_argument("--stdout", action="store_true", help="print the URL, open no browser")
+    parser.add_argument("--region", metavar="REGION", help="the console's region")
     parser.add_argument("--destination", metavar="PATH", help="console path, e.g. /s3/home")
     parser.add_argument(
         "--session-duration",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,26 @@ def test_cache_clear(tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFix
     assert main(["cache", "clear"]) == 0
     assert "Removed 1 cached credential file" in capsys.readouterr().out
     assert list(directory.iterdir()) == []
+
+
+def test_audit_is_wired_when_named(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: tapgate audit" in capsys.readouterr().out
+
+
+def test_other_commands_do_not_import_audit() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tapgate.cli.parser import build_parser; "
+            "build_parser(['list']).parse_args(['list']); "
+            "print(any(m.startswith('tapgate.audit') for m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "False"

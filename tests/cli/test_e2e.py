@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -454,3 +455,73 @@ def test_revoke_removes_the_pin_key(pin_key: Local) -> None:
     assert done.returncode == 0, done.stderr
     remaining = json.loads(pin_key.tapgate("list", "--json").stdout)["credentials"]
     assert target not in [c["credentialId"] for c in remaining]
+
+
+# -- console: a federation endpoint stand-in that checks the session really works --------
+
+
+@pytest.fixture
+def federation(registered: Local) -> Iterator[dict[str, Any]]:
+    seen: dict[str, Any] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            params = parse_qs(urlsplit(self.path).query)
+            session = json.loads(params["Session"][0])
+            sts = boto3.client(
+                "sts",
+                region_name=registered.state["region"],
+                endpoint_url=registered.handle.aws_endpoint_url,
+                aws_access_key_id=session["sessionId"],
+                aws_secret_access_key=session["sessionKey"],
+                aws_session_token=session["sessionToken"],
+            )
+            seen["arn"] = sts.get_caller_identity()["Arn"]
+            seen["action"] = params["Action"][0]
+            body = b'{"SigninToken": "token-from-federation"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen["endpoint"] = f"http://127.0.0.1:{server.server_address[1]}/federation"
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_console_url_in_local_mode(registered: Local, federation: dict[str, Any]) -> None:
+    done = registered.tapgate(
+        "console",
+        "--api-url",
+        registered.api_url,
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+        "--stdout",
+        "--region",
+        "eu-west-1",
+        "--destination",
+        "/s3/home",
+        env=registered.env(TAPGATE_FEDERATION_URL=federation["endpoint"]),
+    )
+    assert done.returncode == 0, done.stderr
+    assert federation["action"] == "getSigninToken"
+    assert f":assumed-role/{registered.role.rsplit('/', 1)[1]}/" in federation["arn"]
+    url = done.stdout.strip()
+    assert url.startswith(federation["endpoint"] + "?")
+    params = {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+    assert params == {
+        "Action": "login",
+        "Issuer": registered.api_url,
+        "Destination": "https://eu-west-1.console.aws.amazon.com/s3/home?region=eu-west-1",
+        "SigninToken": "token-from-federation",
+    }
