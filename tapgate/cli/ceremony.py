@@ -62,7 +62,7 @@ def open_session(args: argparse.Namespace, *, api_url: str | None = None) -> Ses
     state = context.local_state_for(url, args, environ)
     spec = authenticator_spec(args, environ)
     if spec.startswith("soft:"):
-        _check_soft_allowed(local_mode=state is not None)
+        check_soft_allowed(local_mode=state is not None)
     explicit_region = getattr(args, "api_region", None) or environ.get(context.ENV_API_REGION)
     credentials, profile_region = load_base_credentials(
         profile=getattr(args, "profile", None), region=None
@@ -88,7 +88,7 @@ def authenticator_spec(args: argparse.Namespace, environ: Mapping[str, str]) -> 
     raise UsageError(f"--authenticator must be usb or soft:PATH, not {spec!r}")
 
 
-def _check_soft_allowed(*, local_mode: bool) -> None:
+def check_soft_allowed(*, local_mode: bool) -> None:
     from tapgate.authenticators.soft import (  # noqa: PLC0415
         SoftKeyNotAllowedError,
         assert_soft_key_allowed,
@@ -151,7 +151,7 @@ def role_credentials(
 ) -> dict[str, Any]:
     """Options, one touch, verify: the API's credential_process document for the role."""
     options = session.api.authentication_options(role_arn=role_arn)
-    ceremony_id, public_key = _ceremony(options)
+    ceremony_id, public_key = ceremony_parts(options)
     client = webauthn_client(session, origin=session.origin_for(public_key.get("rpId")))
     assertion = get_assertion(client, public_key)
     return session.api.authentication_verify(
@@ -162,7 +162,7 @@ def role_credentials(
     )
 
 
-def _ceremony(options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def ceremony_parts(options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     ceremony_id = options.get("ceremonyId")
     public_key = options.get("publicKey")
     if not isinstance(ceremony_id, str) or not isinstance(public_key, dict):

@@ -55,7 +55,7 @@ def run_revoke(args: argparse.Namespace) -> int:
 
     session = ceremony.open_session(args)
     options = session.api.authentication_options(role_arn=None, purpose="manage")
-    ceremony_id, public_key = ceremony._ceremony(options)
+    ceremony_id, public_key = ceremony.ceremony_parts(options)
     client = ceremony.webauthn_client(
         session,
         origin=session.origin_for(public_key.get("rpId")),

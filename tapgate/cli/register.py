@@ -27,13 +27,17 @@ def run(args: argparse.Namespace) -> int:
 
     session = ceremony.open_session(args)
     options = session.api.registration_options(nickname=args.nickname)
-    ceremony_id, public_key = ceremony._ceremony(options)
+    ceremony_id, public_key = ceremony.ceremony_parts(options)
     rp = public_key.get("rp")
     origin = session.origin_for(rp.get("id") if isinstance(rp, dict) else None)
     step_up = None
     if isinstance(options.get("stepUp"), dict):
-        existing_spec = args.existing_authenticator or session.authenticator
-        ceremony.authenticator_spec(argparse.Namespace(authenticator=existing_spec), {})
+        existing_spec = ceremony.authenticator_spec(
+            argparse.Namespace(authenticator=args.existing_authenticator or session.authenticator),
+            {},
+        )
+        if existing_spec.startswith("soft:"):
+            ceremony.check_soft_allowed(local_mode=session.local_mode)
         existing = ceremony.webauthn_client(
             session,
             origin=origin,
