@@ -1,0 +1,241 @@
+"""The REST API: stage v1, every route a Lambda proxy integration to the broker.
+
+``ROUTES`` is the one table of methods, paths and authorization: making a route public (or
+signed) is a one-line change there.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.config import CustomDomainConfig, ThrottlingConfig
+from stacks.nag import acknowledge
+
+STAGE_NAME = "v1"
+
+
+class Auth(enum.Enum):
+    SIGV4 = apigw.AuthorizationType.IAM
+    PUBLIC = apigw.AuthorizationType.NONE
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    auth: Auth
+    body_model: str | None = None  # a key of _MODELS: the body API Gateway validates
+
+
+# The broker checks every body strictly itself; the gateway's models only turn away bodies
+# that cannot be a ceremony answer before they cost a Lambda invocation.
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/registration/options", Auth.SIGV4),
+    Route("POST", "/registration/verify", Auth.SIGV4, body_model="CeremonyAnswer"),
+    Route("POST", "/authentication/options", Auth.SIGV4),
+    Route("POST", "/authentication/verify", Auth.SIGV4, body_model="CeremonyAnswer"),
+    Route("GET", "/credentials", Auth.SIGV4),
+    Route("DELETE", "/credentials/{credentialId}", Auth.SIGV4, body_model="CeremonyAnswer"),
+    Route("GET", "/roles", Auth.SIGV4),
+    Route("POST", "/enrollments", Auth.SIGV4),
+    Route("GET", "/config", Auth.PUBLIC),
+    Route("GET", "/", Auth.PUBLIC),
+    Route("GET", "/enroll", Auth.PUBLIC),
+    Route("GET", "/static/{proxy+}", Auth.PUBLIC),
+)
+
+_MODELS = {
+    "CeremonyAnswer": {
+        "schema": apigw.JsonSchemaVersion.DRAFT4,
+        "type": apigw.JsonSchemaType.OBJECT,
+        "required": ["ceremonyId", "credential"],
+        "properties": {
+            "ceremonyId": {
+                "type": apigw.JsonSchemaType.STRING,
+                "pattern": "^[A-Za-z0-9_-]{16,64}$",
+            },
+            "credential": {"type": apigw.JsonSchemaType.OBJECT},
+        },
+    },
+}
+
+# API Gateway's own errors (bad signature, throttling, ...) as RFC 9457 problem documents,
+# like the broker's. $context.error.messageString is already a quoted JSON string.
+_GATEWAY_PROBLEMS: tuple[tuple[apigw.ResponseType, str, str | None], ...] = (
+    (apigw.ResponseType.BAD_REQUEST_BODY, "Bad request", "400"),
+    (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "Bad request", "400"),
+    (apigw.ResponseType.ACCESS_DENIED, "Forbidden", "403"),
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "Forbidden", "403"),
+    (apigw.ResponseType.INVALID_SIGNATURE, "Forbidden", "403"),
+    (apigw.ResponseType.EXPIRED_TOKEN, "Forbidden", "403"),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, "Payload too large", "413"),
+    (apigw.ResponseType.THROTTLED, "Too many requests", "429"),
+    (apigw.ResponseType.QUOTA_EXCEEDED, "Too many requests", "429"),
+    (apigw.ResponseType.DEFAULT_4_XX, "Bad request", None),
+    (apigw.ResponseType.DEFAULT_5_XX, "Service unavailable", None),
+)
+
+
+def _problem_template(title: str, status: str | None) -> str:
+    status_field = f', "status": {status}' if status else ""
+    return (
+        f'{{"type": "about:blank", "title": {json.dumps(title)}{status_field}, '
+        '"detail": $context.error.messageString}'
+    )
+
+
+class TapgateApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.IFunction,
+        throttling: ThrottlingConfig,
+        custom_domain: CustomDomainConfig | None = None,
+        routes: tuple[Route, ...] = ROUTES,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            description="tapgate: WebAuthn MFA for AWS (HTTP API v1)",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Execution logs need API Gateway's account-level CloudWatch role.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                throttling_rate_limit=throttling.rate_limit,
+                throttling_burst_limit=throttling.burst_limit,
+                # ERROR, not INFO, and never data trace: requests carry enrollment tokens
+                # and ceremony answers that must not land in execution logs.
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                tracing_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+            ),
+        )
+        self.validator = apigw.RequestValidator(
+            self,
+            "Validator",
+            rest_api=self.rest_api,
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        models = {
+            name: self.rest_api.add_model(
+                name,
+                content_type="application/json",
+                model_name=name,
+                schema=apigw.JsonSchema(**schema),  # type: ignore[arg-type]
+            )
+            for name, schema in _MODELS.items()
+        }
+        # One invoke permission for the whole API instead of one per method.
+        integration = apigw.LambdaIntegration(function, scope_permission_to_method=False)
+        self.methods: dict[tuple[str, str], apigw.Method] = {}
+        for route in routes:
+            resource = (
+                self.rest_api.root
+                if route.path == "/"
+                else self.rest_api.root.resource_for_path(route.path)
+            )
+            path_params = {
+                f"method.request.path.{segment.strip('{}+')}": True
+                for segment in route.path.split("/")
+                if segment.startswith("{")
+            }
+            method = resource.add_method(
+                route.method,
+                integration,
+                authorization_type=route.auth.value,
+                request_validator=self.validator,
+                request_parameters=path_params or None,
+                request_models=(
+                    {"application/json": models[route.body_model]} if route.body_model else None
+                ),
+            )
+            self.methods[(route.method, route.path)] = method
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "tapgate authenticates callers with SigV4 (AWS_IAM) or a WebAuthn ceremony, "
+                "not Cognito user pools.",
+            )
+            if route.auth is Auth.PUBLIC:
+                acknowledge(
+                    method,
+                    "AwsSolutions-APIG4",
+                    "Deliberately public: the web page, its static files and the public "
+                    "configuration (RP ID and role ARNs, which are not secrets).",
+                )
+        for response_type, title, status in _GATEWAY_PROBLEMS:
+            self.rest_api.add_gateway_response(
+                f"Problem{response_type.response_type}",
+                type=response_type,
+                status_code=status,
+                templates={"application/json": _problem_template(title, status)},
+                response_headers={"Content-Type": "'application/problem+json'"},
+            )
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-APIG3",
+            "No WAF web ACL by default (a fixed monthly cost): every state-changing route "
+            "needs SigV4 or a WebAuthn assertion, and the stage is throttled. Attach a web "
+            "ACL to the stage if your organisation requires one.",
+        )
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level CloudWatch role uses the AWS managed policy made "
+            "for exactly this purpose; it is needed for execution logs.",
+        )
+        self.domain: apigw.DomainName | None = None
+        self._domain_name = custom_domain.domain_name if custom_domain else None
+        if custom_domain is not None:
+            self.domain = self.rest_api.add_domain_name(
+                "Domain",
+                domain_name=custom_domain.domain_name,
+                certificate=acm.Certificate.from_certificate_arn(
+                    self, "Certificate", custom_domain.certificate_arn
+                ),
+                endpoint_type=apigw.EndpointType.REGIONAL,
+                security_policy=apigw.SecurityPolicy.TLS_1_2,
+                base_path=STAGE_NAME,
+            )
+
+    @property
+    def url(self) -> str:
+        """The base URL clients use (ends in /v1/)."""
+        if self._domain_name is not None:
+            return f"https://{self._domain_name}/{STAGE_NAME}/"
+        return self.rest_api.url

@@ -1,0 +1,357 @@
+"""Deployment configuration from CDK context (cdk.json or ``-c key=value``), validated at synth.
+
+Every error names the context key and says why, so a wrong ``cdk.json`` fails fast with a
+message an operator can act on. Nothing here makes AWS calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+MAX_SESSION_SECONDS = 3600  # STS role chaining caps sessions at one hour
+MIN_SESSION_SECONDS = 900
+USER_VERIFICATION_VALUES = ("required", "preferred", "discouraged")
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# STS SourceIdentity: 2-64 of [\w+=,.@-]; patterns add the StringLike wildcards * and ?.
+_SOURCE_IDENTITY_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$")
+_USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}$")
+_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_CERTIFICATE_ARN = re.compile(r"^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
+
+
+class ConfigError(ValueError):
+    """A context value is missing or invalid. The message names the key and the reason."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"cdk.json context '{key}': {reason}")
+        self.key = key
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class GatedRoleConfig:
+    """A role the stack creates and gates (context ``gatedRoles[i]``)."""
+
+    name: str
+    allowed_source_identities: tuple[str, ...]
+    managed_policy_arns: tuple[str, ...] = ()
+    max_session_seconds: int = MAX_SESSION_SECONDS
+    user_verification: str = "preferred"
+
+
+@dataclass(frozen=True)
+class ExternalRoleConfig:
+    """A gated role defined elsewhere (a retrofitted role, a GatedRole in another app)."""
+
+    arn: str
+    name: str
+    max_session_seconds: int = MAX_SESSION_SECONDS
+    user_verification: str = "preferred"
+
+
+@dataclass(frozen=True)
+class CustomDomainConfig:
+    domain_name: str
+    certificate_arn: str
+
+
+@dataclass(frozen=True)
+class ThrottlingConfig:
+    rate_limit: float = 10.0
+    burst_limit: int = 20
+
+
+@dataclass(frozen=True)
+class TapgateConfig:
+    rp_id: str
+    allowed_origins: tuple[str, ...]
+    gated_roles: tuple[GatedRoleConfig, ...] = ()
+    external_roles: tuple[ExternalRoleConfig, ...] = ()
+    custom_domain: CustomDomainConfig | None = None
+    throttling: ThrottlingConfig = ThrottlingConfig()
+    admins: tuple[str, ...] = ()
+    rp_name: str = "tapgate"
+
+
+def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
+    """Read and validate every key. ``get`` is ``node.try_get_context`` (or a dict's ``get``).
+
+    Values passed on the command line (``-c gatedRoles='[...]'``) arrive as strings; JSON
+    strings are decoded for the structured keys.
+    """
+    rp_id = _rp_id(get("rpId"))
+    custom_domain = _custom_domain(get("customDomain"), rp_id=rp_id)
+    default_origin = f"https://{custom_domain.domain_name if custom_domain else rp_id}"
+    origins = _origins(get("allowedOrigins"), rp_id=rp_id, default=default_origin)
+    gated = _gated_roles(get("gatedRoles"))
+    external = _external_roles(get("externalRoles"))
+    names = [r.name for r in gated] + [r.name for r in external]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError("gatedRoles", f"role names must be unique; repeated: {duplicates}")
+    rp_name = get("rpName")
+    if rp_name is not None and (not isinstance(rp_name, str) or not 1 <= len(rp_name) <= 64):
+        raise ConfigError("rpName", "must be a string of 1-64 characters")
+    return TapgateConfig(
+        rp_id=rp_id,
+        allowed_origins=origins,
+        gated_roles=gated,
+        external_roles=external,
+        custom_domain=custom_domain,
+        throttling=_throttling(get("throttling")),
+        admins=_admins(get("admins")),
+        rp_name=rp_name or "tapgate",
+    )
+
+
+def config_from_mapping(context: Mapping[str, Any]) -> TapgateConfig:
+    return config_from_context(context.get)
+
+
+def _decoded(key: str, value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise ConfigError(key, f"is not valid JSON ({exc})") from exc
+    return value
+
+
+def _rp_id(value: Any) -> str:
+    if value is None or value == "":
+        raise ConfigError(
+            "rpId",
+            "is required: the WebAuthn relying-party ID (a domain you control, e.g. "
+            "'mfa.example.org'); keys are bound to it for life",
+        )
+    if not isinstance(value, str) or not _HOSTNAME.match(value):
+        raise ConfigError(
+            "rpId", f"must be a lower-case domain name without scheme, port or path; got {value!r}"
+        )
+    if value.endswith(".amazonaws.com") or value.endswith(".amazonaws.com.cn"):
+        raise ConfigError(
+            "rpId",
+            "must be a domain you control, not a generated AWS hostname: keys registered "
+            "against it would be lost with the API",
+        )
+    return value
+
+
+def _within_rp_id(host: str, rp_id: str) -> bool:
+    return host == rp_id or host.endswith("." + rp_id)
+
+
+def _custom_domain(value: Any, *, rp_id: str) -> CustomDomainConfig | None:
+    value = _decoded("customDomain", value)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError("customDomain", "must be an object {domainName, certificateArn}")
+    domain = value.get("domainName")
+    cert = value.get("certificateArn")
+    if not isinstance(domain, str) or not _HOSTNAME.match(domain):
+        raise ConfigError("customDomain.domainName", f"must be a domain name; got {domain!r}")
+    if not _within_rp_id(domain, rp_id):
+        raise ConfigError(
+            "customDomain.domainName",
+            f"{domain!r} must be the rpId {rp_id!r} or a subdomain of it, or browsers "
+            "refuse WebAuthn on the page it serves",
+        )
+    if not isinstance(cert, str) or not _CERTIFICATE_ARN.match(cert):
+        raise ConfigError(
+            "customDomain.certificateArn",
+            f"must be an ACM certificate ARN in the stack's region; got {cert!r}",
+        )
+    return CustomDomainConfig(domain_name=domain, certificate_arn=cert)
+
+
+def _origins(value: Any, *, rp_id: str, default: str) -> tuple[str, ...]:
+    value = _decoded("allowedOrigins", value)
+    if value is None:
+        return (default,)
+    if not isinstance(value, list) or not value:
+        raise ConfigError("allowedOrigins", "must be a non-empty list of https origins")
+    origins: list[str] = []
+    for origin in value:
+        if not isinstance(origin, str):
+            raise ConfigError("allowedOrigins", f"each origin must be a string; got {origin!r}")
+        parts = urlsplit(origin)
+        if parts.scheme != "https" or not parts.hostname or parts.path or parts.query:
+            raise ConfigError(
+                "allowedOrigins",
+                f"{origin!r} is not an https origin like 'https://mfa.example.org'",
+            )
+        if not _within_rp_id(parts.hostname, rp_id):
+            raise ConfigError(
+                "allowedOrigins",
+                f"{origin!r} is outside the rpId {rp_id!r}; WebAuthn only accepts the rpId "
+                "and its subdomains",
+            )
+        origins.append(origin)
+    return tuple(origins)
+
+
+def _session_seconds(key: str, value: Any) -> int:
+    if value is None:
+        return MAX_SESSION_SECONDS
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"must be an integer; got {value!r}")
+    if not MIN_SESSION_SECONDS <= value <= MAX_SESSION_SECONDS:
+        raise ConfigError(
+            key,
+            f"must be {MIN_SESSION_SECONDS}..{MAX_SESSION_SECONDS} (the broker chains roles, "
+            f"and STS caps chained sessions at one hour); got {value}",
+        )
+    return value
+
+
+def _user_verification(key: str, value: Any) -> str:
+    if value is None:
+        return "preferred"
+    if value not in USER_VERIFICATION_VALUES:
+        raise ConfigError(key, f"must be one of {list(USER_VERIFICATION_VALUES)}; got {value!r}")
+    return str(value)
+
+
+def _string_list(key: str, value: Any, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(key, f"must be a list of {what}")
+    for item in value:
+        if not isinstance(item, str) or not pattern.match(item):
+            raise ConfigError(key, f"{item!r} is not {what}")
+    return tuple(value)
+
+
+def _gated_roles(value: Any) -> tuple[GatedRoleConfig, ...]:
+    value = _decoded("gatedRoles", value)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError("gatedRoles", "must be a list of role objects")
+    roles = []
+    for i, raw in enumerate(value):
+        key = f"gatedRoles[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(key, "must be an object {name, allowedSourceIdentities, ...}")
+        _no_unknown_keys(
+            key,
+            raw,
+            {
+                "name",
+                "managedPolicyArns",
+                "allowedSourceIdentities",
+                "maxSessionSeconds",
+                "userVerification",
+            },
+        )
+        name = raw.get("name")
+        if not isinstance(name, str) or not _ROLE_NAME.match(name):
+            raise ConfigError(f"{key}.name", f"must be an IAM role name; got {name!r}")
+        identities = _string_list(
+            f"{key}.allowedSourceIdentities",
+            raw.get("allowedSourceIdentities"),
+            _SOURCE_IDENTITY_PATTERN,
+            "a SourceIdentity value or pattern (letters, digits, +=,.@-_ and the wildcards * ?)",
+        )
+        if not identities:
+            raise ConfigError(
+                f"{key}.allowedSourceIdentities",
+                "must list at least one user name or pattern; an empty list would let nobody in",
+            )
+        if "*" in identities:
+            raise ConfigError(
+                f"{key}.allowedSourceIdentities",
+                "'*' would let every user with a key assume the role; list names or prefixes",
+            )
+        policies = _string_list(
+            f"{key}.managedPolicyArns",
+            raw.get("managedPolicyArns", []),
+            _POLICY_ARN,
+            "a managed policy ARN",
+        )
+        roles.append(
+            GatedRoleConfig(
+                name=name,
+                allowed_source_identities=identities,
+                managed_policy_arns=policies,
+                max_session_seconds=_session_seconds(
+                    f"{key}.maxSessionSeconds", raw.get("maxSessionSeconds")
+                ),
+                user_verification=_user_verification(
+                    f"{key}.userVerification", raw.get("userVerification")
+                ),
+            )
+        )
+    return tuple(roles)
+
+
+def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
+    value = _decoded("externalRoles", value)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError("externalRoles", "must be a list of {arn, name?, ...} objects")
+    roles = []
+    for i, raw in enumerate(value):
+        key = f"externalRoles[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(key, "must be an object {arn, name?, maxSessionSeconds?, ...}")
+        _no_unknown_keys(key, raw, {"arn", "name", "maxSessionSeconds", "userVerification"})
+        arn = raw.get("arn")
+        if not isinstance(arn, str) or not _ROLE_ARN.match(arn):
+            raise ConfigError(f"{key}.arn", f"must be an IAM role ARN; got {arn!r}")
+        name = raw.get("name", arn.rsplit("/", 1)[-1])
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{key}.name", "must be a non-empty string")
+        roles.append(
+            ExternalRoleConfig(
+                arn=arn,
+                name=name,
+                max_session_seconds=_session_seconds(
+                    f"{key}.maxSessionSeconds", raw.get("maxSessionSeconds")
+                ),
+                user_verification=_user_verification(
+                    f"{key}.userVerification", raw.get("userVerification")
+                ),
+            )
+        )
+    return tuple(roles)
+
+
+def _no_unknown_keys(key: str, raw: Mapping[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(key, f"unknown keys {unknown}; expected some of {sorted(known)}")
+
+
+def _throttling(value: Any) -> ThrottlingConfig:
+    value = _decoded("throttling", value)
+    if value is None:
+        return ThrottlingConfig()
+    if not isinstance(value, dict):
+        raise ConfigError("throttling", "must be an object {rateLimit, burstLimit}")
+    _no_unknown_keys("throttling", value, {"rateLimit", "burstLimit"})
+    default = ThrottlingConfig()
+    rate = value.get("rateLimit", default.rate_limit)
+    burst = value.get("burstLimit", default.burst_limit)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 10_000:
+        raise ConfigError("throttling.rateLimit", f"must be a number in (0, 10000]; got {rate!r}")
+    if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 5000:
+        raise ConfigError("throttling.burstLimit", f"must be an integer 1..5000; got {burst!r}")
+    return ThrottlingConfig(rate_limit=float(rate), burst_limit=burst)
+
+
+def _admins(value: Any) -> tuple[str, ...]:
+    value = _decoded("admins", value)
+    if value is None:
+        return ()
+    return _string_list("admins", value, _USER_NAME, "a user name")
+

@@ -1,0 +1,144 @@
+"""Context validation: every bad value fails at synth with the key and the reason."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from stacks.config import ConfigError, config_from_mapping
+from tests.infrastructure.conftest import cdk_json_context
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    context = copy.deepcopy(cdk_json_context())
+    for key, value in changes.items():
+        if value is None:
+            context.pop(key, None)
+        else:
+            context[key] = value
+    return context
+
+
+def _role(**changes: Any) -> dict[str, Any]:
+    role: dict[str, Any] = {
+        "name": "ops",
+        "allowedSourceIdentities": ["alice"],
+        "maxSessionSeconds": 3600,
+        "userVerification": "preferred",
+    }
+    role.update(changes)
+    return role
+
+
+def test_the_repository_cdk_json_is_valid() -> None:
+    config = config_from_mapping(cdk_json_context())
+    assert config.rp_id == "tapgate.example.com"
+    assert config.allowed_origins == ("https://tapgate.example.com",)
+    assert [r.name for r in config.gated_roles] == ["tapgate-example-readonly"]
+
+
+def test_defaults_when_optional_keys_are_absent() -> None:
+    config = config_from_mapping({"rpId": "mfa.example.org"})
+    assert config.allowed_origins == ("https://mfa.example.org",)
+    assert config.gated_roles == ()
+    assert config.admins == ()
+    assert config.throttling.rate_limit == 10
+    assert config.throttling.burst_limit == 20
+
+
+def test_the_default_origin_follows_the_custom_domain() -> None:
+    config = config_from_mapping(
+        {
+            "rpId": "example.org",
+            "customDomain": {
+                "domainName": "mfa.example.org",
+                "certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/abc-123",
+            },
+        }
+    )
+    assert config.allowed_origins == ("https://mfa.example.org",)
+
+
+def test_structured_values_given_on_the_command_line_are_json_decoded() -> None:
+    config = config_from_mapping(
+        {"rpId": "example.org", "gatedRoles": '[{"name": "ops", "allowedSourceIdentities": ["a"]}]'}
+    )
+    assert config.gated_roles[0].name == "ops"
+    assert config.gated_roles[0].max_session_seconds == 3600
+
+
+@pytest.mark.parametrize(
+    ("context", "key", "reason"),
+    [
+        (_with(rpId=None), "rpId", "is required"),
+        (_with(rpId=""), "rpId", "is required"),
+        (_with(rpId="https://tapgate.example.com"), "rpId", "without scheme"),
+        (_with(rpId="Tapgate.Example.com"), "rpId", "lower-case"),
+        (_with(rpId="abc123.execute-api.eu-west-1.amazonaws.com"), "rpId", "generated AWS"),
+        (_with(allowedOrigins=[]), "allowedOrigins", "non-empty list"),
+        (_with(allowedOrigins="https://x"), "allowedOrigins", "non-empty list"),
+        (_with(allowedOrigins=["http://tapgate.example.com"]), "allowedOrigins", "https"),
+        (_with(allowedOrigins=["https://evil.example.net"]), "allowedOrigins", "outside the rpId"),
+        (_with(allowedOrigins=["https://tapgate.example.com/x"]), "allowedOrigins", "https"),
+        (_with(gatedRoles={"name": "x"}), "gatedRoles", "must be a list"),
+        (_with(gatedRoles=[_role(name="bad name")]), "gatedRoles[0].name", "IAM role name"),
+        (
+            _with(gatedRoles=[_role(allowedSourceIdentities=[])]),
+            "gatedRoles[0].allowedSourceIdentities",
+            "at least one",
+        ),
+        (
+            _with(gatedRoles=[_role(allowedSourceIdentities=["*"])]),
+            "gatedRoles[0].allowedSourceIdentities",
+            "every user",
+        ),
+        (
+            _with(gatedRoles=[_role(allowedSourceIdentities=["a b"])]),
+            "gatedRoles[0].allowedSourceIdentities",
+            "SourceIdentity",
+        ),
+        (
+            _with(gatedRoles=[_role(maxSessionSeconds=7200)]),
+            "gatedRoles[0].maxSessionSeconds",
+            "900..3600",
+        ),
+        (
+            _with(gatedRoles=[_role(maxSessionSeconds="3600")]),
+            "gatedRoles[0].maxSessionSeconds",
+            "integer",
+        ),
+        (
+            _with(gatedRoles=[_role(userVerification="always")]),
+            "gatedRoles[0].userVerification",
+            "one of",
+        ),
+        (
+            _with(gatedRoles=[_role(managedPolicyArns=["ReadOnlyAccess"])]),
+            "gatedRoles[0].managedPolicyArns",
+            "managed policy ARN",
+        ),
+        (_with(gatedRoles=[_role(maxSession=1)]), "gatedRoles[0]", "unknown keys"),
+        (_with(gatedRoles=[_role(), _role()]), "gatedRoles", "unique"),
+        (_with(externalRoles=[{"arn": "legacy-admin"}]), "externalRoles[0].arn", "role ARN"),
+        (_with(throttling={"rateLimit": 0}), "throttling.rateLimit", "(0, 10000]"),
+        (_with(throttling={"burstLimit": 2.5}), "throttling.burstLimit", "integer"),
+        (_with(admins=["alice", "not valid"]), "admins", "user name"),
+        (_with(customDomain={"domainName": "mfa.example.org"}), "customDomain.domainName", "rpId"),
+        (
+            _with(customDomain={"domainName": "tapgate.example.com", "certificateArn": "x"}),
+            "customDomain.certificateArn",
+            "ACM certificate ARN",
+        ),
+        (_with(gatedRoles="[{"), "gatedRoles", "not valid JSON"),
+    ],
+)
+def test_invalid_context_names_the_key_and_the_reason(
+    context: dict[str, Any], key: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping(context)
+    assert caught.value.key == key
+    assert f"'{key}'" in str(caught.value)
+    assert reason in str(caught.value)
