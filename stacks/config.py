@@ -354,4 +354,3 @@ def _admins(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     return _string_list("admins", value, _USER_NAME, "a user name")
-
