@@ -1,0 +1,203 @@
+"""Drive the real handler app with API Gateway REST proxy events against moto.
+
+A `Harness` is one deployment: moto tables and roles, the Broker wired with
+boto3 clients, and helpers that run whole ceremonies through a real
+``Fido2Client`` over the project's software CTAP2 device.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tapgate.authenticators.soft import SoftAuthenticator, soft_client
+from tapgate_broker.api.routes import build_app
+from tapgate_broker.settings import Settings
+from tapgate_broker.wiring import build_broker
+
+REGION = "us-east-1"
+ORIGIN = "http://localhost:8080"
+ACCOUNT = "123456789012"
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    user_arn: str | None = None,
+    content_type: str = "application/json",
+    raw_body: str | None = None,
+    source_ip: str = "192.0.2.10",
+) -> dict[str, Any]:
+    if raw_body is None and body is not None:
+        raw_body = json.dumps(body)
+    headers = {"Content-Type": content_type, "User-Agent": "tapgate-tests"}
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": raw_body,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "stage": "v1",
+            "path": "/v1" + path,
+            "httpMethod": method,
+            "requestId": str(uuid.uuid4()),
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": "tapgate-tests",
+                "userArn": user_arn,
+            },
+        },
+    }
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        assert self.headers.get("Content-Type") == "application/problem+json", self.headers
+        assert isinstance(self.body, dict)
+        assert self.body["status"] == self.status
+        return self.body
+
+
+@dataclass
+class Harness:
+    settings: Settings
+    session: boto3.session.Session
+    tmp: Path
+    clock: Any = None
+    assume_role_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.broker = build_broker(self.settings, session=self.session, clock=self.clock)
+        self.app = build_app(lambda: self.broker)
+        # moto ignores tags and SourceIdentity: record what the broker sends.
+        sts = self.broker._issuer._client
+        sts.meta.events.register(
+            "provide-client-params.sts.AssumeRole",
+            lambda params, **_: self.assume_role_calls.append(dict(params)),
+        )
+        self.dynamodb = self.session.client("dynamodb")
+
+    # -- raw HTTP ---------------------------------------------------------------
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Reply:
+        result = self.app.resolve(api_event(method, path, **kwargs), None)
+        headers = dict(result.get("headers") or {})
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            headers[key] = values[-1]
+        text = result.get("body") or ""
+        return Reply(result["statusCode"], headers, json.loads(text) if text else None)
+
+    # -- people and keys -----------------------------------------------------------
+
+    def user_arn(self, name: str) -> str:
+        return f"arn:aws:iam::{ACCOUNT}:user/{name}"
+
+    def new_key(self, name: str = "key", *, pin: str | None = None) -> Path:
+        path = self.tmp / f"{name}-{uuid.uuid4().hex[:6]}.json"
+        SoftAuthenticator.create(path, pin=pin)
+        return path
+
+    def client(self, key: Path, *, pin: str | None = None, origin: str = ORIGIN) -> Any:
+        return soft_client(key, origin, pin=pin)
+
+    # -- whole ceremonies ------------------------------------------------------------
+
+    def register(
+        self,
+        user: str,
+        key: Path,
+        *,
+        step_up_key: Path | None = None,
+        nickname: str | None = None,
+        pin: str | None = None,
+    ) -> Reply:
+        options = self.call(
+            "POST",
+            "/registration/options",
+            body={"nickname": nickname} if nickname else {},
+            user_arn=self.user_arn(user),
+        )
+        assert options.status == 200, options.body
+        body: dict[str, Any] = {
+            "ceremonyId": options.body["ceremonyId"],
+            "credential": make_credential(self.client(key, pin=pin), options.body["publicKey"]),
+        }
+        if step_up_key is not None:
+            body["stepUp"] = get_assertion(self.client(step_up_key), options.body["stepUp"])
+        return self.call("POST", "/registration/verify", body=body, user_arn=self.user_arn(user))
+
+    def options(self, user: str, **body: Any) -> Reply:
+        return self.call("POST", "/authentication/options", body=body, user_arn=self.user_arn(user))
+
+    def authenticate(
+        self, user: str, key: Path, role_arn: str, *, pin: str | None = None, **extra: Any
+    ) -> Reply:
+        options = self.options(user, roleArn=role_arn)
+        assert options.status == 200, options.body
+        assertion = get_assertion(self.client(key, pin=pin), options.body["publicKey"])
+        return self.call(
+            "POST",
+            "/authentication/verify",
+            body={
+                "ceremonyId": options.body["ceremonyId"],
+                "credential": assertion,
+                "roleArn": role_arn,
+                **extra,
+            },
+            user_arn=self.user_arn(user),
+        )
+
+    def table_items(self, table: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for page in self.dynamodb.get_paginator("scan").paginate(TableName=table):
+            items.extend(page["Items"])
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=_hex))
+
+    def snapshot(self) -> dict[str, list[dict[str, Any]]]:
+        """Every table's contents (test-only scan), to prove a request changed nothing."""
+        return {
+            name: self.table_items(name)
+            for name in (
+                self.settings.credentials_table,
+                self.settings.ceremonies_table,
+                self.settings.audit_table,
+            )
+        }
+
+
+def _hex(value: Any) -> str:
+    return bytes(value).hex()
+
+
+def make_credential(client: Any, public_key: dict[str, Any]) -> dict[str, Any]:
+    from fido2.webauthn import PublicKeyCredentialCreationOptions  # noqa: PLC0415
+
+    result = client.make_credential(PublicKeyCredentialCreationOptions.from_dict(public_key))
+    return dict(result)
+
+
+def get_assertion(client: Any, public_key: dict[str, Any]) -> dict[str, Any]:
+    from fido2.webauthn import PublicKeyCredentialRequestOptions  # noqa: PLC0415
+
+    selection = client.get_assertion(PublicKeyCredentialRequestOptions.from_dict(public_key))
+    return dict(selection.get_response(0))
