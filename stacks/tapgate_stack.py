@@ -19,6 +19,7 @@ from stacks.tables import CREDENTIAL_ID_INDEX, TapgateTables
 
 CEREMONY_TTL_SECONDS = 300
 AUDIT_RETENTION_DAYS = 400
+ENROLLMENT_TTL_SECONDS = 900
 
 
 class TapgateStack(Stack):
@@ -134,6 +135,7 @@ class TapgateStack(Stack):
             broker_env.CEREMONY_TTL_SECONDS: str(CEREMONY_TTL_SECONDS),
             broker_env.AUDIT_RETENTION_DAYS: str(AUDIT_RETENTION_DAYS),
             broker_env.ADMINS: self.to_json_string(list(config.admins)),
+            broker_env.ENROLLMENT_TTL_SECONDS: str(ENROLLMENT_TTL_SECONDS),
         }
 
     def _outputs(self) -> None:

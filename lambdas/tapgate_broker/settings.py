@@ -25,6 +25,8 @@ ENV_CEREMONY_TTL_SECONDS = "TAPGATE_CEREMONY_TTL_SECONDS"
 ENV_AUDIT_RETENTION_DAYS = "TAPGATE_AUDIT_RETENTION_DAYS"
 ENV_ADMINS = "TAPGATE_ADMINS"  # JSON list of admin user names (enrollment tokens)
 ENV_ALLOW_LOCALHOST_HTTP = "TAPGATE_ALLOW_LOCALHOST_HTTP"  # "true" only in local mode
+ENV_ENROLLMENT_TTL_SECONDS = "TAPGATE_ENROLLMENT_TTL_SECONDS"  # enrollment token lifetime
+ENV_FEDERATION_URL = "TAPGATE_FEDERATION_URL"  # local mode only: the federation stand-in
 
 ALL_ENV_VARS = (
     ENV_CREDENTIALS_TABLE,
@@ -38,6 +40,8 @@ ALL_ENV_VARS = (
     ENV_AUDIT_RETENTION_DAYS,
     ENV_ADMINS,
     ENV_ALLOW_LOCALHOST_HTTP,
+    ENV_ENROLLMENT_TTL_SECONDS,
+    ENV_FEDERATION_URL,
 )
 REQUIRED_ENV_VARS = (
     ENV_CREDENTIALS_TABLE,
@@ -66,6 +70,8 @@ class Settings:
     audit_retention_days: int = 400
     admins: tuple[str, ...] = ()
     allow_localhost_http: bool = False
+    enrollment_ttl_seconds: int = 900
+    federation_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +85,7 @@ class Settings:
             admins = tuple(str(a) for a in json.loads(env.get(ENV_ADMINS) or "[]"))
             ttl = int(env.get(ENV_CEREMONY_TTL_SECONDS) or 300)
             retention = int(env.get(ENV_AUDIT_RETENTION_DAYS) or 400)
+            enrollment_ttl = int(env.get(ENV_ENROLLMENT_TTL_SECONDS) or 900)
         except (ValueError, TypeError, KeyError) as exc:
             raise SettingsError(f"invalid broker configuration: {exc}") from exc
         if not origins:
@@ -95,6 +102,8 @@ class Settings:
             audit_retention_days=retention,
             admins=admins,
             allow_localhost_http=(env.get(ENV_ALLOW_LOCALHOST_HTTP) or "").lower() == "true",
+            enrollment_ttl_seconds=enrollment_ttl,
+            federation_url=env.get(ENV_FEDERATION_URL) or None,
         )
 
 
