@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError, config_from_mapping
+from stacks.application import build_app
+from stacks.config import ConfigError, ThrottlingConfig, config_from_mapping
 from tests.infrastructure.conftest import cdk_json_context
 
 
@@ -19,6 +20,10 @@ def _with(**changes: Any) -> dict[str, Any]:
         else:
             context[key] = value
     return context
+
+
+def _throttling(**changes: Any) -> dict[str, Any]:
+    return _with(throttling={**cdk_json_context()["throttling"], **changes})
 
 
 def _role(**changes: Any) -> dict[str, Any]:
@@ -44,29 +49,46 @@ def test_defaults_when_optional_keys_are_absent() -> None:
     assert config.allowed_origins == ("https://mfa.example.org",)
     assert config.gated_roles == ()
     assert config.admins == ()
-    assert config.throttling.rate_limit == 10
-    assert config.throttling.burst_limit == 20
-
-
-def test_the_default_origin_follows_the_custom_domain() -> None:
-    config = config_from_mapping(
-        {
-            "rpId": "example.org",
-            "customDomain": {
-                "domainName": "mfa.example.org",
-                "certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/abc-123",
-            },
-        }
+    assert config.throttling == ThrottlingConfig(
+        rate_limit=10,
+        burst_limit=20,
+        public_rate_limit=5,
+        public_burst_limit=10,
+        public_per_ip_per_5_minutes=100,
+        all_per_ip_per_5_minutes=2000,
     )
-    assert config.allowed_origins == ("https://mfa.example.org",)
 
 
-def test_structured_values_given_on_the_command_line_are_json_decoded() -> None:
+def test_cdk_json_spells_out_the_default_limits() -> None:
+    assert config_from_mapping(cdk_json_context()).throttling == ThrottlingConfig()
+
+
+def test_the_public_defaults_follow_a_lower_stage_limit() -> None:
     config = config_from_mapping(
-        {"rpId": "example.org", "gatedRoles": '[{"name": "ops", "allowedSourceIdentities": ["a"]}]'}
+        {"rpId": "example.org", "throttling": {"rateLimit": 2, "burstLimit": 4}}
     )
-    assert config.gated_roles[0].name == "ops"
-    assert config.gated_roles[0].max_session_seconds == 3600
+    assert config.throttling.public_rate_limit == 2
+    assert config.throttling.public_burst_limit == 4
+
+
+def test_every_throttling_key_is_read() -> None:
+    values = {
+        "rateLimit": 50,
+        "burstLimit": 100,
+        "publicRateLimit": 0.5,
+        "publicBurstLimit": 1,
+        "publicPerIpPer5Minutes": 10,
+        "allPerIpPer5Minutes": 10,
+    }
+    config = config_from_mapping({"rpId": "example.org", "throttling": values})
+    assert config.throttling == ThrottlingConfig(
+        rate_limit=50,
+        burst_limit=100,
+        public_rate_limit=0.5,
+        public_burst_limit=1,
+        public_per_ip_per_5_minutes=10,
+        all_per_ip_per_5_minutes=10,
+    )
 
 
 @pytest.mark.parametrize(
@@ -124,6 +146,29 @@ def test_structured_values_given_on_the_command_line_are_json_decoded() -> None:
         (_with(externalRoles=[{"arn": "legacy-admin"}]), "externalRoles[0].arn", "role ARN"),
         (_with(throttling={"rateLimit": 0}), "throttling.rateLimit", "(0, 10000]"),
         (_with(throttling={"burstLimit": 2.5}), "throttling.burstLimit", "integer"),
+        (_with(throttling={"ratelimit": 5}), "throttling", "unknown keys"),
+        (_throttling(publicRateLimit=11), "throttling.publicRateLimit", "must not exceed"),
+        (_throttling(publicRateLimit=0), "throttling.publicRateLimit", "(0, 10000]"),
+        (_throttling(publicBurstLimit=21), "throttling.publicBurstLimit", "must not exceed"),
+        (_throttling(publicBurstLimit=True), "throttling.publicBurstLimit", "integer"),
+        (
+            _throttling(publicPerIpPer5Minutes=9),
+            "throttling.publicPerIpPer5Minutes",
+            "minimum is 10",
+        ),
+        (_throttling(publicPerIpPer5Minutes="100"), "throttling.publicPerIpPer5Minutes", "integer"),
+        (_throttling(publicPerIpPer5Minutes=99.5), "throttling.publicPerIpPer5Minutes", "integer"),
+        (
+            _throttling(publicPerIpPer5Minutes=3000),
+            "throttling.publicPerIpPer5Minutes",
+            "must not exceed throttling.allPerIpPer5Minutes (2000)",
+        ),
+        (_throttling(allPerIpPer5Minutes=0), "throttling.allPerIpPer5Minutes", "10..2000000000"),
+        (
+            _throttling(allPerIpPer5Minutes=3_000_000_000),
+            "throttling.allPerIpPer5Minutes",
+            "10..2000000000",
+        ),
         (_with(admins=["alice", "not valid"]), "admins", "user name"),
         (_with(customDomain={"domainName": "mfa.example.org"}), "customDomain.domainName", "rpId"),
         (
@@ -142,3 +187,8 @@ def test_invalid_context_names_the_key_and_the_reason(
     assert caught.value.key == key
     assert f"'{key}'" in str(caught.value)
     assert reason in str(caught.value)
+
+
+def test_a_bad_limit_stops_the_synth_before_any_stack_exists() -> None:
+    with pytest.raises(ConfigError, match=r"'throttling.publicPerIpPer5Minutes'.*minimum is 10"):
+        build_app(context=_throttling(publicPerIpPer5Minutes=5))
