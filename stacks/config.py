@@ -22,6 +22,8 @@ _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # STS SourceIdentity: 2-64 of [\w+=,.@-]; patterns add the StringLike wildcards * and ?.
 _SOURCE_IDENTITY_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$")
 _USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# An admin role: its sessions (any session name) are admins. Paths are allowed; no wildcards.
+_ADMIN_ROLE_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 _POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}$")
 _ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
@@ -449,7 +451,25 @@ def _waf_limit(key: str, value: Any) -> int:
 
 
 def _admins(value: Any) -> tuple[str, ...]:
+    """IAM user names and IAM role ARNs; a role entry matches every session of that role."""
     value = _decoded("admins", value)
     if value is None:
         return ()
-    return _string_list("admins", value, _USER_NAME, "a user name")
+    if not isinstance(value, list):
+        raise ConfigError(
+            "admins", f"must be a list of IAM user names and IAM role ARNs; got {value!r}"
+        )
+    for i, entry in enumerate(value):
+        if isinstance(entry, str) and (_USER_NAME.match(entry) or _ADMIN_ROLE_ARN.match(entry)):
+            continue
+        hint = ""
+        if isinstance(entry, str) and ":user/" in entry:
+            hint = "; for an IAM user, give the user name without the ARN"
+        elif isinstance(entry, str) and "assumed-role/" in entry:
+            hint = "; give the role's ARN (arn:aws:iam::ACCOUNT:role/NAME), not a session's"
+        raise ConfigError(
+            f"admins[{i}]",
+            f"{entry!r} is neither an IAM user name (letters, digits, +=,.@_-, at most 64) nor "
+            f"an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'{hint}",
+        )
+    return tuple(value)

@@ -1,8 +1,8 @@
 """Two synthesized templates for the whole infrastructure suite (a synth costs seconds).
 
 ``raw``/``template``: the repository's cdk.json plus what exercises the optional paths: a
-second gated role that requires user verification, an external (retrofitted) role, admins, a
-custom domain, throttling limits other than the defaults.
+second gated role that requires user verification, an external (retrofitted) role, admins
+(a user and a role), a custom domain, throttling limits other than the defaults.
 ``shipped``: app.py run as the CDK CLI runs it, on cdk.json as shipped (no custom domain).
 Bundling is skipped (``aws:cdk:bundling-stacks``); test_bundling.py bundles once, marked
 slow.
@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO / "cdk.json"
 EXTERNAL_ROLE_ARN = "arn:aws:iam::111122223333:role/legacy-admin"
 CERT_ARN = "arn:aws:acm:eu-west-1:111122223333:certificate/0f1e2d3c-aaaa-bbbb-cccc-111122223333"
+ADMIN_ROLE_ARN = "arn:aws:iam::111122223333:role/tapgate-admins"
 # Not cdk.json's values, so a test can tell the template took them from context.
 FULL_THROTTLING = {
     "rateLimit": 12,
@@ -86,7 +87,7 @@ def full_context() -> dict[str, Any]:
         }
     )
     context["externalRoles"] = [{"arn": EXTERNAL_ROLE_ARN, "name": "Legacy admin"}]
-    context["admins"] = ["alice"]
+    context["admins"] = ["alice", ADMIN_ROLE_ARN]
     context["throttling"] = dict(FULL_THROTTLING)
     context["customDomain"] = {"domainName": "tapgate.example.com", "certificateArn": CERT_ARN}
     return context

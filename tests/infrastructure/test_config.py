@@ -92,6 +92,45 @@ def test_every_throttling_key_is_read() -> None:
 
 
 @pytest.mark.parametrize(
+    "admin",
+    [
+        "alice",
+        "ops.bob@example.org",
+        "arn:aws:iam::111122223333:role/tapgate-admins",
+        "arn:aws:iam::111122223333:role/teams/security/incident-response",
+        "arn:aws-cn:iam::111122223333:role/admins",
+        "arn:aws-us-gov:iam::111122223333:role/admins",
+    ],
+)
+def test_admins_are_user_names_or_role_arns(admin: str) -> None:
+    assert config_from_mapping({"rpId": "example.org", "admins": ["carol", admin]}).admins == (
+        "carol",
+        admin,
+    )
+
+
+def test_the_default_origin_follows_the_custom_domain() -> None:
+    config = config_from_mapping(
+        {
+            "rpId": "example.org",
+            "customDomain": {
+                "domainName": "mfa.example.org",
+                "certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/abc-123",
+            },
+        }
+    )
+    assert config.allowed_origins == ("https://mfa.example.org",)
+
+
+def test_structured_values_given_on_the_command_line_are_json_decoded() -> None:
+    config = config_from_mapping(
+        {"rpId": "example.org", "gatedRoles": '[{"name": "ops", "allowedSourceIdentities": ["a"]}]'}
+    )
+    assert config.gated_roles[0].name == "ops"
+    assert config.gated_roles[0].max_session_seconds == 3600
+
+
+@pytest.mark.parametrize(
     ("context", "key", "reason"),
     [
         (_with(rpId=None), "rpId", "is required"),
@@ -169,7 +208,22 @@ def test_every_throttling_key_is_read() -> None:
             "throttling.allPerIpPer5Minutes",
             "10..2000000000",
         ),
-        (_with(admins=["alice", "not valid"]), "admins", "user name"),
+        (_with(admins="alice"), "admins", "must be a list"),
+        (_with(admins=["alice", "not valid"]), "admins[1]", "'not valid' is neither"),
+        (_with(admins=[42]), "admins[0]", "42 is neither"),
+        (
+            _with(admins=["arn:aws:iam::111122223333:user/alice"]),
+            "admins[0]",
+            "give the user name without the ARN",
+        ),
+        (
+            _with(admins=["arn:aws:sts::111122223333:assumed-role/admins/alice"]),
+            "admins[0]",
+            "not a session's",
+        ),
+        (_with(admins=["arn:aws:iam::111122223333:role/*"]), "admins[0]", "IAM role ARN"),
+        (_with(admins=["arn:aws:iam::11112222333:role/admins"]), "admins[0]", "IAM role ARN"),
+        (_with(admins=["arn:aws:iam::111122223333:role/"]), "admins[0]", "IAM role ARN"),
         (_with(customDomain={"domainName": "mfa.example.org"}), "customDomain.domainName", "rpId"),
         (
             _with(customDomain={"domainName": "tapgate.example.com", "certificateArn": "x"}),
