@@ -10,7 +10,7 @@ import enum
 import json
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
@@ -351,7 +351,13 @@ class TapgateApi(Construct):
 
     @property
     def url(self) -> str:
-        """The base URL clients use (ends in /v1/)."""
+        """The base URL clients use, without the stage and without a trailing slash
+        (``{apiUrl}`` in docs/design.md): clients append ``/v1/...`` themselves."""
         if self._domain_name is not None:
-            return f"https://{self._domain_name}/{STAGE_NAME}/"
-        return self.rest_api.url
+            return f"https://{self._domain_name}"
+        return f"https://{self.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
+
+    @property
+    def page_url(self) -> str:
+        """Where the web page is: the stage's root."""
+        return f"{self.url}/{STAGE_NAME}/"
