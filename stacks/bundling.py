@@ -15,6 +15,7 @@ version mix AWS warns against. So they are removed, by their installed-file reco
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import shutil
 import subprocess
@@ -37,6 +38,28 @@ RUNTIME_PROVIDED = frozenset(
 
 class BundlingError(RuntimeError):
     """pip could not produce the Lambda's dependencies for the target platform."""
+
+
+# How the source tree is fingerprinted: the same files CDK's asset copy leaves out.
+_NOT_SOURCE = ("__pycache__",)
+_NOT_SOURCE_SUFFIXES = (".pyc", ".pyo")
+
+
+def asset_hash(source: Path, *, recipe: bytes | None = None) -> str:
+    """The asset's cache key: the source tree and this module (the bundling recipe).
+
+    CDK's default key hashes only the source, so a changed recipe (say, a package no longer
+    bundled) would reuse a stale bundle from cdk.out.
+    """
+    digest = hashlib.sha256(recipe if recipe is not None else Path(__file__).read_bytes())
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_dir() or set(relative.parts) & set(_NOT_SOURCE):
+            continue
+        if path.suffix in _NOT_SOURCE_SUFFIXES:
+            continue
+        digest.update(b"\0" + relative.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def pip_command(*, requirements: Path, target: Path) -> list[str]:

@@ -7,15 +7,25 @@ a small fake install, so its rules are tested without the network.
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from email.parser import HeaderParser
 from pathlib import Path
 
 import pytest
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from stacks.bundling import LAMBDA_PYTHON_VERSION, RUNTIME_PROVIDED, bundle, remove_runtime_provided
+from stacks import broker
+from stacks.bundling import (
+    LAMBDA_PYTHON_VERSION,
+    RUNTIME_PROVIDED,
+    asset_hash,
+    bundle,
+    remove_runtime_provided,
+)
 from tests.infrastructure.conftest import REPO
 
 # Measured at 24.3 MB with boto3's dependency tree, 6.7 MB without (zip -9, December 2025).
@@ -138,3 +148,29 @@ def test_removal_follows_each_record_and_keeps_everything_else(tmp_path: Path) -
         "shared/fido2_part.py",
     ]
     assert outside.read_text() == "not ours"
+
+
+def test_the_asset_is_keyed_by_its_source_and_the_bundling_recipe(tmp_path: Path) -> None:
+    """CDK reuses cdk.out/asset.<hash>: a changed recipe must change the key, or a synth would
+    deploy the stale bundle (say, one that still carries botocore)."""
+    source = tmp_path / "lambdas"
+    shutil.copytree(REPO / "lambdas", source, ignore=shutil.ignore_patterns("__pycache__"))
+    key = asset_hash(source)
+    assert asset_hash(source, recipe=b"another recipe") != key
+    (source / "tapgate_broker" / "__pycache__").mkdir(exist_ok=True)
+    (source / "tapgate_broker" / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"x")
+    assert asset_hash(source) == key  # host bytecode is not source
+    (source / "requirements.txt").write_text("fido2==2.2.1\n")
+    assert asset_hash(source) != key
+
+
+def test_the_function_code_is_keyed_by_asset_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def s3_key(fake_hash: str) -> str:
+        monkeypatch.setattr(broker, "asset_hash", lambda _source: fake_hash)
+        stack = Stack(App(context={"aws:cdk:bundling-stacks": []}), "KeyTest")
+        broker.Broker(stack, "Broker")
+        (function,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
+        key: str = function["Properties"]["Code"]["S3Key"]
+        return key
+
+    assert s3_key("1" * 64) != s3_key("2" * 64)
