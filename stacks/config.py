@@ -351,7 +351,7 @@ def _no_unknown_keys(key: str, raw: Mapping[str, Any], known: set[str]) -> None:
         raise ConfigError(key, f"unknown keys {unknown}; expected some of {sorted(known)}")
 
 
-_THROTTLING_KEYS = (
+THROTTLING_KEYS = (
     "rateLimit",
     "burstLimit",
     "publicRateLimit",
@@ -371,7 +371,7 @@ def _throttling(value: Any) -> ThrottlingConfig:
             "must be an object {rateLimit, burstLimit, publicRateLimit, publicBurstLimit, "
             "publicPerIpPer5Minutes, allPerIpPer5Minutes}",
         )
-    _no_unknown_keys("throttling", value, set(_THROTTLING_KEYS))
+    _no_unknown_keys("throttling", value, set(THROTTLING_KEYS))
     default = ThrottlingConfig()
     rate = _rate("throttling.rateLimit", value.get("rateLimit", default.rate_limit))
     burst = _burst("throttling.burstLimit", value.get("burstLimit", default.burst_limit))
