@@ -10,6 +10,8 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from stacks.api import ROUTES, WHY_PASSKEY_ASSERTION, Auth, Route, public_write_prefixes
+from tapgate.local import routes as local_routes
+from tapgate.local.routes import RouteAuth as LocalAuth
 from tests.infrastructure.conftest import (
     EXPECTED_ROUTES,
     FULL_THROTTLING,
@@ -263,3 +265,10 @@ def test_public_write_prefixes_cover_the_unsigned_writes_and_nothing_signed() ->
     flat = (*ROUTES, Route("POST", "/login", Auth.PUBLIC, why_public=WHY_PASSKEY_ASSERTION))
     with pytest.raises(ValueError, match="path of its own"):
         public_write_prefixes(flat)
+
+
+def test_the_local_gateway_authorizes_the_same_route_table() -> None:
+    """docs/design.md: local mode authorizes exactly the stack's routes."""
+    local_auth = {LocalAuth.SIGV4: Auth.SIGV4, LocalAuth.NONE: Auth.PUBLIC}
+    local = {(method, path): local_auth[auth] for method, path, auth in local_routes.ROUTES}
+    assert local == {(r.method, r.path): r.auth for r in ROUTES}

@@ -9,6 +9,7 @@ import pytest
 
 from stacks.application import build_app
 from stacks.config import ConfigError, ThrottlingConfig, config_from_mapping
+from tapgate_broker.core.enrollment import is_admin
 from tests.infrastructure.conftest import cdk_json_context
 
 
@@ -109,25 +110,33 @@ def test_admins_are_user_names_or_role_arns(admin: str) -> None:
     )
 
 
-def test_the_default_origin_follows_the_custom_domain() -> None:
-    config = config_from_mapping(
-        {
-            "rpId": "example.org",
-            "customDomain": {
-                "domainName": "mfa.example.org",
-                "certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/abc-123",
-            },
-        }
-    )
-    assert config.allowed_origins == ("https://mfa.example.org",)
-
-
-def test_structured_values_given_on_the_command_line_are_json_decoded() -> None:
-    config = config_from_mapping(
-        {"rpId": "example.org", "gatedRoles": '[{"name": "ops", "allowedSourceIdentities": ["a"]}]'}
-    )
-    assert config.gated_roles[0].name == "ops"
-    assert config.gated_roles[0].max_session_seconds == 3600
+@pytest.mark.parametrize(
+    ("admin", "caller", "stranger"),
+    [
+        (
+            "alice",
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam::111122223333:user/mallory",
+        ),
+        (
+            "arn:aws:iam::111122223333:role/teams/security/incident-response",
+            "arn:aws:sts::111122223333:assumed-role/incident-response/alice",
+            "arn:aws:sts::444455556666:assumed-role/incident-response/alice",
+        ),
+        (
+            "arn:aws-cn:iam::111122223333:role/admins",
+            "arn:aws-cn:sts::111122223333:assumed-role/admins/any-session-name",
+            "arn:aws-cn:sts::111122223333:assumed-role/developers/bob",
+        ),
+    ],
+)
+def test_the_broker_reads_each_admin_form_as_the_stack_validates_it(
+    admin: str, caller: str, stranger: str
+) -> None:
+    """The stack passes admins through unchanged; the broker must match what it accepts."""
+    admins = config_from_mapping({"rpId": "example.org", "admins": [admin]}).admins
+    assert is_admin(caller, admins)
+    assert not is_admin(stranger, admins)
 
 
 @pytest.mark.parametrize(
