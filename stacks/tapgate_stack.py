@@ -139,7 +139,13 @@ class TapgateStack(Stack):
         }
 
     def _outputs(self) -> None:
-        CfnOutput(self, "ApiUrl", value=self.api.url, description="tapgate API base URL")
+        CfnOutput(
+            self,
+            "ApiUrl",
+            value=self.api.url,
+            description="tapgate API base URL without the stage (clients append /v1/...)",
+        )
+        CfnOutput(self, "PageUrl", value=self.api.page_url, description="The tapgate web page")
         CfnOutput(
             self,
             "RpId",
