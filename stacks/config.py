@@ -22,6 +22,9 @@ _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # STS SourceIdentity: 2-64 of [\w+=,.@-]; patterns add the StringLike wildcards * and ?.
 _SOURCE_IDENTITY_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$")
 _USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# Roles whose sessions count as base identities (IAM Identity Center's by default).
+DEFAULT_IDENTITY_ROLES = ("AWSReservedSSO_*",)
+_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$", re.ASCII)
 # An admin role: its sessions (any session name) are admins. Paths are allowed; no wildcards.
 _ADMIN_ROLE_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 _POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}$")
@@ -98,6 +101,7 @@ class TapgateConfig:
     throttling: ThrottlingConfig = ThrottlingConfig()
     admins: tuple[str, ...] = ()
     rp_name: str = "tapgate"
+    identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -128,6 +132,7 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         throttling=_throttling(get("throttling")),
         admins=_admins(get("admins")),
         rp_name=rp_name or "tapgate",
+        identity_roles=_identity_roles(get("identityRoles")),
     )
 
 
@@ -448,6 +453,36 @@ def _waf_limit(key: str, value: Any) -> int:
             f"5 minutes; AWS WAF's minimum is {WAF_MIN_LIMIT}); got {value!r}",
         )
     return value
+
+
+def _identity_roles(value: Any) -> tuple[str, ...]:
+    """Roles whose session names are trusted as user names: role-name globs or role ARNs."""
+    value = _decoded("identityRoles", value)
+    if value is None:
+        return DEFAULT_IDENTITY_ROLES
+    if not isinstance(value, list):
+        raise ConfigError(
+            "identityRoles",
+            f"must be a list of role-name patterns (like 'AWSReservedSSO_*') or IAM role ARNs; "
+            f"got {value!r}",
+        )
+    for i, entry in enumerate(value):
+        if isinstance(entry, str) and (
+            _ROLE_NAME_PATTERN.match(entry) or _ADMIN_ROLE_ARN.match(entry)
+        ):
+            if entry.strip("*?") == "":
+                raise ConfigError(
+                    f"identityRoles[{i}]",
+                    f"{entry!r} matches every role: any principal that can assume some role "
+                    "could then pick any user's name as its session name",
+                )
+            continue
+        raise ConfigError(
+            f"identityRoles[{i}]",
+            f"{entry!r} is neither a role-name pattern (letters, digits, +=,.@_- and the "
+            "wildcards * and ?) nor an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'",
+        )
+    return tuple(value)
 
 
 def _admins(value: Any) -> tuple[str, ...]:

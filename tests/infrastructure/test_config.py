@@ -9,7 +9,9 @@ import pytest
 
 from stacks.application import build_app
 from stacks.config import ConfigError, ThrottlingConfig, config_from_mapping
+from tapgate_broker.api.identity import user_name_from_arn
 from tapgate_broker.core.enrollment import is_admin
+from tapgate_broker.core.errors import ForbiddenError
 from tests.infrastructure.conftest import cdk_json_context
 
 
@@ -139,6 +141,23 @@ def test_the_broker_reads_each_admin_form_as_the_stack_validates_it(
     assert not is_admin(stranger, admins)
 
 
+def test_identity_roles_default_to_identity_center_and_reach_the_broker() -> None:
+    assert config_from_mapping({"rpId": "example.org"}).identity_roles == ("AWSReservedSSO_*",)
+    roles = ["AWSReservedSSO_*", "Okta-*", "arn:aws:iam::111122223333:role/breakglass"]
+    configured = config_from_mapping({"rpId": "example.org", "identityRoles": roles})
+    assert configured.identity_roles == tuple(roles)
+    for caller in (
+        "arn:aws:sts::111122223333:assumed-role/Okta-Engineers/alice",
+        "arn:aws:sts::111122223333:assumed-role/breakglass/alice",
+    ):
+        assert user_name_from_arn(caller, identity_roles=configured.identity_roles) == "alice"
+    with pytest.raises(ForbiddenError):
+        user_name_from_arn(
+            "arn:aws:sts::111122223333:assumed-role/deployer/alice",
+            identity_roles=configured.identity_roles,
+        )
+
+
 @pytest.mark.parametrize(
     ("context", "key", "reason"),
     [
@@ -240,6 +259,10 @@ def test_the_broker_reads_each_admin_form_as_the_stack_validates_it(
             "ACM certificate ARN",
         ),
         (_with(gatedRoles="[{"), "gatedRoles", "not valid JSON"),
+        (_with(identityRoles="AWSReservedSSO_*"), "identityRoles", "must be a list"),
+        (_with(identityRoles=["*"]), "identityRoles[0]", "matches every role"),
+        (_with(identityRoles=["ok", "a/b"]), "identityRoles[1]", "'a/b' is neither"),
+        (_with(identityRoles=[7]), "identityRoles[0]", "7 is neither"),
     ],
 )
 def test_invalid_context_names_the_key_and_the_reason(
