@@ -1,0 +1,221 @@
+"""Cold import of the Lambda handler vs ``import boto3``, laid out as Lambda lays them out.
+
+Lambda puts the function's asset on ``sys.path`` (``/var/task``) in front of the runtime's
+own boto3 (``/var/runtime``). This module builds the same two directories for the host:
+``stacks.bundling.bundle`` (the stack's own recipe, pointed at the host's platform and
+Python so the wheels import here) and a ``pip install boto3`` of the venv's version. Each
+sample is a fresh ``python -I -S -B`` with only those two directories, and the Lambda
+environment the stack sets (``LAMBDA_TASK_ROOT`` makes Powertools' tracer active and
+patch botocore, as it does in AWS). The two sides are interleaved; medians are reported.
+
+The asset ships without bytecode (``--no-compile``) and ``/var/task`` is read-only, so a
+deployed cold start compiles every module of the asset from source; ``-B`` keeps it that
+way here. A second pair of figures precompiles the asset to show what bytecode would buy.
+"""
+
+from __future__ import annotations
+
+import compileall
+import contextlib
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+HANDLER_MODULE = "tapgate_broker.handler"
+# What the stack sets on the function (stacks/broker.py) plus what Lambda itself sets.
+LAMBDA_ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_LAMBDA_FUNCTION_NAME": "tapgate-bench",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+    "POWERTOOLS_SERVICE_NAME": "tapgate",
+    "POWERTOOLS_METRICS_NAMESPACE": "tapgate",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+    # The broker's settings (names: stacks/broker_env.py), for the ready-to-serve figure.
+    "TAPGATE_CREDENTIALS_TABLE": "tapgate-credentials",
+    "TAPGATE_CEREMONIES_TABLE": "tapgate-ceremonies",
+    "TAPGATE_AUDIT_TABLE": "tapgate-audit",
+    "TAPGATE_RP_ID": "example.com",
+    "TAPGATE_ORIGINS": '["https://example.com"]',
+    "TAPGATE_ROLES": '[{"arn": "arn:aws:iam::123456789012:role/gated"}]',
+    # Client construction reads credentials lazily; Lambda sets these.
+    "AWS_ACCESS_KEY_ID": "ASIABENCH",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+}
+# Import the handler, then build what the first request builds (boto3 session, the
+# DynamoDB and STS clients, the fido2 server): the whole cold path that needs no network.
+READY = (
+    "tapgate_broker.handler; from tapgate_broker.wiring import broker_from_env; broker_from_env()"
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    task: Path  # the asset, as bundled (no bytecode)
+    runtime: Path  # boto3 and its dependencies, precompiled like the runtime's
+    compiled_task: Path  # the asset with bytecode, for the what-if
+
+
+@contextlib.contextmanager
+def host_bundling() -> Iterator[object]:
+    """``stacks.bundling`` with the host's platform and Python instead of Lambda's arm64 3.12.
+
+    Only the two constants ``pip_command`` reads change; the recipe (pip flags, the
+    runtime-provided removal, the broker copy) is the stack's own.
+    """
+    from stacks import bundling  # noqa: PLC0415
+
+    saved = bundling.LAMBDA_PLATFORM, bundling.LAMBDA_PYTHON_VERSION
+    bundling.LAMBDA_PLATFORM = f"manylinux2014_{platform.machine()}"
+    bundling.LAMBDA_PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+    try:
+        yield bundling
+    finally:
+        bundling.LAMBDA_PLATFORM, bundling.LAMBDA_PYTHON_VERSION = saved
+
+
+def build_layout(work: Path) -> Layout:
+    task, runtime, compiled = work / "task", work / "runtime", work / "task-compiled"
+    with host_bundling() as bundling:
+        bundling.bundle(source=ROOT / "lambdas", output=task)  # type: ignore[attr-defined]
+    boto3_version = importlib.metadata.version("boto3")
+    subprocess.run(
+        [
+            PY,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--only-binary=:all:",
+            "--target",
+            str(runtime),
+            f"boto3=={boto3_version}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    compileall.compile_dir(runtime, quiet=2, workers=0)
+    shutil.copytree(task, compiled)
+    compileall.compile_dir(compiled, quiet=2, workers=0)
+    return Layout(task=task, runtime=runtime, compiled_task=compiled)
+
+
+def import_seconds(module: str, *, path: list[Path]) -> float:
+    """Seconds ``import module`` (and what follows it on the line) takes in a fresh
+    interpreter that sees only ``path``."""
+    program = (
+        f"import sys; sys.path[:0] = {[str(p) for p in path]!r}; "
+        "import time; t = time.perf_counter(); "
+        f"import {module}; "
+        "print(time.perf_counter() - t)"
+    )
+    env = {**LAMBDA_ENV, "LAMBDA_TASK_ROOT": str(path[0]), "PATH": os.environ.get("PATH", "")}
+    done = subprocess.run(
+        [PY, "-I", "-S", "-B", "-c", program], capture_output=True, text=True, check=True, env=env
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def heaviest(module: str, *, path: list[Path], count: int = 8) -> list[tuple[str, int]]:
+    """The largest cumulative ``-X importtime`` entries, two levels deep."""
+    program = f"import sys; sys.path[:0] = {[str(p) for p in path]!r}; import {module}"
+    env = {**LAMBDA_ENV, "LAMBDA_TASK_ROOT": str(path[0]), "PATH": os.environ.get("PATH", "")}
+    done = subprocess.run(
+        [PY, "-I", "-S", "-B", "-X", "importtime", "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    rows = []
+    for line in done.stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\s*)(\S+)$", line)
+        if match and len(match.group(2)) <= 2:
+            rows.append((match.group(3), int(match.group(1))))
+    return sorted(rows, key=lambda r: -r[1])[:count]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    handler: float  # as deployed: the asset compiled from source at every cold start
+    boto3: float
+    handler_compiled: float  # what-if: the asset with bytecode
+    ready: float  # as deployed: import + the broker the first request builds
+    botocore: float  # import botocore.session + botocore.config, the part boto3 builds on
+    runs: int
+    heavy: list[tuple[str, int]]
+    modules_loaded: list[str]
+
+
+def loaded_modules(module: str, *, path: list[Path]) -> list[str]:
+    """Which notable packages importing ``module`` pulls in (a check on laziness)."""
+    watch = ("boto3", "botocore", "s3transfer", "fido2", "cryptography", "aws_xray_sdk")
+    program = (
+        f"import sys; sys.path[:0] = {[str(p) for p in path]!r}; import {module}; "
+        f"print(' '.join(m for m in {watch!r} if m in sys.modules))"
+    )
+    env = {**LAMBDA_ENV, "LAMBDA_TASK_ROOT": str(path[0]), "PATH": os.environ.get("PATH", "")}
+    done = subprocess.run(
+        [PY, "-I", "-S", "-B", "-c", program], capture_output=True, text=True, check=True, env=env
+    )
+    return done.stdout.split()
+
+
+def measure(runs: int = 11) -> ImportResult:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    work = Path(tempfile.mkdtemp(prefix="tapgate-import-"))
+    try:
+        layout = build_layout(work)
+        deployed = [layout.task, layout.runtime]
+        compiled = [layout.compiled_task, layout.runtime]
+        for _ in range(2):  # warm the page cache for all three
+            import_seconds(HANDLER_MODULE, path=deployed)
+            import_seconds(HANDLER_MODULE, path=compiled)
+            import_seconds("boto3", path=[layout.runtime])
+        samples: dict[str, list[float]] = {k: [] for k in ("h", "b", "c", "r", "bc")}
+        for _ in range(runs):  # interleaved, so drift hits all sides alike
+            samples["h"].append(import_seconds(HANDLER_MODULE, path=deployed))
+            samples["b"].append(import_seconds("boto3", path=[layout.runtime]))
+            samples["c"].append(import_seconds(HANDLER_MODULE, path=compiled))
+            samples["r"].append(import_seconds(READY, path=deployed))
+            samples["bc"].append(
+                import_seconds("botocore.session, botocore.config", path=[layout.runtime])
+            )
+        median = {k: statistics.median(v) for k, v in samples.items()}
+        return ImportResult(
+            handler=median["h"],
+            boto3=median["b"],
+            handler_compiled=median["c"],
+            ready=median["r"],
+            botocore=median["bc"],
+            runs=runs,
+            heavy=heaviest(HANDLER_MODULE, path=compiled),
+            modules_loaded=loaded_modules(HANDLER_MODULE, path=compiled),
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    result = measure(runs=int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    print(result)
+    print(
+        f"deployed {result.handler / result.boto3:.2f}x, compiled "
+        f"{result.handler_compiled / result.boto3:.2f}x"
+    )
