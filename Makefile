@@ -35,8 +35,11 @@ synth: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
 		npx --no-install cdk synth --quiet
 
+# Prints the table and rewrites docs/benchmarks.md (~10 min; BENCH_ARGS=--no-callgrind skips
+# the valgrind instruction counts, BENCH_ARGS=--quick is a smoke run that writes nothing).
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .tapgate cdk.out .pytest_cache .mypy_cache .ruff_cache
