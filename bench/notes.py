@@ -51,6 +51,11 @@ def render(
         f"| {c.name} | {c.describe()} | {c.total('dynamodb')} + {c.total('sts')} |"
         for c in requests.ceremonies.values()
     )
+    by_name = requests.ceremonies
+    passkey_total = f"{by_name['passkey'].total('dynamodb')} + {by_name['passkey'].total('sts')}"
+    sigv4_total = (
+        f"{by_name['authentication'].total('dynamodb')} + {by_name['authentication'].total('sts')}"
+    )
     sizes = ", ".join(f"{table} {size} B" for table, size in sorted(requests.item_bytes.items()))
     largest = "\n".join(f"| {name} | {size / 1e6:.2f} MB |" for name, size in bundle.largest)
     cost_lines = "\n".join(f"| {k} | ${v:,.2f} |" for k, v in costs["lines"].items())
@@ -61,6 +66,8 @@ def render(
     )
     audit_gb, audit_cost = costs["audit_storage"]
     waf_fixed = cost.WAF_WEB_ACL_MONTH + cost.WAF_RULES * cost.WAF_RULE_MONTH
+    ranked = sorted(costs["lines"].items(), key=lambda kv: -kv[1])[:2]
+    biggest = " and ".join(f"{name.split(' (')[0]} (${value:,.2f})" for name, value in ranked)
     flat = all(abs(r.per_second - rates[0].per_second) < 0.35 * rates[0].per_second for r in rates)
     return f"""# tapgate benchmarks
 
@@ -175,9 +182,10 @@ Two causes:
 2. *What the handler needs besides boto3*: Powertools (logger, metrics, the
    event-handler package, whose `__init__` imports every resolver, asyncio included),
    the X-Ray SDK that the active tracer imports and that patches botocore, and fido2 with
-   cryptography. The largest entries (with bytecode, one run):
+   cryptography. Import time by top-level package (self times summed, with bytecode,
+   median of 5; `tapgate_broker` is our own code, most of it `core.models`):
 
-| module | cumulative |
+| package | import time |
 | --- | --- |
 {heavy}
 
@@ -197,8 +205,10 @@ active in AWS, so making the X-Ray import conditional would only help local runs
 SigV4 authentication, which meets it (consume, counter, audit, then AssumeRole). A
 discoverable passkey's options call cannot know the user, so its verify needs one more
 request: the Query on the credential-id index that finds the key and its owner before
-the signature can be checked. Closing it would mean knowing the user before the
-assertion arrives, which a discoverable credential by design does not tell.
+the signature can be checked. Over the whole ceremony it is {passkey_total}
+(SigV4: {sigv4_total}), since its options call needs no Query. Closing the verify gap would mean
+knowing the user before the assertion arrives, which a discoverable credential by design
+does not tell.
 
 ## Requests per ceremony
 
@@ -226,9 +236,10 @@ execution environments.
 
 ## Cost model: 1 M authentications a month
 
-Prices: {cost.PRICES_AS_OF}. They are list prices recalled from memory, not read from
-AWS's price pages during this run (there is no internet here): check them against the
-Lambda, API Gateway, DynamoDB and WAF pricing pages before quoting this. Free tiers
+Prices: {cost.PRICES_AS_OF}; the constants and their sources are in `bench/cost.py`.
+There is no internet here, so they were not read from AWS's price pages during this
+run: check them against the Lambda, API Gateway, DynamoDB and WAF pricing pages before
+quoting this. Free tiers
 are ignored. One authentication = `authentication/options` + `authentication/verify`:
 two API Gateway REST requests, two WAF-inspected requests and two Lambda invocations.
 Each invocation's duration = its measured in-process time on this machine, scaled by
@@ -250,8 +261,8 @@ active), data transfer, cold starts.
 {cost_lines}
 | **total** | **${costs["total"]:,.2f}** |
 
-API Gateway is most of it. The WAF web ACL's fixed ${waf_fixed:.0f}
-a month is paid at any volume. Audit records are kept {cost.AUDIT_RETENTION_DAYS} days:
+The largest lines: {biggest}. The WAF web ACL's fixed ${waf_fixed:.0f} a month is paid at
+any volume. Audit records are kept {cost.AUDIT_RETENTION_DAYS} days:
 at this volume the audit table settles near {audit_gb:.1f} GB, about ${audit_cost:.2f} a
 month of storage, not in the total.
 
