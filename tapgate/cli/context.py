@@ -53,19 +53,38 @@ def load_local_state(path: str) -> dict[str, Any] | None:
     return state
 
 
+STAGE_SUFFIX = "/v1"
+
+
+def normalize_api_url(url: str) -> str:
+    """The API's base URL without the stage: trailing slashes and one trailing ``/v1`` go.
+
+    The contract's ``apiUrl`` has no stage (the client appends ``/v1/...``), but a URL
+    copied from the stage (``https://{id}.execute-api.{region}.amazonaws.com/v1/``) is an
+    easy mistake; both forms mean the same API, and the same cache entries.
+    """
+    text = url.rstrip("/")
+    scheme = text.find("://")
+    path_start = text.find("/", scheme + 3 if scheme >= 0 else 0)
+    if 0 <= path_start <= len(text) - len(STAGE_SUFFIX) and text.endswith(STAGE_SUFFIX):
+        text = text[: -len(STAGE_SUFFIX)].rstrip("/")
+    return text
+
+
 def api_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """``--api-url``, ``TAPGATE_API_URL``, the profile's ``tapgate_api_url``, local mode's."""
+    """``--api-url``, ``TAPGATE_API_URL``, the profile's ``tapgate_api_url``, local mode's
+    (each through :func:`normalize_api_url`)."""
     explicit = getattr(args, "api_url", None) or environ.get(ENV_API_URL)
     if explicit:
-        return str(explicit).rstrip("/")
+        return normalize_api_url(str(explicit))
     from_profile = profile_setting(
         profile_name(args, environ) or "default", PROFILE_API_URL_KEY, environ
     )
     if from_profile:
-        return from_profile.rstrip("/")
+        return normalize_api_url(from_profile)
     state = load_local_state(state_file_path(args, environ))
     if state is not None:
-        return str(state["apiUrl"]).rstrip("/")
+        return normalize_api_url(str(state["apiUrl"]))
     raise CliError(
         "no tapgate API URL: pass --api-url, set TAPGATE_API_URL, "
         f"put {PROFILE_API_URL_KEY} in your AWS profile, or run `tapgate local`"
@@ -77,7 +96,7 @@ def local_state_for(
 ) -> dict[str, Any] | None:
     """Local mode's state when ``url`` is its API (then the soft key and localhost are fine)."""
     state = load_local_state(state_file_path(args, environ))
-    if state is None or str(state["apiUrl"]).rstrip("/") != url.rstrip("/"):
+    if state is None or normalize_api_url(str(state["apiUrl"])) != normalize_api_url(url):
         return None
     return state
 

@@ -257,6 +257,28 @@ def test_credentials_stdout_is_only_the_json_document(registered: Local) -> None
     assert "Touch your security key." in done.stderr  # no terminal: prompts on stderr
 
 
+@pytest.mark.parametrize("suffix", ["/v1", "/v1/"])
+def test_api_url_given_with_the_stage_works(registered: Local, suffix: str) -> None:
+    done = registered.tapgate(
+        "credentials",
+        "--api-url",
+        registered.api_url + suffix,
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+        "--no-cache",
+    )  # the soft key is allowed: still recognised as local mode's API
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == OUTPUT_KEYS
+
+
+def test_list_with_the_stage_in_the_url(registered: Local) -> None:
+    done = registered.tapgate("list", "--api-url", registered.api_url + "/v1/", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "e2e" in [c["nickname"] for c in json.loads(done.stdout)["credentials"]]
+
+
 # -- a second key with a PIN: step-up registration, right and wrong PIN ------------------
 
 
