@@ -382,6 +382,13 @@ def _exemption_findings(
 
 BROAD = "broad"
 
+# A trust that names an account delegates to that account: whoever its identity policies
+# allow may come in. The audit assumes the worst, someone allowed to call STS at all.
+CALLER_MAY_ASSUME = Policy(
+    statements=(Statement(effect="Allow", index=0, actions=("sts:*",), resources=("*",)),),
+    name="the caller's own permissions",
+)
+
 
 def _trust_principals(st: Statement) -> list[tuple[str, bool]]:
     """(probe caller ARN, broad?) for each AWS principal a trust statement names."""
@@ -437,7 +444,7 @@ def trust_entries_without_mfa(
         for caller, broad in _trust_principals(st):
             for scenario in without_mfa(scenarios(mfa_age=options.mfa_age)):
                 request = Request("sts:AssumeRole", "*", caller, _caller_context(scenario, caller))
-                decision = evaluate(request, resource=trust)
+                decision = evaluate(request, identity=(CALLER_MAY_ASSUME,), resource=trust)
                 if decision.allowed and any(s is st for _, s in decision.allowed_by):
                     out.append((original.statements[index], caller, broad, scenario.name))
                     break
@@ -477,7 +484,7 @@ def trust_findings(trust: Policy, subject: str, options: AuditOptions) -> list[F
             if not broad:
                 continue
             request = Request("sts:TagSession", "*", caller, _caller_context(no_mfa, caller, tags))
-            decision = evaluate(request, resource=trust)
+            decision = evaluate(request, identity=(CALLER_MAY_ASSUME,), resource=trust)
             if decision.allowed and any(s is st for _, s in decision.allowed_by):
                 out.append(
                     _finding(
