@@ -54,6 +54,11 @@ MFA_BOOTSTRAP = (
     "sts:GetCallerIdentity",
 )
 
+# Removing one's own MFA device, which AWS's documented self-service policies allow with
+# `Bool aws:MultiFactorAuthPresent true` and no age limit, on `user/${aws:username}` only.
+MFA_SELF_MANAGEMENT = ("iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice")
+SELF = "${aws:username}"
+
 CATALOG_PROBES = (
     "iam:CreateUser",
     "iam:CreateAccessKey",
@@ -158,10 +163,22 @@ def _fill(pattern: str) -> str:
     return pattern.replace("*", "Probe").replace("?", "X")
 
 
-def _grants_sensitive(statement: Statement, options: AuditOptions) -> bool:
+def _needs_age_limit(statement: Statement, options: AuditOptions) -> bool:
+    """Does an Allow that requires MFA grant something sensitive enough to bound the MFA age?
+    Not for a user's own MFA device alone (AWS's documented self-service policies)."""
     if statement.not_actions is not None:
         return True
-    return any(is_sensitive(_fill(a), options) for a in statement.actions or ())
+    self_scoped = statement.resources is not None and all(
+        SELF in r.lower() for r in statement.resources
+    )
+    for pattern in statement.actions or ():
+        action = _fill(pattern)
+        if not is_sensitive(action, options):
+            continue
+        if self_scoped and any(action_matches(m, action) for m in MFA_SELF_MANAGEMENT):
+            continue
+        return True
+    return False
 
 
 def statement_findings(policy: Policy, options: AuditOptions) -> list[Finding]:
@@ -193,7 +210,7 @@ def statement_findings(policy: Policy, options: AuditOptions) -> list[Finding]:
                 bounded, found = _age_findings(policy, st, c, where, options)
                 age_bounded = age_bounded or bounded
                 out.extend(found)
-        if allow and requires_mfa and not age_bounded and _grants_sensitive(st, options):
+        if allow and requires_mfa and not age_bounded and _needs_age_limit(st, options):
             out.append(
                 _finding(
                     "MFA007",
@@ -574,10 +591,11 @@ def principal_findings(subject: Subject, options: AuditOptions) -> list[Finding]
     for policy, st, actions, names in hits.values():
         shown = ", ".join(sorted(actions)[:5]) + (" ..." if len(actions) > 5 else "")
         layers = " after boundary/SCP/session policy" if layered else ""
+        who = "" if subject.name == policy.name else f"{subject.name}: "  # a loose policy
         out.append(
             _finding(
                 check_id,
-                f"{subject.name}: {policy.name} {st.label} allows {shown} without MFA"
+                f"{who}{policy.name} {st.label} allows {shown} without MFA"
                 f"{layers} ({', '.join(sorted(names))})",
                 policy=policy,
                 statement=st,

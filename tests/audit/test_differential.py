@@ -491,3 +491,25 @@ def test_evaluator_agrees_with_iam_simulate(oracle_ready: Path) -> None:
     )
     decisions = {answer["decision"] for answer in answers}
     assert decisions == {"Allowed", "ExplicitlyDenied", "ImplicitlyDenied"}
+
+
+def test_the_oracle_is_a_test_only_dev_dependency() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    package = json.loads((repo / "package.json").read_text(encoding="utf-8"))
+    assert "@cloud-copilot/iam-simulate" in package["devDependencies"]
+    assert "@cloud-copilot/iam-simulate" not in package.get("dependencies", {})
+    shipped = [
+        path
+        for top in ("tapgate", "lambdas", "stacks", "web")
+        if (repo / top).is_dir()
+        for path in (repo / top).rglob("*")
+        if path.is_file() and path.suffix in {".py", ".js", ".mjs", ".ts", ".json", ".html"}
+    ]
+    assert shipped
+    mentions = [
+        str(path.relative_to(repo))
+        for path in shipped
+        if "iam-simulate" in path.read_text(encoding="utf-8", errors="replace")
+        or "cloud-copilot" in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert mentions == []
