@@ -158,3 +158,40 @@ def test_other_commands_do_not_import_audit() -> None:
         check=True,
     )
     assert done.stdout.strip() == "False"
+
+
+# What issue 4 lists for each command; every one must be in that command's --help.
+DOCUMENTED = {
+    "credentials": ["--role", "--duration", "--no-cache", "--min-remaining"],
+    "register": ["--nickname"],
+    "list": ["--json"],
+    "revoke": ["CREDENTIAL_ID"],
+    "console": ["--role", "--stdout", "--region", "--destination"],
+    "configure": ["--profile", "--role"],
+    "cache": ["clear"],
+    "local": ["--port"],
+}
+GLOBAL_OPTIONS = ["--api-url", "--authenticator"]
+
+
+@pytest.mark.parametrize("command", sorted(DOCUMENTED))
+def test_each_command_documents_its_options(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: tapgate {command}")
+    expected = DOCUMENTED[command] + ([] if command == "cache" else GLOBAL_OPTIONS)
+    missing = [option for option in expected if option not in out]
+    assert missing == []
+
+
+def test_top_level_help_documents_the_global_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(option in out for option in GLOBAL_OPTIONS)
+    assert "TAPGATE_API_URL" in out and "tapgate_api_url" in out
+    assert "TAPGATE_ALLOW_SOFT_KEY" in out
