@@ -192,3 +192,23 @@ def test_permissions_boundary_decides_in_account_mode(
     )
     iam.attach_role_policy(RoleName="bounded", PolicyArn=admin_arn)
     assert _checks_of(iam, "bounded") == expected
+
+
+def test_tapgate_audit_account_through_the_command_line(
+    iam: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tapgate.cli.main import main  # noqa: PLC0415
+
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)  # IAM is global: no region is needed
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    _populate(iam)
+    assert main(["audit", "--account", "--format", "json", "--fail-on", "critical"]) == 1
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert {(f["subject"], f["checkId"]) for f in found} >= {
+        ("alice", "MFA014"),
+        ("alice", "MFA015"),
+        ("ops", "MFA010"),
+    }
+    assert all(f["source"].startswith("arn:aws:iam::") for f in found)

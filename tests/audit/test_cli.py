@@ -109,3 +109,17 @@ def test_directory_audit_of_the_corpus_keeps_going_past_malformed_files() -> Non
     sources = {f["source"].rsplit("/", 1)[-1] for f in found}
     assert "mfa000_trigger_malformed.json" in sources
     assert "mfa012_trigger_account_can_pass_tapgate_tags.json" in sources
+
+
+def test_sarif_locates_template_findings_on_the_statement(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    template = CORPUS / "mfa013_trigger_boundary_allows_iam.template.json"
+    assert run([str(template), "--format", "sarif"]) == 0
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"MFA013", "MFA015"}
+    lines = template.read_text().splitlines()
+    for result in results:
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert lines[region["startLine"] - 1].strip() == "{"
+        assert '"Sid": "IamAdmin"' in lines[region["startLine"]]
