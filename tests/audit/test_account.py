@@ -212,3 +212,15 @@ def test_tapgate_audit_account_through_the_command_line(
         ("ops", "MFA010"),
     }
     assert all(f["source"].startswith("arn:aws:iam::") for f in found)
+
+
+def test_an_unknown_profile_is_one_line_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tapgate.cli.main import main  # noqa: PLC0415
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    assert main(["audit", "--account", "--profile", "no-such-profile"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tapgate audit: cannot read the account") and err.count("\n") == 1
+    assert "no-such-profile" in err
