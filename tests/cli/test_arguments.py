@@ -71,6 +71,15 @@ def test_parser_errors_are_one_line(
         ),
         (["console", "--role", "arn:aws-mars:iam::1:role/r", "--api-url", "https://a"], "--role"),
         (["configure", "--profile", "bad name!", "--role", ROLE], "not a usable profile"),
+        (["credentials", "--role", ROLE, "--api-url", "ftp://a"], "--api-url must be an http(s)"),
+        (["credentials", "--role", ROLE, "--api-url", "https://a b"], "--api-url must be"),
+        (["credentials", "--role", ROLE, "--api-url", "http://[::1"], "--api-url must be"),
+        (["credentials", "--role", ROLE, "--api-url", "https://a:port"], "--api-url must be"),
+        (["list", "--api-url", "a.example.com"], "--api-url must be an http(s)"),
+        (
+            ["console", "--role", ROLE, "--api-url", "https://a", "--session-duration", "10"],
+            "--session-duration must be 900..43200",  # before any touch or request
+        ),
     ],
 )
 def test_value_errors_are_one_line_with_exit_2(
@@ -80,6 +89,14 @@ def test_value_errors_are_one_line_with_exit_2(
     line = one_error_line(capsys)
     assert line.startswith("tapgate: ")
     assert fragment in line
+
+
+def test_a_bad_api_url_in_the_environment_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TAPGATE_API_URL", "localhost:8080")
+    assert main(["credentials", "--role", ROLE]) == 2
+    assert "TAPGATE_API_URL must be an http(s) URL" in one_error_line(capsys)
 
 
 def test_no_api_url_anywhere_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
