@@ -42,6 +42,9 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory) 
         (["revoke"], "required: CREDENTIAL_ID"),
         (["cache"], "required: ACTION"),
         (["configure", "--role", ROLE], "required: --profile"),
+        (["local", "--port", "99999"], "--port: must be a port number 0..65535, not '99999'"),
+        (["local", "--port", "-5"], "--port: must be a port number 0..65535, not '-5'"),
+        (["local", "--port", "http"], "--port: must be a port number 0..65535, not 'http'"),
     ],
 )
 def test_parser_errors_are_one_line(
