@@ -34,10 +34,11 @@ def api_event(
     content_type: str = "application/json",
     raw_body: str | None = None,
     source_ip: str = "192.0.2.10",
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
-    headers = {"Content-Type": content_type, "User-Agent": "tapgate-tests"}
+    headers = {"Content-Type": content_type, "User-Agent": "tapgate-tests", **(headers or {})}
     return {
         "resource": "/{proxy+}",
         "path": path,
@@ -172,6 +173,14 @@ class Harness:
         for page in self.dynamodb.get_paginator("scan").paginate(TableName=table):
             items.extend(page["Items"])
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=_hex))
+
+    def key_items(self) -> list[dict[str, Any]]:
+        """The credentials table's key items, without the credential-id guard items."""
+        return [
+            item
+            for item in self.table_items(self.settings.credentials_table)
+            if not item["userName"]["S"].startswith("#")
+        ]
 
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """Every table's contents (test-only scan), to prove a request changed nothing."""
