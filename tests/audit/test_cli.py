@@ -123,3 +123,18 @@ def test_sarif_locates_template_findings_on_the_statement(
         region = result["locations"][0]["physicalLocation"]["region"]
         assert lines[region["startLine"] - 1].strip() == "{"
         assert '"Sid": "IamAdmin"' in lines[region["startLine"]]
+
+
+@pytest.mark.parametrize(
+    ("folder", "reported"),
+    [("asset.0123abcd", False), ("policies", True)],  # cdk.out's bundled code is not walked
+)
+def test_directory_walk_skips_bundled_assets(
+    tmp_path: Path, folder: str, reported: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / folder / "data.json"
+    broken.parent.mkdir()
+    broken.write_text("{not json")
+    assert run([str(tmp_path), "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert [f["checkId"] for f in found] == (["MFA000"] if reported else [])

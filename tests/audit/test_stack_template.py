@@ -170,3 +170,23 @@ def test_neither_tag_nor_gating_is_admin_without_mfa(admin_gated: Template) -> N
         drop_gating_policy(admin_gated)(role)
 
     assert check_ids(admin_gated, both) == {"MFA001", "MFA010", "MFA015"}
+
+
+def test_the_whole_cdk_out_directory_has_no_finding(
+    stack_template: tuple[Path, Template], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cdk.out also holds manifest.json, tree.json, *.assets.json: not inputs, not findings.
+    path, _ = stack_template
+    assert sorted(p.name for p in path.parent.glob("*.json")) != [path.name]
+    assert cli.main([str(path.parent), "--format", "json", "--fail-on", "info"]) == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+
+
+def test_a_non_policy_file_named_on_the_command_line_is_reported(
+    stack_template: tuple[Path, Template], capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = stack_template[0].parent / "manifest.json"
+    assert cli.main([str(manifest), "--format", "json"]) == 0
+    (finding,) = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["checkId"] == "MFA000"
+    assert "neither an IAM policy nor a CloudFormation template" in finding["message"]
