@@ -34,20 +34,23 @@ sys.path.insert(0, str(ROOT))
 
 from tapgate.cache import CredentialCache, cache_key  # noqa: E402
 
-API_URL = "https://example.execute-api.us-east-1.amazonaws.com/prod"
+API_URL = "https://example.execute-api.us-east-1.amazonaws.com"  # the contract: no stage
 ROLE = "arn:aws:iam::123456789012:role/bench-gated"
 ACCESS_KEY = "AKIABENCHMARK0000000"
 
 
-def median_ms(command: list[str], *, env: dict[str, str], runs: int) -> float:
-    samples = []
+def median_ms(*commands: list[str], env: dict[str, str], runs: int) -> list[float]:
+    """The median wall time of each command. The commands take turns, so a machine that
+    gets busier or quieter during the run weighs on all of them alike."""
+    samples: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, check=False)
-        samples.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise SystemExit(f"{command[0]} failed: {done.stderr.decode()[-300:]}")
-    return statistics.median(samples) * 1000
+        for command, times in zip(commands, samples, strict=True):
+            start = time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, check=False)
+            times.append(time.perf_counter() - start)
+            if done.returncode != 0:
+                raise SystemExit(f"{command[0]} failed: {done.stderr.decode()[-300:]}")
+    return [statistics.median(times) * 1000 for times in samples]
 
 
 def main() -> int:
@@ -90,14 +93,18 @@ def main() -> int:
             raise SystemExit(f"the cached path did not answer from the cache: {check.stderr}")
         result: dict[str, object] = {"runs": args.runs}
         for label, flags in (("no_site", ["-I", "-S"]), ("isolated", ["-I"])):
-            bare = median_ms([base, *flags, "-c", "pass"], env=env, runs=args.runs)
-            cached = median_ms([base, *flags, "-c", program, *cli_args], env=env, runs=args.runs)
+            bare, cached = median_ms(
+                [base, *flags, "-c", "pass"],
+                [base, *flags, "-c", program, *cli_args],
+                env=env,
+                runs=args.runs,
+            )
             result[f"{label}_bare_ms"] = round(bare, 1)
             result[f"{label}_cached_ms"] = round(cached, 1)
             result[f"{label}_ratio"] = round(cached / bare, 2)
         result["ratio"] = result["no_site_ratio"]
         if console_script.exists():
-            editable = median_ms([str(console_script), *cli_args], env=env, runs=args.runs)
+            (editable,) = median_ms([str(console_script), *cli_args], env=env, runs=args.runs)
             result["editable_console_script_ms"] = round(editable, 1)
             result["editable_ratio"] = round(editable / float(result["isolated_bare_ms"]), 2)
     for label, flags in (("no_site", "-I -S"), ("isolated", "-I")):

@@ -9,6 +9,7 @@ and a PIN is read from stdin when stdin is not a terminal.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from typing import IO
@@ -19,11 +20,21 @@ class NoTerminalError(Exception):
 
 
 def _open_terminal() -> IO[str] | None:
+    """The controlling terminal for reading and writing, or None without one.
+
+    Not ``open("/dev/tty", "r+")``: that stacks a BufferedRandom on the terminal, which is
+    not seekable, so it always fails. Like getpass: a raw FileIO with text on top.
+    """
     if os.name == "nt":
         return None
     try:
-        return open("/dev/tty", "r+", encoding="utf-8")
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
+        return None
+    try:
+        return io.TextIOWrapper(io.FileIO(fd, "r+"), encoding="utf-8", line_buffering=True)
+    except (OSError, ValueError):
+        os.close(fd)
         return None
 
 

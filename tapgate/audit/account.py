@@ -195,5 +195,9 @@ def read_account(
 
 def iam_client(*, profile: str | None = None, region: str | None = None) -> Any:
     import boto3  # noqa: PLC0415 (lazy: only account mode needs boto3)
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
 
-    return boto3.session.Session(profile_name=profile, region_name=region).client("iam")
+    try:
+        return boto3.session.Session(profile_name=profile, region_name=region).client("iam")
+    except BotoCoreError as exc:  # an unknown profile, a broken config file, ...
+        raise InputError(f"cannot read the account: {exc}") from exc

@@ -54,6 +54,11 @@ MFA_BOOTSTRAP = (
     "sts:GetCallerIdentity",
 )
 
+# Removing one's own MFA device, which AWS's documented self-service policies allow with
+# `Bool aws:MultiFactorAuthPresent true` and no age limit, on `user/${aws:username}` only.
+MFA_SELF_MANAGEMENT = ("iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice")
+SELF = "${aws:username}"
+
 CATALOG_PROBES = (
     "iam:CreateUser",
     "iam:CreateAccessKey",
@@ -158,10 +163,22 @@ def _fill(pattern: str) -> str:
     return pattern.replace("*", "Probe").replace("?", "X")
 
 
-def _grants_sensitive(statement: Statement, options: AuditOptions) -> bool:
+def _needs_age_limit(statement: Statement, options: AuditOptions) -> bool:
+    """Does an Allow that requires MFA grant something sensitive enough to bound the MFA age?
+    Not for a user's own MFA device alone (AWS's documented self-service policies)."""
     if statement.not_actions is not None:
         return True
-    return any(is_sensitive(_fill(a), options) for a in statement.actions or ())
+    self_scoped = statement.resources is not None and all(
+        SELF in r.lower() for r in statement.resources
+    )
+    for pattern in statement.actions or ():
+        action = _fill(pattern)
+        if not is_sensitive(action, options):
+            continue
+        if self_scoped and any(action_matches(m, action) for m in MFA_SELF_MANAGEMENT):
+            continue
+        return True
+    return False
 
 
 def statement_findings(policy: Policy, options: AuditOptions) -> list[Finding]:
@@ -193,7 +210,7 @@ def statement_findings(policy: Policy, options: AuditOptions) -> list[Finding]:
                 bounded, found = _age_findings(policy, st, c, where, options)
                 age_bounded = age_bounded or bounded
                 out.extend(found)
-        if allow and requires_mfa and not age_bounded and _grants_sensitive(st, options):
+        if allow and requires_mfa and not age_bounded and _needs_age_limit(st, options):
             out.append(
                 _finding(
                     "MFA007",
@@ -382,6 +399,13 @@ def _exemption_findings(
 
 BROAD = "broad"
 
+# A trust that names an account delegates to that account: whoever its identity policies
+# allow may come in. The audit assumes the worst, someone allowed to call STS at all.
+CALLER_MAY_ASSUME = Policy(
+    statements=(Statement(effect="Allow", index=0, actions=("sts:*",), resources=("*",)),),
+    name="the caller's own permissions",
+)
+
 
 def _trust_principals(st: Statement) -> list[tuple[str, bool]]:
     """(probe caller ARN, broad?) for each AWS principal a trust statement names."""
@@ -437,7 +461,7 @@ def trust_entries_without_mfa(
         for caller, broad in _trust_principals(st):
             for scenario in without_mfa(scenarios(mfa_age=options.mfa_age)):
                 request = Request("sts:AssumeRole", "*", caller, _caller_context(scenario, caller))
-                decision = evaluate(request, resource=trust)
+                decision = evaluate(request, identity=(CALLER_MAY_ASSUME,), resource=trust)
                 if decision.allowed and any(s is st for _, s in decision.allowed_by):
                     out.append((original.statements[index], caller, broad, scenario.name))
                     break
@@ -477,7 +501,7 @@ def trust_findings(trust: Policy, subject: str, options: AuditOptions) -> list[F
             if not broad:
                 continue
             request = Request("sts:TagSession", "*", caller, _caller_context(no_mfa, caller, tags))
-            decision = evaluate(request, resource=trust)
+            decision = evaluate(request, identity=(CALLER_MAY_ASSUME,), resource=trust)
             if decision.allowed and any(s is st for _, s in decision.allowed_by):
                 out.append(
                     _finding(
@@ -567,10 +591,11 @@ def principal_findings(subject: Subject, options: AuditOptions) -> list[Finding]
     for policy, st, actions, names in hits.values():
         shown = ", ".join(sorted(actions)[:5]) + (" ..." if len(actions) > 5 else "")
         layers = " after boundary/SCP/session policy" if layered else ""
+        who = "" if subject.name == policy.name else f"{subject.name}: "  # a loose policy
         out.append(
             _finding(
                 check_id,
-                f"{subject.name}: {policy.name} {st.label} allows {shown} without MFA"
+                f"{who}{policy.name} {st.label} allows {shown} without MFA"
                 f"{layers} ({', '.join(sorted(names))})",
                 policy=policy,
                 statement=st,

@@ -1,9 +1,18 @@
 """IAM policy evaluation for one request: explicit deny beats allow; SCPs, permissions
 boundaries and session policies must each allow; identity or resource policy grants.
 
-The model is same-account and leaves out what the audit does not ask about (RCPs, VPC
-endpoint policies, cross-account trust). Matching follows AWS: actions case-insensitive with
-wildcards, resources segment-wise by ARN with wildcards and policy variables.
+How a resource (or trust) policy grants depends on how it names the caller, as in AWS's
+"policy evaluation logic" for one account: naming the caller itself (its user or session ARN,
+``*``, or a ``NotPrincipal`` that leaves it in) is enough alone, and a permissions boundary
+does not limit it; naming the role of a role session is enough unless a boundary is given,
+which must then allow; naming the account only delegates to the account, so the identity
+policy must allow (and the boundary). A trust policy must always allow (a role cannot be
+assumed on identity policy alone), and across accounts both sides must allow.
+
+Left out, as the audit does not ask about them: RCPs, VPC endpoint policies, and the rule that
+a resource policy naming a session ARN is not limited by that session's session policy.
+Matching follows AWS: actions case-insensitive with wildcards, resources segment-wise by ARN
+with wildcards and policy variables.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ class Request:
     resource: str = "*"
     principal: str = "arn:aws:iam::111122223333:user/alice"
     context: Mapping[str, ContextValue] = field(default_factory=dict)
+    resource_account: str | None = None  # None: the principal's own account
 
     @classmethod
     def make(
@@ -38,8 +48,9 @@ class Request:
         *,
         principal: str = "arn:aws:iam::111122223333:user/alice",
         context: Mapping[str, ContextValue | list[str]] | None = None,
+        resource_account: str | None = None,
     ) -> Request:
-        return cls(action, resource, principal, normalize_context(context or {}))
+        return cls(action, resource, principal, normalize_context(context or {}), resource_account)
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,33 @@ def principal_matches(principal_block: Mapping[str, tuple[str, ...]], principal:
     return False
 
 
+GrantKind = Literal["caller", "role", "account"]
+_GRANT_STRENGTH: dict[GrantKind, int] = {"account": 0, "role": 1, "caller": 2}
+
+
+def grant_kind(statement: Statement, principal: str) -> GrantKind | None:
+    """How a resource policy statement names ``principal`` (the strongest way, if several)."""
+    if statement.principal is None:
+        if statement.not_principal is None:
+            return None
+        return None if principal_matches(statement.not_principal, principal) else "caller"
+    found: GrantKind | None = None
+    for kind, values in statement.principal.items():
+        for value in values:
+            current: GrantKind | None = None
+            if value in ("*", principal):
+                current = "caller"
+            elif kind == "AWS" and _session_role(principal) == value:
+                current = "role"
+            elif kind == "AWS" and principal_matches({kind: (value,)}, principal):
+                current = "account"
+            if current is not None and (
+                found is None or _GRANT_STRENGTH[current] > _GRANT_STRENGTH[found]
+            ):
+                found = current
+    return found
+
+
 def _session_role(principal: str) -> str | None:
     """arn:aws:sts::A:assumed-role/R/S → arn:aws:iam::A:role/R (trust names the role)."""
     parts = principal.split(":", 5)
@@ -145,6 +183,22 @@ def _matching(
     ]
 
 
+def _not_principal_denies(
+    policies: Sequence[Policy], request: Request
+) -> list[tuple[Policy, Statement]]:
+    """A Deny with NotPrincipal in a resource policy denies every principal that has a
+    permissions boundary, whatever NotPrincipal names (AWS: "NotPrincipal" key points)."""
+    return [
+        (policy, statement)
+        for policy in policies
+        for statement in policy.statements
+        if statement.effect == "Deny"
+        and statement.not_principal is not None
+        and principal_matches(statement.not_principal, request.principal)
+        and statement_applies(statement, request, check_principal=False)
+    ]
+
+
 def evaluate(
     request: Request,
     *,
@@ -160,6 +214,7 @@ def evaluate(
     denied = [
         *(d for level in scps for d in _matching(level, request, "Deny")),
         *_matching(resource_list, request, "Deny", check_principal=True),
+        *(_not_principal_denies(resource_list, request) if boundaries else ()),
         *_matching(boundaries, request, "Deny"),
         *_matching([session] if session else [], request, "Deny"),
         *_matching(identity, request, "Deny"),
@@ -172,12 +227,23 @@ def evaluate(
     if session is not None and not _matching([session], request, "Allow"):
         return Decision("ImplicitlyDenied")
     by_resource = _matching(resource_list, request, "Allow", check_principal=True)
-    if by_resource:
-        return Decision("Allowed", allowed_by=tuple(by_resource))
+    within_boundaries = all(_matching([b], request, "Allow") for b in boundaries)
+    same_account = (
+        request.resource_account is None
+        or _account_of(request.principal) == request.resource_account
+    )
+    if same_account:
+        kinds = [(grant, grant_kind(grant[1], request.principal)) for grant in by_resource]
+        alone = [grant for grant, kind in kinds if kind == "caller"]
+        if not alone and within_boundaries:
+            alone = [grant for grant, kind in kinds if kind == "role"]
+        if alone:
+            return Decision("Allowed", allowed_by=tuple(alone))
+    if resource is not None and resource.kind == "trust" and not by_resource:
+        return Decision("ImplicitlyDenied")  # identity policy alone never assumes a role
+    if not same_account and not by_resource:
+        return Decision("ImplicitlyDenied")  # across accounts, both sides must allow
     by_identity = _matching(identity, request, "Allow")
-    if not by_identity:
+    if not by_identity or not within_boundaries:
         return Decision("ImplicitlyDenied")
-    for boundary in boundaries:
-        if not _matching([boundary], request, "Allow"):
-            return Decision("ImplicitlyDenied")
-    return Decision("Allowed", allowed_by=tuple(by_identity))
+    return Decision("Allowed", allowed_by=(*by_resource, *by_identity))

@@ -78,25 +78,33 @@ class LineIndex:
 # -------------------------------------------------------------------------------- files
 
 
-def iter_files(paths: Iterable[str | Path]) -> Iterable[Path]:
+def iter_files(paths: Iterable[str | Path]) -> Iterable[tuple[Path, bool]]:
+    """(file, named on the command line?) for each input; directories are walked for *.json,
+    leaving out dependency trees and cdk.out's bundled assets (``asset.*``)."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for found in sorted(path.rglob("*.json")):
-                if not _SKIP_DIRS.intersection(found.relative_to(path).parts):
-                    yield found
+                parts = found.relative_to(path).parts[:-1]
+                if _SKIP_DIRS.intersection(parts) or any(p.startswith("asset.") for p in parts):
+                    continue
+                yield found, False
         else:
-            yield path
+            yield path, True
 
 
 def load_paths(paths: Iterable[str | Path]) -> Inventory:
     inventory = Inventory()
-    for path in iter_files(paths):
-        inventory.extend(load_file(path))
+    for path, named in iter_files(paths):
+        inventory.extend(load_file(path, named=named))
     return inventory
 
 
-def load_file(path: Path) -> Inventory:
+def load_file(path: Path, *, named: bool = True) -> Inventory:
+    """A policy file, template or saved authorization details. A file found by walking a
+    directory (``named=False``) that is valid JSON of some other kind (cdk.out's
+    manifest.json, tree.json, ...) is not an input and is skipped; JSON that does not parse
+    is always reported, since it may be a broken policy."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -120,6 +128,8 @@ def load_file(path: Path) -> Inventory:
         if policy.kind == "identity":
             return Inventory(subjects=[Subject(path.name, "policy", source, identity=(policy,))])
         return Inventory(loose_policies=[policy])
+    if not named:
+        return Inventory()
     return Inventory(
         errors=[ReadError(source, "neither an IAM policy nor a CloudFormation template", 1)]
     )

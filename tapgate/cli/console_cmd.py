@@ -39,6 +39,14 @@ def run(args: argparse.Namespace) -> int:
         partition = console.partition_of(args.role)
     except ValueError as exc:
         raise UsageError(f"--role: {exc}") from exc
+    duration = args.session_duration
+    if duration is not None and not (
+        console.SESSION_DURATION_MIN <= duration <= console.SESSION_DURATION_MAX
+    ):  # before the touch, not after it
+        raise UsageError(
+            f"--session-duration must be {console.SESSION_DURATION_MIN}.."
+            f"{console.SESSION_DURATION_MAX} seconds"
+        )
     override = args.federation_endpoint or os.environ.get(context.ENV_FEDERATION_URL)
     url = context.api_url(args, os.environ)
     if override and context.local_state_for(url, args, os.environ) is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from tapgate.cli.errors import CliError
+from tapgate.cli.errors import CliError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and argparse cost the cached path milliseconds at run time
@@ -53,19 +53,64 @@ def load_local_state(path: str) -> dict[str, Any] | None:
     return state
 
 
+STAGE_SUFFIX = "/v1"
+
+
+def normalize_api_url(url: str) -> str:
+    """The API's base URL without the stage: trailing slashes and one trailing ``/v1`` go.
+
+    The contract's ``apiUrl`` has no stage (the client appends ``/v1/...``), but a URL
+    copied from the stage (``https://{id}.execute-api.{region}.amazonaws.com/v1/``) is an
+    easy mistake; both forms mean the same API, and the same cache entries.
+    """
+    text = url.rstrip("/")
+    scheme = text.find("://")
+    path_start = text.find("/", scheme + 3 if scheme >= 0 else 0)
+    if 0 <= path_start <= len(text) - len(STAGE_SUFFIX) and text.endswith(STAGE_SUFFIX):
+        text = text[: -len(STAGE_SUFFIX)].rstrip("/")
+    return text
+
+
+def checked_api_url(url: str, *, source: str) -> str:
+    """``url`` normalized, or a UsageError naming ``source`` when it is no http(s) URL."""
+    import urllib.parse  # noqa: PLC0415  (not on the cached path)
+
+    normalized = normalize_api_url(url)
+    try:
+        parts = urllib.parse.urlsplit(normalized)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(ch.isspace() or ord(ch) < 32 for ch in normalized)
+    ):
+        raise UsageError(
+            f"{source} must be an http(s) URL such as "
+            f"https://ID.execute-api.REGION.amazonaws.com, not {url!r}"
+        )
+    return normalized
+
+
 def api_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """``--api-url``, ``TAPGATE_API_URL``, the profile's ``tapgate_api_url``, local mode's."""
-    explicit = getattr(args, "api_url", None) or environ.get(ENV_API_URL)
-    if explicit:
-        return str(explicit).rstrip("/")
-    from_profile = profile_setting(
-        profile_name(args, environ) or "default", PROFILE_API_URL_KEY, environ
-    )
+    """``--api-url``, ``TAPGATE_API_URL``, the profile's ``tapgate_api_url``, local mode's
+    (each through :func:`normalize_api_url`, and checked to be an http(s) URL)."""
+    given = getattr(args, "api_url", None)
+    if given:
+        return checked_api_url(str(given), source="--api-url")
+    if environ.get(ENV_API_URL):
+        return checked_api_url(environ[ENV_API_URL], source=ENV_API_URL)
+    profile = profile_name(args, environ) or "default"
+    from_profile = profile_setting(profile, PROFILE_API_URL_KEY, environ)
     if from_profile:
-        return from_profile.rstrip("/")
+        return checked_api_url(
+            from_profile, source=f"{PROFILE_API_URL_KEY} in AWS profile {profile!r}"
+        )
     state = load_local_state(state_file_path(args, environ))
     if state is not None:
-        return str(state["apiUrl"]).rstrip("/")
+        return checked_api_url(str(state["apiUrl"]), source="the local mode state file's apiUrl")
     raise CliError(
         "no tapgate API URL: pass --api-url, set TAPGATE_API_URL, "
         f"put {PROFILE_API_URL_KEY} in your AWS profile, or run `tapgate local`"
@@ -77,7 +122,7 @@ def local_state_for(
 ) -> dict[str, Any] | None:
     """Local mode's state when ``url`` is its API (then the soft key and localhost are fine)."""
     state = load_local_state(state_file_path(args, environ))
-    if state is None or str(state["apiUrl"]).rstrip("/") != url.rstrip("/"):
+    if state is None or normalize_api_url(str(state["apiUrl"])) != normalize_api_url(url):
         return None
     return state
 

@@ -93,7 +93,9 @@ def cached_credentials(argv: Sequence[str], environ: Mapping[str, str]) -> str |
     store = CredentialCache(
         default_cache_directory(environ), clock=time.time, min_remaining_seconds=min_remaining
     )
-    key = cache_key(api_url=api_url.rstrip("/"), role_arn=values["role"], identity=identity)
+    key = cache_key(
+        api_url=context.normalize_api_url(api_url), role_arn=values["role"], identity=identity
+    )
     return store.get_text(key)
 
 

@@ -15,7 +15,20 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default="localhost",
         help="host name in the URLs and the RP ID (default localhost)",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument(
+        "--port", type=port_number, default=DEFAULT_PORT, help="0 picks a free port"
+    )
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0..65535 (argparse makes the error a one-line usage error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number 0..65535, not {text!r}")
+    return port
 
 
 def run(args: argparse.Namespace) -> int:

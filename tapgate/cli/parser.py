@@ -139,8 +139,8 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool, profile: bool
         "--api-url",
         default=default,
         metavar="URL",
-        help="the tapgate API (or $TAPGATE_API_URL, tapgate_api_url in the AWS profile, "
-        "or the running `tapgate local`)",
+        help="the tapgate API's base URL, without the stage (a trailing /v1 is ignored); "
+        "or $TAPGATE_API_URL, tapgate_api_url in the AWS profile, or the running `tapgate local`",
     )
     group.add_argument(
         "--authenticator",

@@ -190,6 +190,8 @@ class TapgateApi:
                 raw = response.read(MAX_RESPONSE_BYTES)
         except urllib.error.HTTPError as exc:
             raise _problem(exc) from exc
+        except ValueError as exc:  # http.client.InvalidURL and urllib's own URL errors
+            raise ApiUnreachableError(f"not a usable API URL {url!r}: {exc}") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiUnreachableError(f"cannot reach the tapgate API at {url}: {reason}") from exc

@@ -1,10 +1,12 @@
-"""Audit test fixtures: the npm oracle install and paths to the corpus."""
+"""Audit test fixtures: the npm oracle install, paths to the corpus, the stack's template."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,3 +23,20 @@ def oracle_ready() -> Path:
         assert npm, "npm is needed for the audit differential test (install nodejs and npm)"
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=REPO, check=True, timeout=600)
     return ORACLE_SCRIPT
+
+
+@pytest.fixture(scope="session")
+def stack_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The real stack synthesized now (not a copy that goes stale): the template file the
+    synth wrote (what `cdk synth` leaves in cdk.out/) and its JSON. The context is the
+    infrastructure suite's: cdk.json plus the optional paths (a UV-required gated role,
+    an external role, admins, a custom domain); bundling is skipped."""
+    from stacks.application import STACK_NAME, build_app  # noqa: PLC0415  (jsii: seconds)
+    from tests.infrastructure.conftest import full_context, no_bundling  # noqa: PLC0415
+
+    outdir = tmp_path_factory.mktemp("audit-cdk.out")
+    app, _stack = build_app(context=no_bundling(full_context()), outdir=str(outdir))
+    artifact = app.synth().get_stack_by_name(STACK_NAME)
+    path = Path(artifact.template_full_path)
+    template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return path, template

@@ -131,3 +131,96 @@ def test_credential_report_that_never_completes_is_an_input_error(iam: Any) -> N
 
     with pytest.raises(InputError):
         read_account(Stuck(), sleep=lambda _: None, report_attempts=2)
+
+
+def _checks_of(iam: Any, subject: str) -> set[str]:
+    findings = run_checks(read_account(iam, sleep=lambda _: None))
+    return {f.check_id for f in findings if f.subject == subject}
+
+
+@pytest.mark.parametrize(
+    ("password", "mfa", "expected"),
+    [
+        (True, False, {"MFA014"}),  # the trigger: console password, no MFA device
+        (True, True, set()),  # near-miss: the same user with an MFA device
+        (False, False, set()),  # near-miss: no console password (access keys at most)
+    ],
+)
+def test_console_user_without_mfa_device(
+    iam: Any, password: bool, mfa: bool, expected: set[str]
+) -> None:
+    iam.create_user(UserName="carol")
+    if password:
+        iam.create_login_profile(UserName="carol", Password="Correct-Horse-3!")
+    if mfa:
+        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="carol")["VirtualMFADevice"][
+            "SerialNumber"
+        ]
+        iam.enable_mfa_device(
+            UserName="carol",
+            SerialNumber=serial,
+            AuthenticationCode1="123456",
+            AuthenticationCode2="654321",
+        )
+    assert _checks_of(iam, "carol") == expected
+
+
+@pytest.mark.parametrize(
+    ("boundary_action", "expected"),
+    [
+        ("iam:*", {"MFA010", "MFA013", "MFA015"}),  # the boundary leaves admin rights in
+        ("s3:GetObject", {"MFA010"}),  # near-miss: the boundary takes them out
+    ],
+)
+def test_permissions_boundary_decides_in_account_mode(
+    iam: Any, boundary_action: str, expected: set[str]
+) -> None:
+    admin_arn = iam.create_policy(PolicyName="Admin", PolicyDocument=json.dumps(ADMIN))["Policy"][
+        "Arn"
+    ]
+    boundary = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": boundary_action, "Resource": "*"}],
+    }
+    boundary_arn = iam.create_policy(PolicyName="Boundary", PolicyDocument=json.dumps(boundary))[
+        "Policy"
+    ]["Arn"]
+    iam.create_role(
+        RoleName="bounded",
+        AssumeRolePolicyDocument=_trust(f"arn:aws:iam::{ACCOUNT}:root"),
+        PermissionsBoundary=boundary_arn,
+    )
+    iam.attach_role_policy(RoleName="bounded", PolicyArn=admin_arn)
+    assert _checks_of(iam, "bounded") == expected
+
+
+def test_tapgate_audit_account_through_the_command_line(
+    iam: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tapgate.cli.main import main  # noqa: PLC0415
+
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)  # IAM is global: no region is needed
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    _populate(iam)
+    assert main(["audit", "--account", "--format", "json", "--fail-on", "critical"]) == 1
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert {(f["subject"], f["checkId"]) for f in found} >= {
+        ("alice", "MFA014"),
+        ("alice", "MFA015"),
+        ("ops", "MFA010"),
+    }
+    assert all(f["source"].startswith("arn:aws:iam::") for f in found)
+
+
+def test_an_unknown_profile_is_one_line_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tapgate.cli.main import main  # noqa: PLC0415
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    assert main(["audit", "--account", "--profile", "no-such-profile"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tapgate audit: cannot read the account") and err.count("\n") == 1
+    assert "no-such-profile" in err

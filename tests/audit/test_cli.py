@@ -109,3 +109,32 @@ def test_directory_audit_of_the_corpus_keeps_going_past_malformed_files() -> Non
     sources = {f["source"].rsplit("/", 1)[-1] for f in found}
     assert "mfa000_trigger_malformed.json" in sources
     assert "mfa012_trigger_account_can_pass_tapgate_tags.json" in sources
+
+
+def test_sarif_locates_template_findings_on_the_statement(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    template = CORPUS / "mfa013_trigger_boundary_allows_iam.template.json"
+    assert run([str(template), "--format", "sarif"]) == 0
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"MFA013", "MFA015"}
+    lines = template.read_text().splitlines()
+    for result in results:
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert lines[region["startLine"] - 1].strip() == "{"
+        assert '"Sid": "IamAdmin"' in lines[region["startLine"]]
+
+
+@pytest.mark.parametrize(
+    ("folder", "reported"),
+    [("asset.0123abcd", False), ("policies", True)],  # cdk.out's bundled code is not walked
+)
+def test_directory_walk_skips_bundled_assets(
+    tmp_path: Path, folder: str, reported: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / folder / "data.json"
+    broken.parent.mkdir()
+    broken.write_text("{not json")
+    assert run([str(tmp_path), "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert [f["checkId"] for f in found] == (["MFA000"] if reported else [])

@@ -5,9 +5,17 @@ operator (plain, IfExists, ForAllValues:, ForAnyValue:), Null, the MFA keys, mis
 multi-valued keys, values of the wrong type, NotAction/NotResource, explicit deny,
 permissions boundaries and SCP levels. Node runs once for the whole batch.
 
+A second family varies who asks and what grants: IAM users, role sessions and principals of
+another account against trust policies (sts:AssumeRole on a role) and bucket policies, naming
+the caller, its role, its account, `*` or a NotPrincipal, with identity policies, boundaries
+and session policies around them.
+
 Left out on purpose, where the oracle is not a reliable reference: KMS actions (it requires a
 key policy), a bare IPv4 policy value against an IPv6 request under NotIpAddress (it answers
-"no match", AWS documents an address outside the range as matching), and integer-epoch dates.
+"no match", AWS documents an address outside the range as matching), integer-epoch dates,
+session policies on IAM users (it rejects them), and a resource policy naming the session ARN
+together with a session policy (it limits the grant by the session policy; AWS documents that
+such a grant is not limited).
 """
 
 from __future__ import annotations
@@ -191,6 +199,7 @@ def generate_cases(seed: int = SEED) -> list[dict[str, Any]]:
                 }
             )
     cases.extend(_structural_cases(rng))
+    cases.extend(_principal_cases(rng))
     return cases
 
 
@@ -300,13 +309,131 @@ def _structural_cases(rng: random.Random) -> list[dict[str, Any]]:
     return cases
 
 
+ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "444455556666"
+USER = f"arn:aws:iam::{ACCOUNT}:user/alice"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/ops"
+SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/alice"
+OUTSIDER = f"arn:aws:iam::{OTHER_ACCOUNT}:user/bob"
+GATED_ROLE = f"arn:aws:iam::{ACCOUNT}:role/gated"
+BUCKET_OBJECT = "arn:aws:s3:::reports/2025/q1.csv"
+PRINCIPALS: list[Any] = [
+    "*",
+    {"AWS": "*"},
+    {"AWS": ACCOUNT},
+    {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+    {"AWS": USER},
+    {"AWS": ROLE},
+    {"AWS": SESSION},
+    {"AWS": [USER, OUTSIDER]},
+    {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"},
+    {"AWS": f"arn:aws:iam::{ACCOUNT}:user/mallory"},
+]
+# NotPrincipal only with Deny and never in a trust policy: AWS supports nothing else.
+NOT_PRINCIPALS: list[Any] = [
+    {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"},
+    {"AWS": USER},
+    {"AWS": [ROLE, SESSION]},
+]
+GRANT_CONDITIONS: list[dict[str, Any] | None] = [
+    None,
+    None,
+    {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+    {"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}},
+    {"StringEquals": {"aws:RequestTag/tapgate-mfa": "webauthn"}},
+    {"ArnEquals": {"aws:PrincipalArn": ROLE}},
+]
+IDENTITIES: list[list[dict[str, Any]]] = [
+    [],
+    [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}],
+    [
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["sts:AssumeRole", "s3:Get*"], "Resource": "*"}
+            ],
+        }
+    ],
+    [
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
+        }
+    ],
+]
+NARROW = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+}
+WIDE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def _principal_cases(rng: random.Random) -> list[dict[str, Any]]:
+    """Who asks (user, role session, another account) against trust and bucket policies."""
+    cases = []
+    tags = {"aws:RequestTag/tapgate-mfa": "webauthn"}
+    for _ in range(360):
+        principal = rng.choice([USER, USER, SESSION, SESSION, OUTSIDER])
+        assume = rng.random() < 0.6
+        action = "sts:AssumeRole" if assume else "s3:GetObject"
+        who = rng.choice(PRINCIPALS)
+        grant: dict[str, Any] = {"Effect": "Allow", "Principal": who, "Action": action}
+        if not assume:
+            grant["Resource"] = "arn:aws:s3:::reports/*"
+        condition = rng.choice(GRANT_CONDITIONS)
+        if condition is not None:
+            grant["Condition"] = condition
+        statements = [grant]
+        if rng.random() < 0.25:
+            deny: dict[str, Any] = {**grant, "Effect": "Deny"}
+            if not assume and rng.random() < 0.5:
+                del deny["Principal"]
+                deny["NotPrincipal"] = rng.choice(NOT_PRINCIPALS)
+            deny["Condition"] = rng.choice(
+                [
+                    {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+                    {"StringNotEquals": {"aws:PrincipalArn": USER}},
+                ]
+            )
+            statements.append(deny)
+        context = dict(rng.choice(MFA_CONTEXTS))
+        if rng.random() < 0.5:
+            context.update(tags)
+        context["aws:PrincipalArn"] = ROLE if principal == SESSION else principal
+        case: dict[str, Any] = {
+            "principal": principal,
+            "action": "sts:AssumeRole" if assume else "s3:GetObject",
+            "resource": GATED_ROLE if assume else BUCKET_OBJECT,
+            "context": context,
+            "identity": rng.choice(IDENTITIES),
+            "resourcePolicy": {"Version": "2012-10-17", "Statement": statements},
+        }
+        if rng.random() < 0.3:
+            case["boundaries"] = [rng.choice([NARROW, WIDE])]
+        if principal == SESSION and who != {"AWS": SESSION} and rng.random() < 0.3:
+            case["sessionPolicy"] = rng.choice([NARROW, WIDE])
+        cases.append(case)
+    return cases
+
+
 def ours(case: dict[str, Any]) -> str:
-    request = Request.make(case["action"], case["resource"], context=case["context"])
+    request = Request.make(
+        case["action"],
+        case["resource"],
+        principal=case.get("principal", USER),
+        context=case["context"],
+        resource_account=ACCOUNT,
+    )
+    resource_policy = case.get("resourcePolicy")
+    kind = "trust" if case["action"] == "sts:AssumeRole" else "resource"
+    session_policy = case.get("sessionPolicy")
     return evaluate(
         request,
         identity=[parse_policy(p) for p in case["identity"]],
+        resource=parse_policy(resource_policy, kind=kind) if resource_policy else None,
         boundaries=[parse_policy(p, kind="boundary") for p in case.get("boundaries", [])],
         scps=[[parse_policy(p, kind="scp") for p in level] for level in case.get("scps", [])],
+        session=parse_policy(session_policy, kind="session") if session_policy else None,
     ).result
 
 
@@ -339,6 +466,12 @@ def test_generator_covers_every_operator_and_mfa_key() -> None:
         "aws:PrincipalTag/tapgate-mfa",
     ):
         assert written.count(key) > 50
+    with_resource = [c for c in cases if "resourcePolicy" in c]
+    assert {c["principal"] for c in with_resource} == {USER, SESSION, OUTSIDER}
+    assert {c["action"] for c in with_resource} == {"sts:AssumeRole", "s3:GetObject"}
+    assert sum("sessionPolicy" in c for c in cases) > 30
+    assert sum("boundaries" in c for c in with_resource) > 50
+    assert '"NotPrincipal"' in written
 
 
 def test_evaluator_agrees_with_iam_simulate(oracle_ready: Path) -> None:
@@ -358,3 +491,25 @@ def test_evaluator_agrees_with_iam_simulate(oracle_ready: Path) -> None:
     )
     decisions = {answer["decision"] for answer in answers}
     assert decisions == {"Allowed", "ExplicitlyDenied", "ImplicitlyDenied"}
+
+
+def test_the_oracle_is_a_test_only_dev_dependency() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    package = json.loads((repo / "package.json").read_text(encoding="utf-8"))
+    assert "@cloud-copilot/iam-simulate" in package["devDependencies"]
+    assert "@cloud-copilot/iam-simulate" not in package.get("dependencies", {})
+    shipped = [
+        path
+        for top in ("tapgate", "lambdas", "stacks", "web")
+        if (repo / top).is_dir()
+        for path in (repo / top).rglob("*")
+        if path.is_file() and path.suffix in {".py", ".js", ".mjs", ".ts", ".json", ".html"}
+    ]
+    assert shipped
+    mentions = [
+        str(path.relative_to(repo))
+        for path in shipped
+        if "iam-simulate" in path.read_text(encoding="utf-8", errors="replace")
+        or "cloud-copilot" in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert mentions == []

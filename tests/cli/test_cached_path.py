@@ -124,6 +124,8 @@ def test_importtime_of_the_hit_lists_no_heavy_module(env: dict[str, str]) -> Non
         ["--role", ROLE, "--api-url", API],
         ["--api-url=" + API, "--role=" + ROLE, "--authenticator", "usb"],
         ["--role", ROLE, "--api-url", API, "--min-remaining", "60", "--duration", "3600"],
+        ["--role", ROLE, "--api-url", API + "/v1"],  # the stage in the URL: the same API
+        ["--role", ROLE, "--api-url", API + "/v1/"],
     ],
 )
 def test_fast_path_answers_plain_invocations(env: dict[str, str], argv: list[str]) -> None:
@@ -149,12 +151,29 @@ def test_fast_path_steps_aside(env: dict[str, str], argv: list[str]) -> None:
     assert fast.cached_credentials(argv, env) is None
 
 
+def test_fast_path_reads_the_api_url_from_the_environment(env: dict[str, str]) -> None:
+    assert fast.cached_credentials(["--role", ROLE], {**env, "TAPGATE_API_URL": API + "/v1/"})
+
+
+@pytest.mark.parametrize("url", [API, API + "/v1/"])
 def test_fast_and_slow_paths_use_the_same_key(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    argv = ["credentials", "--api-url", API, "--role", ROLE]
+    argv = ["credentials", "--api-url", url, "--role", ROLE]
     args = build_parser(argv).parse_args(argv)
     assert credentials.run(args) == 0  # a miss would need botocore and fail here
     assert json.loads(capsys.readouterr().out)["AccessKeyId"] == "ASIACACHED"
+
+
+def test_api_url_from_the_aws_profile(env: dict[str, str], tmp_path: Path) -> None:
+    # Not on the command line nor in the environment: the slow path reads the profile.
+    Path(env["AWS_CONFIG_FILE"]).write_text(f"[default]\ntapgate_api_url = {API}/v1/\n")
+    stdout, code, loaded = probe(env, "credentials", "--role", ROLE)
+    assert code == 0
+    assert json.loads(stdout)["AccessKeyId"] == "ASIACACHED"
+    assert "argparse" in loaded  # it was the full parser, not the fast path

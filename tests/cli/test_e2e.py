@@ -11,11 +11,14 @@ stderr and a PIN is read from stdin (as in CI).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -257,6 +260,28 @@ def test_credentials_stdout_is_only_the_json_document(registered: Local) -> None
     assert "Touch your security key." in done.stderr  # no terminal: prompts on stderr
 
 
+@pytest.mark.parametrize("suffix", ["/v1", "/v1/"])
+def test_api_url_given_with_the_stage_works(registered: Local, suffix: str) -> None:
+    done = registered.tapgate(
+        "credentials",
+        "--api-url",
+        registered.api_url + suffix,
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+        "--no-cache",
+    )  # the soft key is allowed: still recognised as local mode's API
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == OUTPUT_KEYS
+
+
+def test_list_with_the_stage_in_the_url(registered: Local) -> None:
+    done = registered.tapgate("list", "--api-url", registered.api_url + "/v1/", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "e2e" in [c["nickname"] for c in json.loads(done.stdout)["credentials"]]
+
+
 # -- a second key with a PIN: step-up registration, right and wrong PIN ------------------
 
 
@@ -302,6 +327,95 @@ def test_right_pin_gives_credentials(pin_key: Local) -> None:
 def test_wrong_pin_is_one_line(pin_key: Local) -> None:
     done = credentials_with(pin_key, pin_key.pin_key, stdin="0000\n")
     assert_one_line_error(done, "wrong PIN")
+
+
+def on_a_terminal(
+    local: Local, command: list[str], *, answer: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run ``command`` with a pseudo-terminal as its controlling terminal (stdin, stdout and
+    stderr are not the terminal); type ``answer`` when it asks for the PIN. Returns the
+    process and everything written to the terminal."""
+    master, slave = os.openpty()
+
+    def take_terminal() -> None:  # in the child: a new session whose terminal is the pty
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        command,
+        env=local.env(),
+        cwd=local.work,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        pass_fds=(slave,),
+        preexec_fn=take_terminal,  # noqa: PLW1509  (the way to give a child a terminal)
+    )
+    os.close(slave)
+    seen = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed its last handle on the terminal
+                chunk = b""
+            if not chunk and process.poll() is not None:
+                break
+            seen += chunk
+            if not answered and b"PIN" in seen:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+        elif process.poll() is not None:
+            break
+    out, err = process.communicate(timeout=60)
+    os.close(master)
+    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    return done, seen.decode(errors="replace")
+
+
+def test_prompts_go_to_the_terminal_and_stdout_is_only_the_json(pin_key: Local) -> None:
+    args = ["credentials", "--api-url", pin_key.api_url, "--role", pin_key.role, "--no-cache"]
+    done, terminal = on_a_terminal(
+        pin_key, [TAPGATE, *args, "--authenticator", f"soft:{pin_key.pin_key}"], answer=PIN
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) == OUTPUT_KEYS
+    assert done.stdout.count("\n") == 1
+    assert done.stderr == ""  # the AWS CLI would hide it anyway: nothing is said there
+    assert "PIN for your security key:" in terminal
+    assert "Touch your security key." in terminal
+    assert PIN not in terminal  # typed without echo
+
+
+def test_aws_cli_asks_for_the_pin_on_the_terminal(pin_key: Local, profile: Local) -> None:
+    """The whole flow as a person sees it: the AWS CLI runs tapgate, which asks for the PIN
+    on the terminal although the AWS CLI captures its stdout and stderr."""
+    done = pin_key.tapgate(
+        "configure",
+        "--profile",
+        "gated-pin",
+        "--role",
+        pin_key.role,
+        "--api-url",
+        pin_key.api_url,
+        "--authenticator",
+        f"soft:{pin_key.pin_key}",
+    )
+    assert done.returncode == 0, done.stderr
+    for path in pin_key.cache_files():
+        path.unlink()
+    before = pin_key.successful_authentications()
+    aws = [AWS, "sts", "get-caller-identity", "--profile", "gated-pin"]
+    aws += ["--endpoint-url", pin_key.handle.aws_endpoint_url, "--output", "json"]
+    done, terminal = on_a_terminal(pin_key, aws, answer=PIN)
+    assert done.returncode == 0, done.stderr
+    assert f":assumed-role/{pin_key.role.rsplit('/', 1)[1]}/" in json.loads(done.stdout)["Arn"]
+    assert "PIN for your security key:" in terminal
+    assert pin_key.successful_authentications() == before + 1
 
 
 # -- bad input -------------------------------------------------------------------------
@@ -525,3 +639,27 @@ def test_console_url_in_local_mode(registered: Local, federation: dict[str, Any]
         "Destination": "https://eu-west-1.console.aws.amazon.com/s3/home?region=eu-west-1",
         "SigninToken": "token-from-federation",
     }
+
+
+def test_console_opens_the_browser_unless_stdout(
+    registered: Local, federation: dict[str, Any]
+) -> None:
+    opened = registered.work / "opened-url.txt"
+    browser = registered.work / "record-browser"
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > "{opened}"\n')
+    browser.chmod(0o755)
+    done = registered.tapgate(
+        "console",
+        "--api-url",
+        registered.api_url,
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+        env=registered.env(TAPGATE_FEDERATION_URL=federation["endpoint"], BROWSER=str(browser)),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # the URL went to the browser, not to the screen
+    params = parse_qs(urlsplit(opened.read_text()).query)
+    assert params["Action"] == ["login"]
+    assert params["SigninToken"] == ["token-from-federation"]

@@ -68,6 +68,22 @@ class RouteKit:
             raw, content_type=event.headers.get("content-type"), required=required
         )
 
+    def verify_authentication(self, caller: Caller, payload: dict[str, Any]) -> Any:
+        """``authentication_verify`` for a sign-in body, counted as a metric either way."""
+        try:
+            result = self.get_broker().authentication_verify(
+                caller,
+                ceremony_id=requests.required_ceremony_id(payload),
+                credential=requests.required_object(payload, "credential"),
+                role_arn=str(requests.role_arn(payload, required=True)),
+                duration_seconds=requests.optional_int(payload, "durationSeconds"),
+            )
+        except TapgateError:
+            self.count("AuthenticationFailed")
+            raise
+        self.count("AuthenticationSucceeded")
+        return result
+
     def count(self, name: str) -> None:
         if self.metrics is not None:
             self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)

@@ -92,19 +92,7 @@ def add_signed_routes(kit: RouteKit) -> None:
     @app.post("/authentication/verify")
     def authentication_verify() -> Response:
         who = signed_caller()
-        payload = body()
-        try:
-            result = get_broker().authentication_verify(
-                who,
-                ceremony_id=requests.required_ceremony_id(payload),
-                credential=requests.required_object(payload, "credential"),
-                role_arn=str(requests.role_arn(payload, required=True)),
-                duration_seconds=requests.optional_int(payload, "durationSeconds"),
-            )
-        except TapgateError:
-            count("AuthenticationFailed")
-            raise
-        count("AuthenticationSucceeded")
+        result = kit.verify_authentication(who, body())
         return json_response(200, credentials_document(result.credentials))
 
     @app.get("/credentials")

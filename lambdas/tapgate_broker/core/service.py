@@ -648,29 +648,10 @@ class Broker:
         return requested
 
     def _record(
-        self,
-        caller: Caller,
-        user_name: str,
-        event: str,
-        outcome: str,
-        *,
-        credential_id: bytes = b"",
-        role_arn: str = "",
-        reason: str = "",
-        extra: Mapping[str, str] | None = None,
+        self, caller: Caller, user_name: str, event: str, outcome: str, **facts: Any
     ) -> None:
-        self._audit.record(
-            self._audit_record(
-                caller,
-                user_name,
-                event,
-                outcome,
-                credential_id=credential_id,
-                role_arn=role_arn,
-                reason=reason,
-                extra=extra,
-            )
-        )
+        """Write an audit record now (``facts`` as for ``_audit_record``)."""
+        self._audit.record(self._audit_record(caller, user_name, event, outcome, **facts))
 
     def _audit_record(
         self,

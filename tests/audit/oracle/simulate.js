@@ -24,6 +24,8 @@ async function decide(c) {
     })),
     resourceControlPolicies: [],
     permissionBoundaryPolicies: c.boundaries ? named(c.boundaries, 'boundary') : undefined,
+    resourcePolicy: c.resourcePolicy,
+    sessionPolicy: c.sessionPolicy,
   };
   const response = await runSimulation(simulation, { simulationMode: 'Strict' });
   if (response.resultType === 'error') {
