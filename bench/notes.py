@@ -66,6 +66,10 @@ def render(
     )
     audit_gb, audit_cost = costs["audit_storage"]
     waf_fixed = cost.WAF_WEB_ACL_MONTH + cost.WAF_RULES * cost.WAF_RULE_MONTH
+    ddb_units = f"{cost.DDB_WRITE_UNIT * 1e6:.3f} / {cost.DDB_READ_UNIT * 1e6:.3f}"
+    waf_prices = (
+        f"{cost.WAF_WEB_ACL_MONTH:.2f} / {cost.WAF_RULE_MONTH:.2f} / {cost.WAF_REQUEST * 1e6:.2f}"
+    )
     ranked = sorted(costs["lines"].items(), key=lambda kv: -kv[1])[:2]
     biggest = " and ".join(f"{name.split(' (')[0]} (${value:,.2f})" for name, value in ranked)
     flat = all(abs(r.per_second - rates[0].per_second) < 0.35 * rates[0].per_second for r in rates)
@@ -116,7 +120,7 @@ by tens of percent between runs; the callgrind instruction counts do not.
 - **local-mode throughput** (`bench/throughput.py`): `start_local(port=0,
   state_file=...)` in the benchmark's process; the clients in a second process, one
   thread and one IAM user (with one key) each, options + verify over HTTP with SigV4
-  for 5 s per row. The SigV4 routes are not throttled; the statuses column would show it.
+  for 5 s per row. The SigV4 routes are not throttled; any answer but 200 would show in the note.
 - **asset** (`bench/asset.py`): `stacks.bundling.bundle` exactly as the stack calls it
   ({bundle.platform}, Python {bundle.python}, runtime-provided packages removed),
   zipped with deflate at zlib's default level as cdk-assets does.
@@ -156,15 +160,16 @@ only): verify then takes {s["what_if"] * 1e3:.2f} ms, {times.ratio("what_if", "e
 the bare verify. What would close the ECDSA goal: fido2 caching the resolved hints per
 class (an upstream change, one `functools.cache`), or, in our `core/webauthn.py`,
 building `AuthenticatorAssertionResponse`/`AuthenticationResponse` from the decoded
-bytes instead of through `from_dict`, which halves the resolutions (the two
-`__post_init__` ones remain) but re-implements fido2's JSON mapping, so it needs its
-own tests; neither is in this change (the benchmark owns `bench/`, and `core/` is not
-part of it). The py_webauthn goal is not reachable by tuning: py_webauthn parses into
-plain dataclasses by hand and does only the WebAuthn checks, while a
-verify request also decodes and checks the HTTP body, consumes the ceremony, moves
-the counter, writes the audit record and issues credentials (fakes here, but still
-Python): even the what-if is {times.ratio("what_if", "py_webauthn"):.1f}x. Closing it
-would take a verify path that does less than the contract requires; it stays missed.
+bytes instead of through `from_dict`, which by reading fido2 halves the resolutions
+(the two `__post_init__` ones remain; its time is not measured here) but
+re-implements fido2's JSON mapping, so it needs its own tests. Neither is in this
+change: the benchmark owns `bench/`, and `core/` is not part of it. The py_webauthn
+goal is not reachable by tuning: py_webauthn parses into plain dataclasses by hand
+and does only the WebAuthn checks, while a verify request also decodes and checks the
+HTTP body, consumes the ceremony, moves the counter, writes the audit record and
+issues credentials (fakes here, but still Python): even the what-if is
+{times.ratio("what_if", "py_webauthn"):.1f}x. Closing it would take a verify path that
+does less than the contract requires; it stays missed.
 
 **handler import / boto3 import (goal <= 1.3x).** As deployed the handler imports in
 {_ms(imports.handler)} against {_ms(imports.boto3)} for boto3; with bytecode it would be
@@ -177,8 +182,9 @@ Two causes:
    half, Powertools and the X-Ray SDK from source: about
    {_ms(imports.handler - imports.handler_compiled)} of the
    {_ms(imports.handler)}. What would close it: compile the asset with a Python 3.12
-   interpreter at bundling time (`python3.12 -m compileall -b`, or pip without
-   `--no-compile` run by 3.12), in `stacks/bundling.py`.
+   interpreter at bundling time (`python3.12 -m compileall`, or pip without
+   `--no-compile` run by 3.12) in `stacks/bundling.py`, and keep that bytecode
+   (`bundle()` now deletes every `__pycache__` as the host's).
 2. *What the handler needs besides boto3*: Powertools (logger, metrics, the
    event-handler package, whose `__init__` imports every resolver, asyncio included),
    the X-Ray SDK that the active tracer imports and that patches botocore, and fido2 with
@@ -251,6 +257,16 @@ come from the requests counted above and the item sizes written (1 WRU per KB, t
 consume rewrites the ceremony item; 1 RRU per 4 KB for the consistent Query of the
 user's keys). Not included: CloudWatch Logs ingestion, X-Ray traces (tracing is
 active), data transfer, cold starts.
+
+| price assumed | US$ |
+| --- | --- |
+| Lambda arm64, per GB-second | {cost.LAMBDA_ARM_GB_SECOND:.10f} |
+| Lambda, per million requests | {cost.LAMBDA_REQUEST * 1e6:.2f} |
+| API Gateway REST, per million requests (first 333 M) | {cost.APIGW_REST_REQUEST * 1e6:.2f} |
+| DynamoDB on-demand, per million write / read request units | {ddb_units} |
+| DynamoDB storage, per GB-month | {cost.DDB_STORAGE_GB_MONTH:.2f} |
+| WAF: web ACL per month / rule per month / per million requests | {waf_prices} |
+| STS AssumeRole | no charge |
 
 | invocation | measured here | at {cost.LAMBDA_MEMORY_MB} MB | AWS round trips | billed |
 | --- | --- | --- | --- | --- |
