@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,6 +37,14 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
+# Runs before any page script: collects CSP violations (inline code or styles, foreign
+# origins) so a test can assert there are none.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
 # Runs before any page script: hides the native WebAuthn JSON helpers so the page's
 # own base64url fallback does the conversions.
 WITHOUT_JSON_HELPERS = """
@@ -44,6 +52,9 @@ delete PublicKeyCredential.parseCreationOptionsFromJSON;
 delete PublicKeyCredential.parseRequestOptionsFromJSON;
 delete PublicKeyCredential.prototype.toJSON;
 """
+
+# A browser without WebAuthn at all (an old or locked-down one).
+WITHOUT_WEBAUTHN = "delete window.PublicKeyCredential;"
 
 
 class ChromiumMissingError(RuntimeError):
@@ -54,11 +65,29 @@ class ChromiumMissingError(RuntimeError):
 class Browser:
     """A driver plus the id of its virtual authenticator."""
 
-    driver: WebDriver
+    driver: webdriver.Chrome
     authenticator_id: str
 
-    def wait(self, seconds: float = 15) -> WebDriverWait[WebDriver]:
-        return WebDriverWait(self.driver, seconds)
+    def wait(self, seconds: float = 15) -> WebDriverWait[webdriver.Chrome]:
+        # The page replaces list items as it goes; a stale element means "look again".
+        return WebDriverWait(
+            self.driver, seconds, ignored_exceptions=(StaleElementReferenceException,)
+        )
+
+    def set_user_verified(self, verified: bool) -> None:
+        """Whether the virtual authenticator passes user verification from now on."""
+        self.driver.execute_cdp_cmd(
+            "WebAuthn.setUserVerified",
+            {"authenticatorId": self.authenticator_id, "isUserVerified": verified},
+        )
+
+    def csp_violations(self) -> list[str]:
+        """Content-Security-Policy violations the current document reported."""
+        return list(self.driver.execute_script("return window.__cspViolations || []"))
+
+    def console_messages(self) -> list[str]:
+        """What reached the browser's console since the last call (any level)."""
+        return [str(entry.get("message", "")) for entry in self.driver.get_log("browser")]
 
     def credentials(self) -> list[dict[str, Any]]:
         """What the virtual authenticator holds (resident and not)."""
@@ -100,7 +129,7 @@ def chromium(
     window: tuple[int, int] = DESKTOP,
     mobile: bool = False,
     without_json_helpers: bool = False,
-    user_verified: bool = True,
+    without_webauthn: bool = False,
 ) -> Iterator[Browser]:
     """A fresh headless Chromium (own profile) with one virtual platform authenticator."""
     require_chromium()
@@ -112,6 +141,7 @@ def chromium(
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={window[0]},{window[1]}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=str(CHROMEDRIVER))
     driver = webdriver.Chrome(service=service, options=options)
     try:
@@ -121,9 +151,16 @@ def chromium(
                 {"width": window[0], "height": window[1], "deviceScaleFactor": 3, "mobile": True},
             )
             driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
+        driver.execute_cdp_cmd(
+            "Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_CSP_VIOLATIONS}
+        )
         if without_json_helpers:
             driver.execute_cdp_cmd(
                 "Page.addScriptToEvaluateOnNewDocument", {"source": WITHOUT_JSON_HELPERS}
+            )
+        if without_webauthn:
+            driver.execute_cdp_cmd(
+                "Page.addScriptToEvaluateOnNewDocument", {"source": WITHOUT_WEBAUTHN}
             )
         driver.execute_cdp_cmd("WebAuthn.enable", {"enableUI": False})
         added = driver.execute_cdp_cmd(
@@ -134,7 +171,7 @@ def chromium(
                     "transport": "internal",
                     "hasResidentKey": True,
                     "hasUserVerification": True,
-                    "isUserVerified": user_verified,
+                    "isUserVerified": True,
                     "automaticPresenceSimulation": True,
                 }
             },

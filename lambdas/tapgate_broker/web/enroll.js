@@ -9,7 +9,7 @@
 import { call } from "./api.js";
 import { describe, LINK_INVALID } from "./messages.js";
 import { $, busy, fail, notify, show } from "./ui.js";
-import { createCredential } from "./webauthn.js";
+import { createCredential, requireWebAuthn } from "./webauthn.js";
 
 // Older options than this are fetched again at the touch: the server's ceremony
 // lives a few minutes, and a person may take their time choosing a name.
@@ -81,6 +81,7 @@ export function startEnroll() {
     const nickname = $("enroll-nickname").value.trim();
     await busy(button, "Touch your key…", async () => {
       try {
+        requireWebAuthn();
         // One fetch at most between the click and the ceremony (Safari's user-gesture rule).
         const usable = prepared && Date.now() - prepared.at < OPTIONS_MAX_AGE_MS;
         const { answer } = usable ? prepared : await fetchOptions();

@@ -5,10 +5,11 @@
 import { call } from "./api.js";
 import { describe } from "./messages.js";
 import { $, busy, el, fail, notify, show, timeElement } from "./ui.js";
-import { getCredential } from "./webauthn.js";
+import { getCredential, requireWebAuthn } from "./webauthn.js";
 
 /** One manage ceremony: the {ceremonyId, credential} body the manage routes take. */
 async function manageAssertion() {
+  requireWebAuthn();
   const options = await call("POST", "passkey/options", { body: { purpose: "manage" } });
   const credential = await getCredential(options.publicKey);
   return { ceremonyId: options.ceremonyId, credential };

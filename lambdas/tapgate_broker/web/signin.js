@@ -8,7 +8,7 @@ import { call } from "./api.js";
 import { exportLines, processJSON, roleName } from "./formats.js";
 import { describe } from "./messages.js";
 import { $, busy, copyText, el, fail, formatDateTime, fromNow, notify, show } from "./ui.js";
-import { getCredential } from "./webauthn.js";
+import { getCredential, requireWebAuthn } from "./webauthn.js";
 
 let expiryTimer = null;
 
@@ -33,6 +33,7 @@ export function startSignin(config) {
     notify(error, "");
     await busy(button, "Touch your key…", async () => {
       try {
+        requireWebAuthn();
         const options = await call("POST", "passkey/options", { body: { roleArn } });
         const credential = await getCredential(options.publicKey);
         const session = await call("POST", "passkey/verify", {

@@ -32,6 +32,11 @@ export class NoWebAuthnError extends Error {
   }
 }
 
+/** Throw NoWebAuthnError before any request is made, when a ceremony cannot run here. */
+export function requireWebAuthn() {
+  if (!webauthnAvailable()) throw new NoWebAuthnError();
+}
+
 let pending = null; // the AbortController of the ceremony in progress, if any
 
 function nextSignal() {
@@ -42,7 +47,7 @@ function nextSignal() {
 
 /** Run navigator.credentials.create with creation options JSON; answer RegistrationResponseJSON. */
 export async function createCredential(optionsJSON) {
-  if (!webauthnAvailable()) throw new NoWebAuthnError();
+  requireWebAuthn();
   const publicKey =
     jsonSupport() === "native"
       ? PublicKeyCredential.parseCreationOptionsFromJSON(optionsJSON)
@@ -53,7 +58,7 @@ export async function createCredential(optionsJSON) {
 
 /** Run navigator.credentials.get with request options JSON; answer AuthenticationResponseJSON. */
 export async function getCredential(optionsJSON) {
-  if (!webauthnAvailable()) throw new NoWebAuthnError();
+  requireWebAuthn();
   const publicKey =
     jsonSupport() === "native"
       ? PublicKeyCredential.parseRequestOptionsFromJSON(optionsJSON)
