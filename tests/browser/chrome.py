@@ -81,6 +81,21 @@ class Browser:
             {"authenticatorId": self.authenticator_id, "isUserVerified": verified},
         )
 
+    def allow_clipboard(self, origin: str) -> None:
+        """Let ``origin`` write and read the clipboard, as a person's click would."""
+        self.driver.execute_cdp_cmd(
+            "Browser.grantPermissions",
+            {"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"], "origin": origin},
+        )
+
+    def clipboard(self) -> str:
+        return str(
+            self.driver.execute_async_script(
+                "const done = arguments[0];"
+                "navigator.clipboard.readText().then(done, (e) => done(`ERROR ${e}`));"
+            )
+        )
+
     def csp_violations(self) -> list[str]:
         """Content-Security-Policy violations the current document reported."""
         return list(self.driver.execute_script("return window.__cspViolations || []"))

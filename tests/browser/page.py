@@ -30,6 +30,10 @@ def text(browser: Browser, element_id: str) -> str:
     return str(element(browser, element_id).text)
 
 
+def wait_for_text(browser: Browser, target: WebElement, expected: str) -> None:
+    browser.wait().until(lambda _: target.text == expected, f"never showed {expected!r}")
+
+
 def wait_for_any(browser: Browser, *element_ids: str, seconds: float = 20) -> str:
     """Wait until one of the elements is displayed; answer its id."""
     found: list[str] = []

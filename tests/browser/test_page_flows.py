@@ -120,6 +120,14 @@ def test_sign_in_with_the_passkey_gives_working_credentials_and_a_console_link(
     assert page.text(browser, "session-identity") == demo_user(state)
     assert "in " in page.text(browser, "session-remaining")  # "in 59 minutes"
 
+    # Both copy buttons put exactly what is shown on the clipboard.
+    browser.allow_clipboard(state["apiUrl"])
+    for block in ("export-lines", "process-json"):
+        copy = browser.driver.find_element("css selector", f"button[data-copy={block}]")
+        copy.click()
+        page.wait_for_text(browser, copy, "Copied")
+        assert browser.clipboard() == page.element(browser, block).get_attribute("textContent")
+
     # The credentials work against the local AWS endpoint, as the gated role.
     sts = boto3.client(
         "sts",

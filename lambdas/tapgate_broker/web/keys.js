@@ -21,17 +21,19 @@ export function startKeys() {
   button.addEventListener("click", async () => {
     notify(error, "");
     notify($("keys-status"), "");
-    await busy(button, "Touch your key…", async () => {
+    const listed = await busy(button, "Touch your key…", async () => {
       try {
         const answer = await call("POST", "passkey/credentials/list", {
           body: await manageAssertion(),
         });
         renderKeys(answer);
-        button.textContent = "Refresh";
+        return true;
       } catch (problem) {
         fail(error, describe(problem, "manage"), button);
+        return false;
       }
     });
+    if (listed) button.textContent = "Show my keys again";
   });
 }
 
