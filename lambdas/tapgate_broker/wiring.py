@@ -12,7 +12,9 @@ from tapgate_broker.adapters.dynamodb import (
     DynamoAuditLog,
     DynamoCeremonyStore,
     DynamoCredentialStore,
+    DynamoEnrollmentStore,
 )
+from tapgate_broker.adapters.federation import FederationConsoleSignIn
 from tapgate_broker.adapters.sts import StsRoleIssuer
 from tapgate_broker.core.ports import Clock
 from tapgate_broker.core.service import Broker, BrokerConfig
@@ -33,6 +35,11 @@ def build_broker(
     session = session or boto3.session.Session()
     dynamodb = session.client("dynamodb", config=_CLIENT_CONFIG)
     sts = session.client("sts", config=_CLIENT_CONFIG)
+    audit = DynamoAuditLog(
+        dynamodb,
+        table_name=settings.audit_table,
+        retention_days=settings.audit_retention_days,
+    )
     return Broker(
         config=BrokerConfig(
             rp_id=settings.rp_id,
@@ -41,14 +48,21 @@ def build_broker(
             roles=settings.roles,
             ceremony_ttl_seconds=settings.ceremony_ttl_seconds,
             audit_retention_days=settings.audit_retention_days,
+            admins=settings.admins,
+            enrollment_ttl_seconds=settings.enrollment_ttl_seconds,
         ),
-        credentials=DynamoCredentialStore(dynamodb, table_name=settings.credentials_table),
-        ceremonies=DynamoCeremonyStore(dynamodb, table_name=settings.ceremonies_table),
-        audit=DynamoAuditLog(
+        credentials=DynamoCredentialStore(
             dynamodb,
-            table_name=settings.audit_table,
-            retention_days=settings.audit_retention_days,
+            table_name=settings.credentials_table,
+            tokens_table=settings.ceremonies_table,
+            audit_log=audit,
         ),
+        ceremonies=DynamoCeremonyStore(dynamodb, table_name=settings.ceremonies_table),
+        enrollments=DynamoEnrollmentStore(dynamodb, table_name=settings.ceremonies_table),
+        console=FederationConsoleSignIn(
+            issuer=settings.origins[0], endpoint=settings.federation_url
+        ),
+        audit=audit,
         issuer=StsRoleIssuer(sts),
         clock=clock or time.time,
     )

@@ -173,6 +173,14 @@ class Harness:
             items.extend(page["Items"])
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=_hex))
 
+    def key_items(self) -> list[dict[str, Any]]:
+        """The credentials table's key items, without the credential-id guard items."""
+        return [
+            item
+            for item in self.table_items(self.settings.credentials_table)
+            if not item["userName"]["S"].startswith("#")
+        ]
+
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """Every table's contents (test-only scan), to prove a request changed nothing."""
         return {

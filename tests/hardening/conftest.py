@@ -156,6 +156,15 @@ def _hex(value: Any) -> str:
     return bytes(value).hex()
 
 
+def key_items(h: Harness) -> list[dict[str, Any]]:
+    """The credentials table's key items (not the credential-id guards)."""
+    return [
+        item
+        for item in table_items(h, h.settings.credentials_table)
+        if not item["userName"]["S"].startswith("#")
+    ]
+
+
 def table_items(h: Harness, table: str) -> list[dict[str, Any]]:
     """A table's raw items (test-only scan)."""
     items: list[dict[str, Any]] = []

@@ -12,23 +12,33 @@ import threading
 import uuid
 
 from tapgate_broker.api.routes import build_app
-from tapgate_broker.core.errors import CeremonyFailedError, ConflictError, NotFoundError
+from tapgate_broker.core.errors import (
+    CeremonyFailedError,
+    ConflictError,
+    EnrollmentTokenInvalidError,
+    NotFoundError,
+)
 from tapgate_broker.core.models import (
     AuditRecord,
     Caller,
     Ceremony,
     CeremonyKind,
+    EnrollmentToken,
     IssuedCredentials,
     RoleConfig,
     StoredCredential,
 )
-from tapgate_broker.core.ports import CounterAdvance
+from tapgate_broker.core.ports import CounterAdvance, TokenUse
 from tapgate_broker.core.service import Broker, BrokerConfig
 
 
 class MemoryCredentials:
-    def __init__(self) -> None:
+    def __init__(
+        self, enrollments: MemoryEnrollments | None = None, audit: MemoryAudit | None = None
+    ) -> None:
         self.items: dict[tuple[str, bytes], StoredCredential] = {}
+        self.enrollments = enrollments
+        self.audit = audit
         self._lock = threading.Lock()
 
     def list_for_user(self, user_name: str) -> list[StoredCredential]:
@@ -37,25 +47,45 @@ class MemoryCredentials:
     def find_by_id(self, credential_id: bytes) -> list[StoredCredential]:
         return [c for (_, cid), c in self.items.items() if cid == credential_id]
 
-    def add(self, credential: StoredCredential, *, step_up: CounterAdvance | None) -> None:
+    def add(
+        self,
+        credential: StoredCredential,
+        *,
+        step_up: CounterAdvance | None,
+        token: TokenUse | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
         with self._lock:
             key = (credential.user_name, credential.credential_id)
-            if key in self.items:
+            if any(cid == credential.credential_id for (_, cid) in self.items):
                 raise ConflictError("This security key is already registered.")
             if step_up is not None:
                 self._advance(step_up)
+            if token is not None and self.enrollments is not None:
+                self.enrollments.use(token)
             self.items[key] = credential
+            if audit is not None and self.audit is not None:
+                self.audit.record(audit)
 
     def advance_counter(self, advance: CounterAdvance) -> None:
         with self._lock:
             self._advance(advance)
 
-    def delete(self, user_name: str, credential_id: bytes, *, step_up: CounterAdvance) -> None:
+    def delete(
+        self,
+        user_name: str,
+        credential_id: bytes,
+        *,
+        step_up: CounterAdvance,
+        audit: AuditRecord | None = None,
+    ) -> None:
         with self._lock:
             if (user_name, credential_id) not in self.items:
                 raise NotFoundError("No such credential.")
             self._advance(step_up)
             del self.items[(user_name, credential_id)]
+            if audit is not None and self.audit is not None:
+                self.audit.record(audit)
 
     def _advance(self, advance: CounterAdvance) -> None:
         current = self.items.get((advance.user_name, advance.credential_id))
@@ -92,6 +122,28 @@ class MemoryCeremonies:
                 raise NotFoundError("Unknown or expired ceremony; start a new one.")
             self.consumed.add(ceremony_id)
             return ceremony
+
+
+class MemoryEnrollments:
+    def __init__(self) -> None:
+        self.items: dict[str, EnrollmentToken] = {}
+
+    def put(self, token: EnrollmentToken) -> None:
+        self.items[token.token_hash] = token
+
+    def get(self, token_hash: str) -> EnrollmentToken | None:
+        return self.items.get(token_hash)
+
+    def use(self, token: TokenUse) -> None:
+        current = self.items.get(token.token_hash)
+        if current is None or not current.usable(token.now):
+            raise EnrollmentTokenInvalidError("used or expired")
+        self.items[token.token_hash] = dataclasses.replace(current, used_at=token.now)
+
+
+class MemoryConsole:
+    def sign_in_url(self, credentials: IssuedCredentials) -> str:
+        return "https://signin.example.invalid/federation?Action=login&SigninToken=fake"
 
 
 class MemoryAudit:
@@ -135,9 +187,10 @@ class MemoryDeployment:
     role_arn: str = "arn:aws:iam::123456789012:role/tapgate-test-admin"
 
     def __post_init__(self) -> None:
-        self.credentials = MemoryCredentials()
-        self.ceremonies = MemoryCeremonies()
+        self.enrollments = MemoryEnrollments()
         self.audit = MemoryAudit()
+        self.credentials = MemoryCredentials(self.enrollments, self.audit)
+        self.ceremonies = MemoryCeremonies()
         self.issuer = MemoryIssuer()
         self.broker = Broker(
             config=BrokerConfig(
@@ -150,6 +203,8 @@ class MemoryDeployment:
             ceremonies=self.ceremonies,
             audit=self.audit,
             issuer=self.issuer,
+            enrollments=self.enrollments,
+            console=MemoryConsole(),
             clock=lambda: 1_800_000_000.0,
         )
         self.app = build_app(lambda: self.broker)

@@ -32,7 +32,7 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from tapgate_broker.api.routes import build_app
 from tests.functional.broker_harness import ORIGIN, Harness, api_event
-from tests.hardening.conftest import GATED_ROLE, register_forged, table_items
+from tests.hardening.conftest import GATED_ROLE, key_items, register_forged
 from tests.hardening.forge import ForgedKey
 
 THREADS = 50
@@ -69,7 +69,7 @@ def storm(harness: Harness, requests: list[tuple[str, str, str, dict[str, Any]]]
 
 
 def stored_counter(harness: Harness, key: ForgedKey) -> int:
-    items = table_items(harness, harness.settings.credentials_table)
+    items = key_items(harness)
     mine = [i for i in items if i["credentialId"]["S"] == websafe_encode(key.credential_id)]
     assert len(mine) == 1
     return int(mine[0]["signCount"]["N"])
@@ -137,6 +137,6 @@ def test_one_credential_id_registered_in_racing_ceremonies_gives_one_item(harnes
         requests.append(("POST", "/registration/verify", "alice", body))
     statuses = storm(harness, requests)
     assert Counter(statuses) == {201: 1, 409: 9}
-    items = table_items(harness, harness.settings.credentials_table)
+    items = key_items(harness)
     assert [i["credentialId"]["S"] for i in items] == [websafe_encode(key.credential_id)]
     assert audit_outcomes(harness, "register") == {"success": 1, "failure": 9}

@@ -18,7 +18,7 @@ from typing import Any
 from fido2.utils import websafe_encode
 
 from tests.functional.broker_harness import ORIGIN, Harness
-from tests.hardening.conftest import GATED_ROLE, register_forged, table_items
+from tests.hardening.conftest import GATED_ROLE, key_items, register_forged
 from tests.hardening.forge import ForgedKey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def attacker_key_posing_as(victim: ForgedKey) -> ForgedKey:
 
 
 def alice_keys(h: Harness) -> list[tuple[str, str]]:
-    items = table_items(h, h.settings.credentials_table)
+    items = key_items(h)
     return sorted((i["credentialId"]["S"], i["signCount"]["N"]) for i in items)
 
 

@@ -1,7 +1,18 @@
-"""DynamoDB adapters: credentials, ceremonies and audit records.
+"""DynamoDB adapters: credentials, ceremonies, enrollment tokens and audit records.
 
 Each takes an injected low-level boto3 DynamoDB client. Access patterns are
 single-item reads and writes and queries by key; nothing scans.
+
+A credential id is unique across users: next to each key's item
+``(userName, credentialId)`` the credentials table holds a guard item
+``(GUARD_USER, credentialId)`` written and removed in the same transaction.
+``GUARD_USER`` starts with ``#``, which no IAM user or session name can
+contain, so it never collides with a user's partition; the guard also appears
+in the ``byCredentialId`` index, where ``find_by_id`` skips it.
+
+Enrollment tokens live in the ceremonies table under ``enrollment#<sha256>``
+(``#`` is outside the ceremony-id alphabet, so no client-supplied ceremony id
+can address one), with kind ``enrollment`` so no ceremony consume can match.
 """
 
 from __future__ import annotations
@@ -16,27 +27,47 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fido2.utils import websafe_decode, websafe_encode
 
 from tapgate_broker.adapters.aws_errors import dependency_error, error_code
-from tapgate_broker.core.errors import CeremonyFailedError, ConflictError, NotFoundError
+from tapgate_broker.core.errors import (
+    CeremonyFailedError,
+    ConflictError,
+    EnrollmentTokenInvalidError,
+    NotFoundError,
+    TapgateError,
+)
 from tapgate_broker.core.models import (
     AuditRecord,
     Ceremony,
     CeremonyKind,
     CredentialSnapshot,
+    EnrollmentToken,
     StoredCredential,
     UserVerification,
 )
-from tapgate_broker.core.ports import CounterAdvance
+from tapgate_broker.core.ports import CounterAdvance, TokenUse
 
 CREDENTIAL_ID_INDEX = "byCredentialId"
+GUARD_USER = "#credential-id"
+ENROLLMENT_KIND = "enrollment"
+ENROLLMENT_PREFIX = "enrollment#"
 Item = dict[str, dict[str, Any]]
+_CONFLICT = "This security key is already registered."
 
 
 class DynamoCredentialStore:
-    """Credentials table: PK userName, SK credentialId (base64url); GSI byCredentialId."""
+    """Credentials table: PK userName, SK credentialId (base64url); GSI byCredentialId.
 
-    def __init__(self, client: Any, *, table_name: str) -> None:
+    ``tokens_table`` is the ceremonies table, where enrollment tokens are used up in the
+    same transaction that stores the key they enrolled; ``audit_log`` gives the audit
+    record's item, written in the same transaction as the key it is about.
+    """
+
+    def __init__(
+        self, client: Any, *, table_name: str, tokens_table: str, audit_log: DynamoAuditLog
+    ) -> None:
         self._client = client
         self._table = table_name
+        self._tokens_table = tokens_table
+        self._audit_log = audit_log
 
     def list_for_user(self, user_name: str) -> list[StoredCredential]:
         return [
@@ -56,33 +87,77 @@ class DynamoCredentialStore:
                 KeyConditionExpression="credentialId = :c",
                 ExpressionAttributeValues={":c": {"S": websafe_encode(credential_id)}},
             )
+            if item.get("userName", {}).get("S") != GUARD_USER
         ]
 
-    def add(self, credential: StoredCredential, *, step_up: CounterAdvance | None) -> None:
-        put = {
-            "TableName": self._table,
-            "Item": _credential_to_item(credential),
-            "ConditionExpression": "attribute_not_exists(credentialId)",
+    def add(
+        self,
+        credential: StoredCredential,
+        *,
+        step_up: CounterAdvance | None,
+        token: TokenUse | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        """One transaction: the key, its id guard, the step-up counter, the token's use and
+        the audit record."""
+        new_id = "attribute_not_exists(credentialId)"
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _credential_to_item(credential),
+                    "ConditionExpression": new_id,
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        **_credential_key(GUARD_USER, credential.credential_id),
+                        "owner": {"S": credential.user_name},
+                    },
+                    "ConditionExpression": new_id,
+                }
+            },
+        ]
+        failures: list[TapgateError] = [ConflictError(_CONFLICT), ConflictError(_CONFLICT)]
+        if step_up is not None:
+            items.append({"Update": self._counter_update(step_up)})
+            failures.append(
+                CeremonyFailedError("step-up key counter did not advance or key was removed")
+            )
+        if token is not None:
+            items.append({"Update": self._token_use(token)})
+            failures.append(EnrollmentTokenInvalidError("enrollment token used or expired"))
+        if audit is not None:
+            items.append({"Put": self._audit_log.put_request(audit)})
+        self._transact(items, failures)
+
+    def _token_use(self, token: TokenUse) -> dict[str, Any]:
+        return {
+            "TableName": self._tokens_table,
+            "Key": {"ceremonyId": {"S": ENROLLMENT_PREFIX + token.token_hash}},
+            "UpdateExpression": "SET usedAt = :now",
+            "ConditionExpression": (
+                "attribute_exists(ceremonyId) AND attribute_not_exists(usedAt)"
+                " AND expiresAt > :now AND kind = :kind"
+            ),
+            "ExpressionAttributeValues": {
+                ":now": {"N": str(token.now)},
+                ":kind": {"S": ENROLLMENT_KIND},
+            },
         }
+
+    def _transact(self, items: list[dict[str, Any]], failures: list[TapgateError]) -> None:
+        """Write ``items`` at once; a failed condition raises the matching ``failures`` entry."""
         try:
-            if step_up is None:
-                self._client.put_item(**put)
-            else:
-                self._client.transact_write_items(
-                    TransactItems=[{"Put": put}, {"Update": self._counter_update(step_up)}]
-                )
+            self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            code = error_code(exc)
-            if code == "ConditionalCheckFailedException":
-                raise ConflictError("This security key is already registered.") from exc
-            if code == "TransactionCanceledException":
+            if error_code(exc) == "TransactionCanceledException":
                 reasons = _cancellation_codes(exc)
-                if reasons[:1] == ["ConditionalCheckFailed"]:
-                    raise ConflictError("This security key is already registered.") from exc
-                if "ConditionalCheckFailed" in reasons:
-                    raise CeremonyFailedError(
-                        "step-up key counter did not advance or key was removed"
-                    ) from exc
+                for reason, failure in zip(reasons, failures, strict=False):
+                    if reason == "ConditionalCheckFailed":
+                        raise failure from exc
             raise dependency_error(exc, service="dynamodb") from exc
         except BotoCoreError as exc:
             raise dependency_error(exc, service="dynamodb") from exc
@@ -99,44 +174,63 @@ class DynamoCredentialStore:
         except BotoCoreError as exc:
             raise dependency_error(exc, service="dynamodb") from exc
 
-    def delete(self, user_name: str, credential_id: bytes, *, step_up: CounterAdvance) -> None:
+    def delete(
+        self,
+        user_name: str,
+        credential_id: bytes,
+        *,
+        step_up: CounterAdvance,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        """One transaction: the key, its id guard, the approving key's counter, the audit."""
         key = _credential_key(user_name, credential_id)
-        try:
-            if step_up.credential_id == credential_id and step_up.user_name == user_name:
-                # The key approves its own removal: one conditional delete.
-                condition, values = _counter_condition(step_up)
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key=key,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                )
-            else:
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Delete": {
-                                "TableName": self._table,
-                                "Key": key,
-                                "ConditionExpression": "attribute_exists(credentialId)",
-                            }
-                        },
-                        {"Update": self._counter_update(step_up)},
-                    ]
-                )
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "ConditionalCheckFailedException":
-                raise CeremonyFailedError("key removed or counter did not advance") from exc
-            if code == "TransactionCanceledException":
-                reasons = _cancellation_codes(exc)
-                if reasons[:1] == ["ConditionalCheckFailed"]:
-                    raise NotFoundError("No such credential.") from exc
-                if "ConditionalCheckFailed" in reasons:
-                    raise CeremonyFailedError("approving key counter did not advance") from exc
-            raise dependency_error(exc, service="dynamodb") from exc
-        except BotoCoreError as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
+        guard = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": _credential_key(GUARD_USER, credential_id),
+                "ConditionExpression": "attribute_not_exists(credentialId) OR #owner = :owner",
+                "ExpressionAttributeNames": {"#owner": "owner"},
+                "ExpressionAttributeValues": {":owner": {"S": user_name}},
+            }
+        }
+        if step_up.credential_id == credential_id and step_up.user_name == user_name:
+            # The key approves its own removal: its delete carries the counter condition.
+            condition, values = _counter_condition(step_up)
+            items = [
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                guard,
+            ]
+            failures: list[TapgateError] = [
+                CeremonyFailedError("key removed or counter did not advance"),
+                NotFoundError("No such credential."),
+            ]
+        else:
+            items = [
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "ConditionExpression": "attribute_exists(credentialId)",
+                    }
+                },
+                guard,
+                {"Update": self._counter_update(step_up)},
+            ]
+            failures = [
+                NotFoundError("No such credential."),
+                NotFoundError("No such credential."),
+                CeremonyFailedError("approving key counter did not advance"),
+            ]
+        if audit is not None:
+            items.append({"Put": self._audit_log.put_request(audit)})
+        self._transact(items, failures)
 
     def _counter_update(self, advance: CounterAdvance) -> dict[str, Any]:
         condition, values = _counter_condition(advance)
@@ -219,6 +313,54 @@ class DynamoCeremonyStore:
         return _ceremony_from_item(result["Attributes"])
 
 
+class DynamoEnrollmentStore:
+    """Enrollment tokens in the ceremonies table, keyed by ``enrollment#<sha256 hex>``."""
+
+    def __init__(self, client: Any, *, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def put(self, token: EnrollmentToken) -> None:
+        item: Item = {
+            "ceremonyId": {"S": ENROLLMENT_PREFIX + token.token_hash},
+            "kind": {"S": ENROLLMENT_KIND},
+            "userName": {"S": token.user_name},
+            "issuedBy": {"S": token.issued_by},
+            "adminIssued": {"BOOL": token.admin_issued},
+            "expiresAt": {"N": str(token.expires_at)},
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(ceremonyId)",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise dependency_error(exc, service="dynamodb") from exc
+
+    def get(self, token_hash: str) -> EnrollmentToken | None:
+        try:
+            answer = self._client.get_item(
+                TableName=self._table,
+                Key={"ceremonyId": {"S": ENROLLMENT_PREFIX + token_hash}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise dependency_error(exc, service="dynamodb") from exc
+        item = answer.get("Item")
+        if not item or item.get("kind", {}).get("S") != ENROLLMENT_KIND:
+            return None
+        used = item.get("usedAt", {}).get("N")
+        return EnrollmentToken(
+            token_hash=token_hash,
+            user_name=item["userName"]["S"],
+            issued_by=item.get("issuedBy", {}).get("S", ""),
+            admin_issued=bool(item.get("adminIssued", {}).get("BOOL", False)),
+            expires_at=int(item["expiresAt"]["N"]),
+            used_at=int(used) if used is not None else None,
+        )
+
+
 class DynamoAuditLog:
     """Audit table: PK userName, SK at (ISO time + random suffix); TTL expiresAt."""
 
@@ -228,6 +370,13 @@ class DynamoAuditLog:
         self._retention = retention_days * 86400
 
     def record(self, record: AuditRecord) -> None:
+        try:
+            self._client.put_item(**self.put_request(record))
+        except (ClientError, BotoCoreError) as exc:
+            raise dependency_error(exc, service="dynamodb") from exc
+
+    def put_request(self, record: AuditRecord) -> dict[str, Any]:
+        """The PutItem parameters of a record (also used inside other transactions)."""
         at = datetime.strptime(record.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         item: Item = {
             "userName": {"S": record.user_name},
@@ -244,10 +393,8 @@ class DynamoAuditLog:
             "reason": record.reason,
         }
         item.update({k: {"S": v} for k, v in optional.items() if v})
-        try:
-            self._client.put_item(TableName=self._table, Item=item)
-        except (ClientError, BotoCoreError) as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
+        item.update({k: {"S": v} for k, v in record.extra.items() if v and k not in item})
+        return {"TableName": self._table, "Item": item}
 
 
 # -- item mapping -------------------------------------------------------------
@@ -334,6 +481,8 @@ def _ceremony_to_item(c: Ceremony) -> Item:
         item["userHandle"] = {"B": c.user_handle}
     if c.step_up_state is not None:
         item["stepUpState"] = {"S": json.dumps(c.step_up_state)}
+    if c.enrollment_token_hash is not None:
+        item["enrollmentTokenHash"] = {"S": c.enrollment_token_hash}
     return item
 
 
@@ -359,6 +508,7 @@ def _ceremony_from_item(item: Item) -> Ceremony:
             for s in item.get("allowed", {}).get("L", [])
         ),
         step_up_state=json.loads(step_up) if step_up is not None else None,
+        enrollment_token_hash=item.get("enrollmentTokenHash", {}).get("S"),
     )
 
 

@@ -36,6 +36,18 @@ class CeremonyFailedError(TapgateError):
         super().__init__(self.GENERIC, reason=reason)
 
 
+class EnrollmentTokenInvalidError(TapgateError):
+    """Missing, malformed, unknown, expired or used enrollment token: one message for all."""
+
+    status = 401
+    title = "Enrollment link not valid"
+    type_slug = "enrollment-token-invalid"
+    GENERIC = "This enrollment link has expired or was already used; ask for a new one."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.GENERIC, reason=reason)
+
+
 class ForbiddenError(TapgateError):
     status = 403
     title = "Forbidden"

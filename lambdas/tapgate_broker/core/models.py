@@ -74,6 +74,29 @@ class Ceremony:
     nickname: str = ""
     allowed: tuple[CredentialSnapshot, ...] = ()
     step_up_state: dict[str, object] | None = None
+    enrollment_token_hash: str | None = None  # set when an enrollment token began it
+
+
+@dataclass(frozen=True)
+class EnrollmentToken:
+    """A one-time enrollment link's server side: only the token's SHA-256 is kept."""
+
+    token_hash: str
+    user_name: str  # whose key it enrolls
+    issued_by: str  # the caller's ARN
+    admin_issued: bool  # an admin's token needs no step-up (the lost-key path)
+    expires_at: int  # epoch seconds
+    used_at: int | None = None
+
+    def usable(self, now: int) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True)
+class IssuedEnrollment:
+    token: str  # the secret: returned once, never stored or logged
+    user_name: str
+    expires_at: int
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from tapgate_broker.core.models import (
     AuditRecord,
     Ceremony,
     CeremonyKind,
+    EnrollmentToken,
     IssuedCredentials,
     StoredCredential,
 )
@@ -32,22 +33,47 @@ class CounterAdvance:
     used_at: str
 
 
+@dataclass(frozen=True)
+class TokenUse:
+    """Use up an enrollment token in the same write that stores the key it enrolled."""
+
+    token_hash: str
+    now: int
+
+
 class CredentialStore(Protocol):
     def list_for_user(self, user_name: str) -> list[StoredCredential]: ...
 
     def find_by_id(self, credential_id: bytes) -> list[StoredCredential]: ...
 
-    def add(self, credential: StoredCredential, *, step_up: CounterAdvance | None) -> None:
-        """Store a new key (and advance the step-up key's counter) atomically.
+    def add(
+        self,
+        credential: StoredCredential,
+        *,
+        step_up: CounterAdvance | None,
+        token: TokenUse | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        """Store a new key, advance the step-up key's counter, use up the token and write
+        the audit record: atomically.
 
-        Raises ConflictError if the user already has that credential id.
+        Raises ConflictError if any user already has that credential id,
+        CeremonyFailedError if the step-up counter moved meanwhile, and
+        EnrollmentTokenInvalidError if the token was used or expired meanwhile.
         """
 
     def advance_counter(self, advance: CounterAdvance) -> None:
         """Raises CeremonyFailedError when the condition fails (clone or race)."""
 
-    def delete(self, user_name: str, credential_id: bytes, *, step_up: CounterAdvance) -> None:
-        """Remove a key and advance the counter of the key that approved it, atomically.
+    def delete(
+        self,
+        user_name: str,
+        credential_id: bytes,
+        *,
+        step_up: CounterAdvance,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        """Remove a key, advance the approving key's counter, write the audit record: atomically.
 
         Raises NotFoundError if the key does not exist.
         """
@@ -64,6 +90,18 @@ class CeremonyStore(Protocol):
         NotFoundError: unknown, expired, of another kind or of another user.
         ConflictError: already used.
         """
+
+
+class EnrollmentStore(Protocol):
+    def put(self, token: EnrollmentToken) -> None: ...
+
+    def get(self, token_hash: str) -> EnrollmentToken | None:
+        """The token with this hash (a strongly consistent read), or None."""
+
+
+class ConsoleSignIn(Protocol):
+    def sign_in_url(self, credentials: IssuedCredentials) -> str:
+        """An AWS console sign-in link for these role credentials (a bearer secret)."""
 
 
 class AuditLog(Protocol):

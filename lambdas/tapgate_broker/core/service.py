@@ -25,15 +25,17 @@ from fido2.webauthn import (
     PublicKeyCredentialDescriptor,
     PublicKeyCredentialType,
     PublicKeyCredentialUserEntity,
+    RegistrationResponse,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
 
-from tapgate_broker.core import webauthn
+from tapgate_broker.core import enrollment, webauthn
 from tapgate_broker.core.errors import (
     BadRequestError,
     CeremonyFailedError,
     ConflictError,
+    EnrollmentTokenInvalidError,
     ForbiddenError,
     NotFoundError,
     TapgateError,
@@ -44,7 +46,9 @@ from tapgate_broker.core.models import (
     Ceremony,
     CeremonyKind,
     CredentialSnapshot,
+    EnrollmentToken,
     IssuedCredentials,
+    IssuedEnrollment,
     RoleConfig,
     StoredCredential,
     UserVerification,
@@ -53,9 +57,12 @@ from tapgate_broker.core.ports import (
     AuditLog,
     CeremonyStore,
     Clock,
+    ConsoleSignIn,
     CounterAdvance,
     CredentialStore,
+    EnrollmentStore,
     RoleIssuer,
+    TokenUse,
 )
 
 logger = logging.getLogger(__name__)
@@ -73,6 +80,13 @@ class BrokerConfig:
     roles: tuple[RoleConfig, ...]
     ceremony_ttl_seconds: int = 300
     audit_retention_days: int = 400
+    admins: tuple[str, ...] = ()  # IAM user names or IAM role ARNs
+    enrollment_ttl_seconds: int = 900
+
+    @property
+    def page_origin(self) -> str:
+        """Where the web page lives: the first configured origin."""
+        return self.origins[0]
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,8 @@ class Broker:
         ceremonies: CeremonyStore,
         audit: AuditLog,
         issuer: RoleIssuer,
+        enrollments: EnrollmentStore,
+        console: ConsoleSignIn,
         clock: Clock = time.time,
     ) -> None:
         self._config = config
@@ -107,6 +123,8 @@ class Broker:
         self._ceremonies = ceremonies
         self._audit = audit
         self._issuer = issuer
+        self._enrollments = enrollments
+        self._console = console
         self._clock = clock
         self._server = webauthn.make_server(
             rp_id=config.rp_id, rp_name=config.rp_name, origins=config.origins
@@ -130,8 +148,21 @@ class Broker:
 
     def registration_options(self, caller: Caller, *, nickname: str | None) -> OptionsResult:
         user_name = _require_user(caller)
-        clean_nickname = normalize_nickname(nickname)
         existing = self._credentials.list_for_user(user_name)
+        return self._begin_registration(
+            user_name, existing=existing, nickname=nickname, step_up=bool(existing)
+        )
+
+    def _begin_registration(
+        self,
+        user_name: str,
+        *,
+        existing: Sequence[StoredCredential],
+        nickname: str | None,
+        step_up: bool,
+        token_hash: str | None = None,
+    ) -> OptionsResult:
+        clean_nickname = normalize_nickname(nickname)
         user_handle = existing[0].user_handle if existing else secrets.token_bytes(32)
         options, state = self._server.register_begin(
             PublicKeyCredentialUserEntity(id=user_handle, name=user_name, display_name=user_name),
@@ -141,7 +172,7 @@ class Broker:
         )
         step_up_public_key = None
         step_up_state = None
-        if existing:
+        if step_up:
             step_up_options, step_up_state = self._server.authenticate_begin(
                 [_descriptor(c) for c in existing],
                 user_verification=UserVerificationRequirement.PREFERRED,
@@ -155,8 +186,9 @@ class Broker:
             expires_at=self._expiry(),
             user_handle=user_handle,
             nickname=clean_nickname,
-            allowed=tuple(_snapshot(c) for c in existing),
+            allowed=tuple(_snapshot(c) for c in existing) if step_up else (),
             step_up_state=dict(step_up_state) if step_up_state is not None else None,
+            enrollment_token_hash=token_hash,
         )
         self._ceremonies.put(ceremony)
         return OptionsResult(
@@ -184,15 +216,37 @@ class Broker:
         ceremony = self._ceremonies.consume(
             ceremony_id, kind=CeremonyKind.REGISTRATION, user_name=user_name, now=self._now()
         )
+        return self._complete_registration(
+            caller,
+            ceremony,
+            response=response,
+            transports=transports,
+            nickname=clean_nickname,
+            step_up=step_up_response,
+        )
+
+    def _complete_registration(
+        self,
+        caller: Caller,
+        ceremony: Ceremony,
+        *,
+        response: RegistrationResponse,
+        transports: tuple[str, ...],
+        nickname: str | None,
+        step_up: AuthenticationResponse | None,
+        token: TokenUse | None = None,
+    ) -> StoredCredential:
+        """Verify a consumed registration ceremony and store the key (audited either way)."""
+        user_name = str(ceremony.user_name)
         try:
             advance = None
             if ceremony.allowed:
-                if step_up_response is None or ceremony.step_up_state is None:
+                if step_up is None or ceremony.step_up_state is None:
                     raise CeremonyFailedError("a second key needs a step-up assertion")
                 _, advance = self._verify_assertion(
                     state=ceremony.step_up_state,
                     allowed=ceremony.allowed,
-                    response=step_up_response,
+                    response=step_up,
                     user_name=user_name,
                 )
             try:
@@ -211,23 +265,124 @@ class Broker:
                 user_handle=ceremony.user_handle or b"",
                 aaguid=str(credential_data.aaguid),
                 created_at=self._iso_now(),
-                nickname=clean_nickname if clean_nickname is not None else ceremony.nickname,
+                nickname=nickname if nickname is not None else ceremony.nickname,
                 transports=transports,
                 backup_eligible=auth_data.is_backup_eligible(),
                 backup_state=auth_data.is_backed_up(),
             )
-            self._credentials.add(stored, step_up=advance)
+            # The success record is written in the key's own transaction: a key is never
+            # stored without it, and a failed write stores neither.
+            success = self._audit_record(
+                caller,
+                user_name,
+                "register",
+                "success",
+                credential_id=stored.credential_id,
+                extra={"via": "enrollment-token"} if token is not None else None,
+            )
+            self._credentials.add(stored, step_up=advance, token=token, audit=success)
         except TapgateError as exc:
             self._record(caller, user_name, "register", "failure", reason=exc.reason)
             raise
+        return stored
+
+    # -- enrollment tokens -------------------------------------------------------
+
+    def create_enrollment(self, caller: Caller, *, user_name: str | None) -> IssuedEnrollment:
+        """An enrollment link: for anyone if the caller is an admin, else for a keyless self."""
+        caller_name = _require_user(caller)
+        target = enrollment.check_user_name(user_name) if user_name is not None else caller_name
+        admin = enrollment.is_admin(caller.arn, self._config.admins)
+        if not admin:
+            if target != caller_name:
+                raise ForbiddenError("Only an admin may create an enrollment link for others.")
+            if self._credentials.list_for_user(caller_name):
+                raise ForbiddenError(
+                    "You already have a key; add another with a step-up (tapgate register)."
+                )
+        token, token_hash = enrollment.new_token()
+        expires_at = self._now() + self._config.enrollment_ttl_seconds
+        self._enrollments.put(
+            EnrollmentToken(
+                token_hash=token_hash,
+                user_name=target,
+                issued_by=str(caller.arn),
+                admin_issued=admin,
+                expires_at=expires_at,
+            )
+        )
         self._record(
             caller,
-            user_name,
-            "register",
+            target,
+            "enrollment-issued",
             "success",
-            credential_id=stored.credential_id,
+            extra={"issuedBy": str(caller.arn), "adminIssued": str(admin).lower()},
         )
-        return stored
+        return IssuedEnrollment(token=token, user_name=target, expires_at=expires_at)
+
+    def enrollment_url(self, issued: IssuedEnrollment) -> str:
+        """The page's link; the token rides in the fragment, which browsers never send."""
+        return f"{self._config.page_origin}/v1/enroll#token={issued.token}"
+
+    def enrollment_options(
+        self, caller: Caller, *, token: str, nickname: str | None
+    ) -> tuple[OptionsResult, str]:
+        """Registration options for the token's user; the token stays usable until verify."""
+        record, existing = self._usable_token(token)
+        result = self._begin_registration(
+            record.user_name,
+            existing=existing,
+            nickname=nickname,
+            step_up=False,
+            token_hash=record.token_hash,
+        )
+        return result, record.user_name
+
+    def enrollment_verify(
+        self,
+        caller: Caller,
+        *,
+        token: str,
+        ceremony_id: str,
+        credential: Mapping[str, Any],
+        nickname: str | None,
+    ) -> StoredCredential:
+        clean_nickname = normalize_nickname(nickname) if nickname is not None else None
+        response = webauthn.parse_registration(credential)
+        transports = _transports(credential)
+        record, _ = self._usable_token(token)
+        ceremony = self._ceremonies.consume(
+            ceremony_id,
+            kind=CeremonyKind.REGISTRATION,
+            user_name=record.user_name,
+            now=self._now(),
+        )
+        if ceremony.enrollment_token_hash is None or not secrets.compare_digest(
+            ceremony.enrollment_token_hash, record.token_hash
+        ):
+            reason = "ceremony was not begun with this enrollment token"
+            self._record(caller, record.user_name, "register", "failure", reason=reason)
+            raise CeremonyFailedError(reason)
+        return self._complete_registration(
+            caller,
+            ceremony,
+            response=response,
+            transports=transports,
+            nickname=clean_nickname,
+            step_up=None,
+            token=TokenUse(token_hash=record.token_hash, now=self._now()),
+        )
+
+    def _usable_token(self, token: str) -> tuple[EnrollmentToken, list[StoredCredential]]:
+        record = self._enrollments.get(enrollment.hash_token(token))
+        if record is None:
+            raise EnrollmentTokenInvalidError("unknown enrollment token")
+        if not record.usable(self._now()):
+            raise EnrollmentTokenInvalidError("enrollment token expired or used")
+        existing = self._credentials.list_for_user(record.user_name)
+        if existing and not record.admin_issued:
+            raise EnrollmentTokenInvalidError("self-issued token, and the user now has a key")
+        return record, existing
 
     # -- authentication ----------------------------------------------------------
 
@@ -239,9 +394,7 @@ class Broker:
         role = self._role(role_arn) if role_arn is not None else None
         kind = CeremonyKind.MANAGE if purpose == "manage" else CeremonyKind.AUTHENTICATION
         if caller.user_name is None:
-            # Discoverable passkey sign-in: no user yet, so no allow list, and UV always.
-            if kind is CeremonyKind.MANAGE:
-                raise ForbiddenError("Managing keys needs a signed (SigV4) request.")
+            # Discoverable passkey: no user yet, so no allow list, and UV always.
             uv = UserVerification.REQUIRED
             existing: list[StoredCredential] = []
         else:
@@ -333,6 +486,34 @@ class Broker:
             credentials=issued, user_name=user_name, credential_id=credential_id
         )
 
+    def console_url(self, issued: IssuedCredentials) -> str:
+        """A console sign-in link from freshly issued credentials (a bearer secret)."""
+        return self._console.sign_in_url(issued)
+
+    def passkey_credentials(
+        self, caller: Caller, *, ceremony_id: str, credential: Mapping[str, Any]
+    ) -> tuple[str, list[StoredCredential]]:
+        """A passkey's owner and their keys, after a fresh discoverable assertion with UV."""
+        response = webauthn.parse_assertion(credential)
+        ceremony = self._consume_manage(caller, ceremony_id)
+        user_name: str | None = None
+        try:
+            user_name, advance = self._verify_manage(ceremony, response)
+            self._credentials.advance_counter(advance)
+            stored = self._credentials.list_for_user(user_name)
+        except TapgateError as exc:
+            self._record(
+                caller,
+                user_name or "-unknown-",
+                "list-keys",
+                "failure",
+                credential_id=response.raw_id,
+                reason=exc.reason,
+            )
+            raise
+        self._record(caller, user_name, "list-keys", "success", credential_id=response.raw_id)
+        return user_name, stored
+
     def delete_credential(
         self,
         caller: Caller,
@@ -341,28 +522,53 @@ class Broker:
         ceremony_id: str,
         credential: Mapping[str, Any],
     ) -> None:
-        user_name = _require_user(caller)
+        """Remove a key after a fresh assertion: of the signed caller, or of a passkey's owner."""
         target = decode_credential_id(credential_id)
         response = webauthn.parse_assertion(credential)
-        ceremony = self._ceremonies.consume(
-            ceremony_id, kind=CeremonyKind.MANAGE, user_name=user_name, now=self._now()
-        )
+        ceremony = self._consume_manage(caller, ceremony_id)
+        user_name = caller.user_name
         try:
-            if not any(s.credential_id == target for s in ceremony.allowed):
+            user_name, advance = self._verify_manage(ceremony, response)
+            if caller.user_name is not None:
+                owned = any(s.credential_id == target for s in ceremony.allowed)
+            else:
+                owned = any(
+                    c.credential_id == target for c in self._credentials.list_for_user(user_name)
+                )
+            if not owned:
                 raise NotFoundError("No such credential.")
-            _, advance = self._verify_assertion(
-                state=ceremony.state,
-                allowed=ceremony.allowed,
-                response=response,
-                user_name=user_name,
+            success = self._audit_record(
+                caller, user_name, "revoke", "success", credential_id=target
             )
-            self._credentials.delete(user_name, target, step_up=advance)
+            self._credentials.delete(user_name, target, step_up=advance, audit=success)
         except TapgateError as exc:
             self._record(
-                caller, user_name, "revoke", "failure", credential_id=target, reason=exc.reason
+                caller,
+                user_name or "-unknown-",
+                "revoke",
+                "failure",
+                credential_id=target,
+                reason=exc.reason,
             )
             raise
-        self._record(caller, user_name, "revoke", "success", credential_id=target)
+
+    def _consume_manage(self, caller: Caller, ceremony_id: str) -> Ceremony:
+        return self._ceremonies.consume(
+            ceremony_id, kind=CeremonyKind.MANAGE, user_name=caller.user_name, now=self._now()
+        )
+
+    def _verify_manage(
+        self, ceremony: Ceremony, response: AuthenticationResponse
+    ) -> tuple[str, CounterAdvance]:
+        """The user a manage ceremony proves, and the approving key's counter move."""
+        user_name = ceremony.user_name
+        allowed = ceremony.allowed
+        if user_name is None:
+            user_name, allowed = self._discover(response)
+        _, advance = self._verify_assertion(
+            state=ceremony.state, allowed=allowed, response=response, user_name=user_name
+        )
+        return user_name, advance
 
     # -- helpers ---------------------------------------------------------------
 
@@ -441,19 +647,44 @@ class Broker:
         credential_id: bytes = b"",
         role_arn: str = "",
         reason: str = "",
+        extra: Mapping[str, str] | None = None,
     ) -> None:
         self._audit.record(
-            AuditRecord(
-                user_name=user_name,
-                at=self._iso_now(precise=True),
-                event=event,
-                outcome=outcome,
-                credential_id=websafe_encode(credential_id) if credential_id else "",
+            self._audit_record(
+                caller,
+                user_name,
+                event,
+                outcome,
+                credential_id=credential_id,
                 role_arn=role_arn,
-                source_ip=caller.source_ip,
-                user_agent=caller.user_agent[:512],
-                reason=reason[:512],
+                reason=reason,
+                extra=extra,
             )
+        )
+
+    def _audit_record(
+        self,
+        caller: Caller,
+        user_name: str,
+        event: str,
+        outcome: str,
+        *,
+        credential_id: bytes = b"",
+        role_arn: str = "",
+        reason: str = "",
+        extra: Mapping[str, str] | None = None,
+    ) -> AuditRecord:
+        return AuditRecord(
+            user_name=user_name,
+            at=self._iso_now(precise=True),
+            event=event,
+            outcome=outcome,
+            credential_id=websafe_encode(credential_id) if credential_id else "",
+            role_arn=role_arn,
+            source_ip=caller.source_ip,
+            user_agent=caller.user_agent[:512],
+            reason=reason[:512],
+            extra=dict(extra or {}),
         )
 
     def _now(self) -> int:

@@ -1,0 +1,105 @@
+"""What every route group shares: request parsing, the caller, JSON answers, metrics."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
+from fido2.utils import websafe_encode
+
+from tapgate_broker.api import requests
+from tapgate_broker.api.identity import caller_from_event
+from tapgate_broker.api.problems import NO_STORE
+from tapgate_broker.core.errors import BadRequestError, ForbiddenError, TapgateError
+from tapgate_broker.core.models import Caller, IssuedCredentials, StoredCredential
+from tapgate_broker.core.service import Broker
+
+
+@dataclass(frozen=True)
+class RouteKit:
+    """What every route group needs: the resolver, the broker, request parsing, metrics."""
+
+    app: Any
+    get_broker: Callable[[], Broker]
+    metrics: Metrics | None
+
+    def caller(self) -> Caller:
+        return caller_from_event(self.app.current_event.raw_event)
+
+    def anonymous(self) -> Caller:
+        """The request facts without an identity: unsigned routes never trust one."""
+        who = self.caller()
+        return Caller(user_name=None, arn=None, source_ip=who.source_ip, user_agent=who.user_agent)
+
+    def signed_caller(self) -> Caller:
+        who = self.caller()
+        if who.user_name is None:
+            raise requests_forbidden()
+        return who
+
+    def header(self, name: str) -> str | None:
+        value = self.app.current_event.headers.get(name)
+        return str(value) if value is not None else None
+
+    def body(self, *, required: bool = True) -> dict[str, Any]:
+        event = self.app.current_event
+        raw: str | bytes | None = event.body
+        if event.is_base64_encoded:
+            # Not Powertools' decoded_body: it assumes valid base64 holding UTF-8.
+            try:
+                raw = base64.b64decode(event.body or "", validate=True)
+            except binascii.Error as exc:
+                raise BadRequestError("request body is not valid base64") from exc
+        return requests.parse_json_body(
+            raw, content_type=event.headers.get("content-type"), required=required
+        )
+
+    def count(self, name: str) -> None:
+        if self.metrics is not None:
+            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def credential_summary(c: StoredCredential) -> dict[str, Any]:
+    return {
+        "credentialId": websafe_encode(c.credential_id),
+        "nickname": c.nickname,
+        "aaguid": c.aaguid,
+        "createdAt": c.created_at,
+        "lastUsedAt": c.last_used_at,
+        "signCount": c.sign_count,
+        "transports": list(c.transports),
+        "backupEligible": c.backup_eligible,
+    }
+
+
+def requests_forbidden() -> TapgateError:
+    return ForbiddenError("This route needs a signed (SigV4) request.")
+
+
+def credentials_document(issued: IssuedCredentials) -> dict[str, Any]:
+    """The credential_process JSON (plus RoleArn and SourceIdentity)."""
+    return {
+        "Version": 1,
+        "AccessKeyId": issued.access_key_id,
+        "SecretAccessKey": issued.secret_access_key,
+        "SessionToken": issued.session_token,
+        "Expiration": issued.expiration,
+        "RoleArn": issued.role_arn,
+        "SourceIdentity": issued.source_identity,
+    }
+
+
+def iso_time(epoch_seconds: int) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def json_response(status: int, body: dict[str, Any]) -> Response:
+    return Response(
+        status_code=status, content_type="application/json", body=body, headers=dict(NO_STORE)
+    )

@@ -1,0 +1,124 @@
+"""The unsigned routes: enrollment-token registration and discoverable passkeys.
+
+API Gateway lets these through without IAM authorization, so nothing here trusts a
+request identity: the enrollment routes are authenticated by the Bearer token, the
+passkey routes by the WebAuthn assertion itself (user verification required).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from tapgate_broker.api import requests
+from tapgate_broker.api.kit import (
+    RouteKit,
+    credential_summary,
+    credentials_document,
+    json_response,
+)
+from tapgate_broker.api.problems import NO_STORE
+from tapgate_broker.core.enrollment import token_from_authorization
+from tapgate_broker.core.errors import TapgateError
+
+
+def add_public_routes(kit: RouteKit) -> None:
+    app, get_broker, body, count = kit.app, kit.get_broker, kit.body, kit.count
+
+    def bearer_token() -> str:
+        return token_from_authorization(kit.header("authorization"))
+
+    @app.post("/enrollment/options")
+    def enrollment_options() -> Response:
+        token = bearer_token()
+        payload = body(required=False)
+        result, user_name = get_broker().enrollment_options(
+            kit.anonymous(),
+            token=token,
+            nickname=requests.optional_string(payload, "nickname", max_length=256),
+        )
+        return json_response(
+            200,
+            {
+                "ceremonyId": result.ceremony_id,
+                "publicKey": result.public_key,
+                "userName": user_name,
+            },
+        )
+
+    @app.post("/enrollment/verify")
+    def enrollment_verify() -> Response:
+        token = bearer_token()
+        payload = body()
+        try:
+            stored = get_broker().enrollment_verify(
+                kit.anonymous(),
+                token=token,
+                ceremony_id=requests.required_ceremony_id(payload),
+                credential=requests.required_object(payload, "credential"),
+                nickname=requests.optional_string(payload, "nickname", max_length=256),
+            )
+        except TapgateError:
+            count("RegistrationFailed")
+            raise
+        count("RegistrationSucceeded")
+        return json_response(201, {"credential": credential_summary(stored)})
+
+    @app.post("/passkey/options")
+    def passkey_options() -> Response:
+        payload = body(required=False)
+        purpose = requests.optional_string(payload, "purpose", max_length=16) or "sign-in"
+        result = get_broker().authentication_options(
+            kit.anonymous(), role_arn=requests.role_arn(payload, required=False), purpose=purpose
+        )
+        return json_response(
+            200, {"ceremonyId": result.ceremony_id, "publicKey": result.public_key}
+        )
+
+    @app.post("/passkey/verify")
+    def passkey_verify() -> Response:
+        payload = body()
+        want_console = requests.optional_bool(payload, "console")
+        broker = get_broker()
+        try:
+            result = broker.authentication_verify(
+                kit.anonymous(),
+                ceremony_id=requests.required_ceremony_id(payload),
+                credential=requests.required_object(payload, "credential"),
+                role_arn=str(requests.role_arn(payload, required=True)),
+                duration_seconds=requests.optional_int(payload, "durationSeconds"),
+            )
+        except TapgateError:
+            count("AuthenticationFailed")
+            raise
+        count("AuthenticationSucceeded")
+        answer: dict[str, Any] = credentials_document(result.credentials)
+        if want_console:
+            answer["consoleUrl"] = broker.console_url(result.credentials)
+        return json_response(200, answer)
+
+    @app.post("/passkey/credentials/list")
+    def passkey_list_credentials() -> Response:
+        payload = body()
+        user_name, stored = get_broker().passkey_credentials(
+            kit.anonymous(),
+            ceremony_id=requests.required_ceremony_id(payload),
+            credential=requests.required_object(payload, "credential"),
+        )
+        return json_response(
+            200,
+            {"userName": user_name, "credentials": [credential_summary(c) for c in stored]},
+        )
+
+    @app.delete("/passkey/credentials/<credential_id>")
+    def passkey_delete_credential(credential_id: str) -> Response:
+        payload = body()
+        get_broker().delete_credential(
+            kit.anonymous(),
+            credential_id=credential_id,
+            ceremony_id=requests.required_ceremony_id(payload),
+            credential=requests.required_object(payload, "credential"),
+        )
+        count("CredentialRevoked")
+        return Response(status_code=204, headers=dict(NO_STORE), body="")

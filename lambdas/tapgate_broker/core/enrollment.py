@@ -1,0 +1,80 @@
+"""Enrollment tokens and who may issue them.
+
+A token is 256 random bits (``secrets.token_urlsafe(32)``). Only its SHA-256
+is stored: the token has full entropy, so a fast hash is enough to make a
+leaked table useless, and lookups stay one GetItem. Admins are named in
+configuration either as an IAM user name (matches that IAM user only, never a
+role session that happens to carry the same name) or as an IAM role ARN
+(matches any session of that role).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+
+from tapgate_broker.core.errors import BadRequestError, EnrollmentTokenInvalidError
+
+TOKEN_BYTES = 32
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_BEARER = re.compile(r"^Bearer[ ]+(?P<token>\S+)[ ]*$", re.IGNORECASE)
+USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
+_IAM_USER = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):user/(?:.+/)?(?P<name>[^/]+)$"
+)
+_SESSION = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<name>[^/]+)/[^/]+$"
+)
+_ROLE = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?:.+/)?(?P<name>[^/]+)$"
+)
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh token and its hash."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def token_from_authorization(header: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header; anything else is refused."""
+    if not header:
+        raise EnrollmentTokenInvalidError("no Authorization: Bearer header")
+    match = _BEARER.match(header)
+    if match is None:
+        raise EnrollmentTokenInvalidError("Authorization is not a Bearer token")
+    token = match.group("token")
+    if not _TOKEN.match(token):
+        raise EnrollmentTokenInvalidError("malformed enrollment token")
+    return token
+
+
+def check_user_name(value: object) -> str:
+    if not isinstance(value, str) or not USER_NAME.match(value):
+        raise BadRequestError("userName must be 1-64 characters of letters, digits and +=,.@_-")
+    return value
+
+
+def is_admin(caller_arn: str | None, admins: Iterable[str]) -> bool:
+    """Whether the verified caller ARN is one of the configured admins."""
+    if not caller_arn:
+        return False
+    user = _IAM_USER.match(caller_arn)
+    session = _SESSION.match(caller_arn)
+    for entry in admins:
+        role = _ROLE.match(entry)
+        if role is None:
+            if user is not None and user.group("name") == entry:
+                return True
+        # A session ARN names the role without its path, so the name is what matches.
+        elif session is not None and all(
+            session.group(part) == role.group(part) for part in ("partition", "account", "name")
+        ):
+            return True
+    return False
