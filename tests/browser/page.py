@@ -159,7 +159,7 @@ def remove_key(browser: Browser, credential_id: str) -> None:
     confirm = item.find_element(By.CSS_SELECTOR, "button.confirm-remove")
     assert confirm.is_displayed()
     confirm.click()
-    error = item.find_element(By.CSS_SELECTOR, "p.notice.error")
+    error = item.find_element(By.CSS_SELECTOR, "p.key-error")
     browser.wait().until(
         lambda _: credential_id not in listed_keys(browser) or error.is_displayed(),
         "the key neither left the list nor showed an error",

@@ -67,6 +67,11 @@ function main() {
   config.then((answer) => checkRpId(answer.rpId)).catch(() => {});
 
   if (/\/enroll\/?$/.test(location.pathname)) {
+    // Opening a link again in this tab changes only the fragment, which reloads
+    // nothing by itself: start over so the new (or reused) token gets checked.
+    window.addEventListener("hashchange", () => {
+      if (/(^#|&)token=/.test(location.hash)) location.reload();
+    });
     document.title = "Register your key · tapgate";
     show($("screen-enroll"));
     startEnroll();

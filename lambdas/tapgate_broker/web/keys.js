@@ -71,7 +71,7 @@ function keyItem(summary) {
     el("div", { className: "actions" }, [confirm, keep]),
   ]);
   question.hidden = true;
-  const error = el("p", { className: "notice error", attrs: { role: "alert" } });
+  const error = el("p", { className: "notice error key-error", attrs: { role: "alert" } });
   error.hidden = true;
   const details = el("dl", { className: "key-details" }, [
     el("dt", { text: "Added" }),
