@@ -21,6 +21,7 @@ from tapgate_broker.settings import (
     ENV_AUDIT_TABLE,
     ENV_CEREMONIES_TABLE,
     ENV_CREDENTIALS_TABLE,
+    ENV_FEDERATION_URL,
     ENV_ORIGINS,
     ENV_ROLES,
     ENV_RP_ID,
@@ -274,6 +275,7 @@ def broker_environment(
     endpoint_url: str,
     origin: str,
     rp_id: str = "localhost",
+    federation_url: str | None = None,
 ) -> dict[str, str]:
     """The environment the stack gives the Lambda, pointed at the local endpoint."""
     roles = [
@@ -295,6 +297,7 @@ def broker_environment(
         ENV_ROLES: json.dumps(roles),
         ENV_ADMINS: json.dumps([resources.demo_user.user_name]),
         ENV_ALLOW_LOCALHOST_HTTP: "true",
+        **({ENV_FEDERATION_URL: federation_url} if federation_url else {}),
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_DEFAULT_REGION": resources.region,
         "AWS_REGION": resources.region,

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import enum
 import json
 import logging
 import math
+import re
 import threading
 import time
 import uuid
@@ -24,6 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
+from tapgate.local.federation import PATH as FEDERATION_PATH
+from tapgate.local.federation import FederationStandIn
+from tapgate.local.routes import API_PREFIX, RouteAuth, route_auth
 from tapgate.local.sigv4 import (
     Clock,
     SecretLookup,
@@ -35,7 +38,6 @@ from tapgate.local.sigv4 import (
 logger = logging.getLogger(__name__)
 
 STAGE = "v1"
-API_PREFIX = "/v1"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 PROBLEM_TYPE_BASE = "https://tapgate.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -45,29 +47,8 @@ _SOCKET_TIMEOUT_SECONDS = 30
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
 
 
-class RouteAuth(enum.Enum):
-    """How a route is authorized at the gateway, before the handler runs."""
-
-    SIGV4 = "sigv4"  # AWS_IAM: a valid signature or 403
-    NONE = "none"  # open; a valid signature, if sent, still identifies the caller
-    # SigV4 when the request claims it (AWS4-HMAC-SHA256 Authorization; a bad one is 403),
-    # otherwise open: for routes that also take a passkey or a Bearer enrollment token.
-    OPTIONAL = "optional"
-
-
 RouteTable = Callable[[str, str], "RouteAuth | None"]
 """``(method, path) -> RouteAuth``, or None when the gateway has no such route (404)."""
-
-
-def default_route_auth(method: str, path: str) -> RouteAuth | None:
-    """Every /v1 route needs SigV4 except ``GET /v1/config``; the page routes are open."""
-    if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-        if method == "GET" and path == API_PREFIX + "/config":
-            return RouteAuth.NONE
-        return RouteAuth.SIGV4
-    if path in ("/", "/enroll") or path.startswith("/static/"):
-        return RouteAuth.NONE
-    return None
 
 
 class RateLimiter(Protocol):
@@ -178,13 +159,15 @@ class LocalGateway:
         secret_lookup: SecretLookup,
         host: str = "127.0.0.1",
         port: int = 0,
-        route_auth: RouteTable = default_route_auth,
+        route_auth: RouteTable = route_auth,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         rate_limiter: RateLimiter | None = None,
         clock: Clock = time.time,
         region: str | None = None,
+        federation: FederationStandIn | None = None,
     ) -> None:
         self.handler = handler
+        self.federation = federation
         self.secret_lookup = secret_lookup
         self.route_auth = route_auth
         self.max_body_bytes = max_body_bytes
@@ -236,12 +219,18 @@ class LocalGateway:
         """Authorize, build the proxy event, call the handler and shape its answer."""
         try:
             path, query = _split_target(target)
+            if self.federation is not None and path == FEDERATION_PATH:
+                answer = self.federation.handle(method, query)
+                return GatewayReply(answer.status, list(answer.headers), answer.body)
+            if path == "/" and method in ("GET", "HEAD"):
+                # Local convenience: the page lives under the stage, as on API Gateway.
+                return GatewayReply(302, [("Location", API_PREFIX + "/")], b"")
             auth = self.route_auth(method, path)
             if auth is None:
                 raise GatewayRequestError(
                     404, title="Not found", detail="No such route.", slug="not-found"
                 )
-            if self.rate_limiter is not None and not _authenticated(auth, headers):
+            if self.rate_limiter is not None and auth is RouteAuth.NONE:
                 wait = self.rate_limiter.check(source_ip)
                 if wait is not None:
                     raise GatewayRequestError(
@@ -341,10 +330,8 @@ class LocalGateway:
         headers: list[tuple[str, str]],
         body: bytes,
     ) -> SigV4Identity | None:
-        if auth is RouteAuth.NONE and _authorization(headers) is None:
-            return None
-        if auth is RouteAuth.OPTIONAL and not _claims_sigv4(headers):
-            return None
+        if auth is RouteAuth.NONE:
+            return None  # API Gateway passes no identity on an open route, signed or not
         try:
             return verify_request(
                 method=method,
@@ -356,8 +343,6 @@ class LocalGateway:
                 region=self.region,
             )
         except SigV4Error as error:
-            if auth is RouteAuth.NONE:
-                return None  # an open route ignores a bad signature, as API Gateway does
             logger.info("refused %s %s: %s", method, target.split("?", 1)[0], error.reason)
             raise GatewayRequestError(
                 403,
@@ -441,20 +426,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.info("%s " + format, self.client_address[0], *args)
+        # Query strings can carry secrets (the federation stand-in's Session and SigninToken).
+        message = _QUERY.sub("?...", format % args)
+        logger.info("%s %s", self.client_address[0], message)
 
 
-def _authorization(headers: list[tuple[str, str]]) -> str | None:
-    return next((v for k, v in headers if k.lower() == "authorization"), None)
-
-
-def _claims_sigv4(headers: list[tuple[str, str]]) -> bool:
-    return (_authorization(headers) or "").lstrip().startswith("AWS4-HMAC-SHA256")
-
-
-def _authenticated(auth: RouteAuth, headers: list[tuple[str, str]]) -> bool:
-    """Whether the route will demand a valid signature (throttling spares those)."""
-    return auth is RouteAuth.SIGV4 or (auth is RouteAuth.OPTIONAL and _claims_sigv4(headers))
+_QUERY = re.compile(r"\?[^\s\"]*")
 
 
 def _split_target(target: str) -> tuple[str, str]:
@@ -613,5 +590,5 @@ __all__ = [
     "RouteAuth",
     "RouteTable",
     "TokenBucketLimiter",
-    "default_route_auth",
+    "route_auth",
 ]

@@ -31,13 +31,19 @@ from tapgate.local.bootstrap import (
     bootstrap,
     broker_environment,
 )
-from tapgate.local.gateway import Handler, LocalGateway
+from tapgate.local.federation import PATH as FEDERATION_PATH
+from tapgate.local.federation import FederationStandIn, session_check
+from tapgate.local.gateway import Handler, LocalGateway, TokenBucketLimiter
 from tapgate.local.sigv4 import SecretLookup, SecretRecord
 
 DEFAULT_STATE_FILE = Path(".tapgate/local.json")
 DEFAULT_REGION = "us-east-1"
 DEMO_KEY_FILE = ".tapgate/demo-key.json"
 BROKER_HANDLER = "tapgate_broker.handler"
+# Per-IP token bucket on the open routes (the stack's WAF rule does this in AWS):
+# generous enough for a person and the browser tests, strict enough to notice a loop.
+OPEN_ROUTE_BURST = 30
+OPEN_ROUTE_RATE_PER_SECOND = 1.0
 # Variables that would point boto3 somewhere other than moto, or at a missing profile.
 _CLEARED_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -117,13 +123,18 @@ def start_local(
 
     try:
         # Bind the API port first: if it is taken, nothing else has happened yet.
+        lookup = moto_secret_lookup(account_id=DEFAULT_ACCOUNT_ID)
         try:
             gateway = LocalGateway(
                 handler=_not_ready,
-                secret_lookup=moto_secret_lookup(account_id=DEFAULT_ACCOUNT_ID),
+                secret_lookup=lookup,
                 host="127.0.0.1",
                 port=port,
                 region=region,
+                rate_limiter=TokenBucketLimiter(
+                    rate_per_second=OPEN_ROUTE_RATE_PER_SECOND, burst=OPEN_ROUTE_BURST
+                ),
+                federation=FederationStandIn(check_session=session_check(lookup)),
             )
         except OSError as exc:
             raise LocalModeError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
@@ -147,7 +158,11 @@ def start_local(
         )
         resources = bootstrap(session, endpoint_url=endpoint_url)
         environment = broker_environment(
-            resources, endpoint_url=endpoint_url, origin=api_url, rp_id=host
+            resources,
+            endpoint_url=endpoint_url,
+            origin=api_url,
+            rp_id=host,
+            federation_url=api_url + FEDERATION_PATH,
         )
         stops.append(_set_environ(dict(environment)))
         gateway.handler = _broker_handler()
@@ -231,7 +246,12 @@ def next_steps(handle: LocalHandle) -> str:
             f"  endpoint_url = {handle.aws_endpoint_url}",
             "",
         ]
-    lines.append(f"Web page: {handle.api_url}/   Stop with Ctrl-C.")
+    lines += [
+        "Enroll a key in the browser: create a one-time link as the demo user (an admin here)",
+        f"  tapgate enroll --api-url {handle.api_url} --user {user['userName']}",
+        f"Web page (passkey sign-in, console link, your keys): {handle.api_url}/v1/",
+        "Stop with Ctrl-C.",
+    ]
     return "\n".join(lines)
 
 

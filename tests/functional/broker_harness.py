@@ -34,10 +34,11 @@ def api_event(
     content_type: str = "application/json",
     raw_body: str | None = None,
     source_ip: str = "192.0.2.10",
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
-    headers = {"Content-Type": content_type, "User-Agent": "tapgate-tests"}
+    headers = {"Content-Type": content_type, "User-Agent": "tapgate-tests", **(headers or {})}
     return {
         "resource": "/{proxy+}",
         "path": path,

@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 import socket
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,11 +15,12 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tapgate.local.federation import FederationStandIn
 from tapgate.local.gateway import (
     LocalGateway,
     RouteAuth,
     TokenBucketLimiter,
-    default_route_auth,
+    route_auth,
 )
 from tapgate.local.sigv4 import SecretRecord
 
@@ -174,20 +176,43 @@ def test_a_signed_request_carries_the_identity_and_body(gateway, handler):
     assert identity["accountId"] == "123456789012"
 
 
-def test_a_valid_signature_on_an_open_route_still_identifies(gateway, handler):
-    assert call(gateway, "GET", "/v1/config", secret=SECRET).status == 200
-    assert handler.events[0]["requestContext"]["identity"]["userArn"] == ARN
-
-
 def test_a_bad_signature_on_an_open_route_is_ignored(gateway, handler):
     assert call(gateway, "GET", "/v1/config", secret="w" * 40).status == 200
     assert handler.events[0]["requestContext"]["identity"]["userArn"] is None
 
 
-@pytest.mark.parametrize("path", ["/", "/enroll", "/static/app.js"])
+def test_a_good_signature_on_an_open_route_gives_no_identity_either(gateway, handler):
+    # API Gateway does not evaluate SigV4 on a method without AWS_IAM authorization.
+    assert call(gateway, "POST", "/v1/passkey/options", body=b"{}", secret=SECRET).status == 200
+    assert handler.events[0]["requestContext"]["identity"]["userArn"] is None
+
+
+def test_an_open_route_passes_a_bearer_token_through(gateway, handler):
+    headers = {"Authorization": "Bearer t"}
+    reply = call(gateway, "POST", "/v1/enrollment/options", headers=headers)
+    assert reply.status == 200
+    (event,) = handler.events
+    assert event["headers"]["Authorization"] == "Bearer t"
+    assert event["requestContext"]["identity"]["userArn"] is None
+
+
+def test_a_bearer_token_on_a_sigv4_route_is_refused_before_the_handler(gateway, handler):
+    headers = {"Authorization": "Bearer t"}
+    assert call(gateway, "POST", "/v1/registration/options", headers=headers).status == 403
+    assert handler.events == []
+
+
+@pytest.mark.parametrize("path", ["/v1/", "/v1", "/v1/enroll", "/v1/static/app.js"])
 def test_pages_pass_through_without_auth(gateway, handler, path):
     assert call(gateway, "GET", path).status == 200
     assert handler.events[0]["path"] == path
+
+
+def test_the_root_redirects_to_the_page_under_the_stage(gateway, handler):
+    reply = call(gateway, "GET", "/")
+    assert reply.status == 302
+    assert reply.headers["Location"] == "/v1/"
+    assert handler.events == []
 
 
 def test_a_binary_request_body_is_base64_encoded(handler):
@@ -212,7 +237,7 @@ def test_the_proxy_response_becomes_http(gateway, handler):
         "body": "created",
         "isBase64Encoded": False,
     }
-    reply = call(gateway, "GET", "/")
+    reply = call(gateway, "GET", "/v1/")
     assert reply.status == 201
     assert reply.raw == b"created"
     assert reply.headers["X-One"] == "1"
@@ -226,7 +251,7 @@ def test_a_base64_response_body_is_decoded(gateway, handler):
         "body": base64.b64encode(b"\x89PNG").decode(),
         "isBase64Encoded": True,
     }
-    assert call(gateway, "GET", "/static/x.png").raw == b"\x89PNG"
+    assert call(gateway, "GET", "/v1/static/x.png").raw == b"\x89PNG"
 
 
 def test_a_handler_exception_is_a_generic_500_without_a_trace(gateway, handler):
@@ -338,7 +363,7 @@ def test_open_routes_are_throttled_per_ip_with_retry_after(handler):
     limiter = TokenBucketLimiter(rate_per_second=0.5, burst=2, clock=clock)
     with LocalGateway(handler=handler, secret_lookup=KEYS.get, rate_limiter=limiter) as gw:
         assert call(gw, "GET", "/v1/config").status == 200
-        assert call(gw, "GET", "/").status == 200
+        assert call(gw, "GET", "/v1/").status == 200
         reply = call(gw, "GET", "/v1/config")
         assert reply.status == 429
         assert reply.problem["status"] == 429
@@ -362,7 +387,7 @@ def test_the_token_bucket_keeps_keys_apart_and_refills():
     assert limiter.check("192.0.2.1") is None
 
 
-# --- the default route table ----------------------------------------------------------
+# --- the route table -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -372,79 +397,59 @@ def test_the_token_bucket_keeps_keys_apart_and_refills():
         ("POST", "/v1/config", RouteAuth.SIGV4),
         ("GET", "/v1/credentials", RouteAuth.SIGV4),
         ("POST", "/v1/authentication/options", RouteAuth.SIGV4),
+        ("POST", "/v1/registration/verify", RouteAuth.SIGV4),
         ("DELETE", "/v1/credentials/abc", RouteAuth.SIGV4),
+        ("DELETE", "/v1/credentials/abc/def", RouteAuth.SIGV4),
+        ("POST", "/v1/enrollments", RouteAuth.SIGV4),
+        ("POST", "/v1/enrollment/options", RouteAuth.NONE),
+        ("POST", "/v1/enrollment/verify", RouteAuth.NONE),
+        ("POST", "/v1/passkey/options", RouteAuth.NONE),
+        ("POST", "/v1/passkey/verify", RouteAuth.NONE),
+        ("POST", "/v1/passkey/credentials/list", RouteAuth.NONE),
+        ("DELETE", "/v1/passkey/credentials/abc", RouteAuth.NONE),
+        ("GET", "/v1/passkey/credentials/abc", RouteAuth.SIGV4),
         ("GET", "/v1/configx", RouteAuth.SIGV4),
-        ("GET", "/", RouteAuth.NONE),
-        ("GET", "/enroll", RouteAuth.NONE),
-        ("GET", "/static/app.css", RouteAuth.NONE),
+        ("GET", "/v1/", RouteAuth.NONE),
+        ("GET", "/v1", RouteAuth.NONE),
+        ("GET", "/v1/enroll", RouteAuth.NONE),
+        ("GET", "/v1/static/app.css", RouteAuth.NONE),
+        ("GET", "/v1/static/a/b.css", RouteAuth.NONE),
+        ("GET", "/v1/static/", RouteAuth.SIGV4),
+        ("GET", "/", None),
+        ("GET", "/enroll", None),
         ("GET", "/v2/config", None),
         ("GET", "/v1config", None),
     ],
 )
-def test_the_default_route_table(method, path, auth):
-    assert default_route_auth(method, path) is auth
+def test_the_route_table(method, path, auth):
+    assert route_auth(method, path) is auth
 
 
-# --- routes that take SigV4 or something else -----------------------------------------
-
-
-@pytest.fixture
-def optional(handler: FakeHandler) -> Iterator[LocalGateway]:
-    gateway = LocalGateway(
-        handler=handler,
-        secret_lookup=KEYS.get,
-        region=REGION,
-        route_auth=lambda m, p: RouteAuth.OPTIONAL,
-    )
-    with gateway:
-        yield gateway
-
-
-def test_an_optional_route_passes_an_unsigned_request_without_identity(optional, handler):
-    assert call(optional, "POST", "/v1/authentication/options", body=b"{}").status == 200
-    assert handler.events[0]["requestContext"]["identity"]["userArn"] is None
-
-
-def test_an_optional_route_passes_a_bearer_token_through(optional, handler):
-    reply = call(
-        optional, "POST", "/v1/registration/options", headers={"Authorization": "Bearer t"}
-    )
-    assert reply.status == 200
-    (event,) = handler.events
-    assert event["headers"]["Authorization"] == "Bearer t"
-    assert event["requestContext"]["identity"]["userArn"] is None
-
-
-def test_an_optional_route_identifies_a_valid_signature(optional, handler):
-    assert call(optional, "POST", "/v1/registration/options", secret=SECRET).status == 200
-    assert handler.events[0]["requestContext"]["identity"]["userArn"] == ARN
-
-
-def test_an_optional_route_refuses_a_bad_signature(optional, handler):
-    reply = call(optional, "POST", "/v1/registration/options", secret="w" * 40)
-    assert reply.status == 403
-    assert reply.problem["status"] == 403
-    assert handler.events == []
-
-
-def test_optional_routes_are_throttled_only_when_unsigned(handler):
+def test_open_routes_are_throttled_signed_or_not(handler):
     limiter = TokenBucketLimiter(rate_per_second=0.01, burst=1, clock=FakeClock())
-    gateway = LocalGateway(
-        handler=handler,
-        secret_lookup=KEYS.get,
-        route_auth=lambda m, p: RouteAuth.OPTIONAL,
-        rate_limiter=limiter,
-    )
-    with gateway:
-        assert call(gateway, "POST", "/v1/authentication/options").status == 200
-        assert call(gateway, "POST", "/v1/authentication/options").status == 429
-        assert call(gateway, "POST", "/v1/authentication/options", secret=SECRET).status == 200
+    with LocalGateway(handler=handler, secret_lookup=KEYS.get, rate_limiter=limiter) as gw:
+        assert call(gw, "POST", "/v1/passkey/options").status == 200
+        assert call(gw, "POST", "/v1/passkey/options", secret=SECRET).status == 429
 
 
-def test_conflicting_content_lengths_are_400(gateway, handler):
-    status, _ = raw_call(
-        gateway,
-        b"POST /v1/config HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 0\r\n\r\n{}",
+# --- the federation stand-in ------------------------------------------------------------
+
+
+def test_the_federation_stand_in_answers_and_its_query_is_not_logged(handler, caplog):
+    session = {"sessionId": "ASIAEXAMPLE", "sessionKey": "k" * 40, "sessionToken": "t" * 50}
+    stand_in = FederationStandIn(
+        check_session=lambda key, secret, token: (
+            "arn:aws:sts::1:assumed-role/r/s"
+            if (key, secret, token) == tuple(session.values())
+            else None
+        )
     )
-    assert status == 400
+    gateway = LocalGateway(handler=handler, secret_lookup=KEYS.get, federation=stand_in)
+    query = "Action=getSigninToken&Session=" + urllib.parse.quote(json.dumps(session))
+    with caplog.at_level("INFO"), gateway:
+        reply = call(gateway, "GET", "/federation?" + query)
+    assert reply.status == 200
+    assert reply.json["SigninToken"]
     assert handler.events == []
+    assert "k" * 40 not in caplog.text
+    assert "getSigninToken" not in caplog.text
