@@ -3,6 +3,13 @@
 Each test module gets its own local mode (moto's state is per process and
 ``start_local`` resets it), so a module may set broker environment variables first
 through a module-level ``LOCAL_ENVIRONMENT`` dict (the enrollment link lifetime, say).
+
+Local mode throttles every open route per client IP (burst 30, then 1/s), the page's
+own files included, and every browser here is a fresh profile that loads them all
+again; so modules that are not about throttling raise the burst through
+``OPEN_ROUTE_BURST`` (a module-level int), and ``test_throttling`` slows the refill
+through ``OPEN_ROUTE_RATE_PER_SECOND`` so that a drained bucket stays empty for long
+enough to click.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tapgate.local import server as local_server
 from tapgate.local.server import LocalHandle, start_local
 from tests.browser.chrome import Browser, chromium, require_chromium
 
@@ -28,7 +36,12 @@ def local(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     state_file: Path = tmp_path_factory.mktemp("local") / "local.json"
     handle: LocalHandle | None = None
     try:
-        handle = start_local(host="localhost", port=0, state_file=state_file)
+        with pytest.MonkeyPatch.context() as patch:
+            for limit in ("OPEN_ROUTE_BURST", "OPEN_ROUTE_RATE_PER_SECOND"):
+                value = getattr(request.module, limit, None)
+                if value is not None:
+                    patch.setattr(local_server, limit, value)
+            handle = start_local(host="localhost", port=0, state_file=state_file)
         yield handle
     finally:
         if handle is not None:

@@ -17,6 +17,7 @@ from tests.browser.chrome import Browser
 from tests.browser.local_api import create_enrollment, send
 
 pytestmark = pytest.mark.browser
+OPEN_ROUTE_BURST = 10_000  # not about throttling: see conftest
 
 TTL_SECONDS = 3
 LOCAL_ENVIRONMENT = {"TAPGATE_ENROLLMENT_TTL_SECONDS": str(TTL_SECONDS)}

@@ -19,6 +19,7 @@ from tests.browser.chrome import PHONE, Browser
 from tests.browser.local_api import create_enrollment, my_credentials
 
 pytestmark = pytest.mark.browser
+OPEN_ROUTE_BURST = 10_000  # not about throttling: see conftest
 
 LINK_INVALID = "This link has expired or was already used. Ask for a new one."
 NOT_VERIFIED = "could not be verified"

@@ -16,6 +16,7 @@ from tests.browser.chrome import Browser
 from tests.browser.local_api import send
 
 pytestmark = pytest.mark.browser
+OPEN_ROUTE_BURST = 10_000  # not about throttling: see conftest
 
 WEB = Path(__file__).resolve().parents[2] / "lambdas" / "tapgate_broker" / "web"
 PAGE_PATHS = ("/v1/", "/v1/enroll")
