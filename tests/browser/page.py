@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
@@ -55,10 +56,19 @@ def json_conversion(browser: Browser) -> str:
 
 def open_page(browser: Browser, url: str) -> None:
     browser.driver.get(url)
-    browser.wait().until(
-        lambda d: d.execute_script("return document.documentElement.dataset.ready") == "true",
-        "the page's module did not start",
-    )
+    try:
+        browser.wait(30).until(
+            lambda d: d.execute_script("return document.documentElement.dataset.ready") == "true"
+        )
+    except TimeoutException as exc:
+        loaded = browser.driver.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".map(e => `${e.name} ${e.responseStatus ?? ''}`)"
+        )
+        raise AssertionError(
+            f"the page's module did not start at {browser.driver.current_url}; "
+            f"console: {browser.console_messages()}; resources: {loaded}"
+        ) from exc
 
 
 def open_enrollment(browser: Browser, url: str) -> str:

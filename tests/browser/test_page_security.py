@@ -123,6 +123,8 @@ const load = (name) => import(new URL(`static/${name}`, document.baseURI));
     linkFatal: messages.describe(problem(401, "enrollment-token-invalid"), "enroll").fatal,
     ceremonyFailed: say(problem(401, "ceremony-failed"), "signin"),
     throttled: say(problem(429, "throttled", 7), "signin"),
+    throttledOne: say(problem(429, "throttled", 1), "signin"),
+    throttledUnknown: say(problem(429, "throttled"), "signin"),
     throttledWait: messages.describe(problem(429, "throttled", 7), "signin").retryAfter,
     forbidden: say(problem(403, "forbidden"), "signin"),
     forbiddenManage: say(problem(403, "forbidden"), "manage"),
@@ -158,6 +160,8 @@ def test_failure_messages_and_the_base64url_fallback(
     assert got["linkFatal"] is True
     assert "could not be verified" in got["ceremonyFailed"]
     assert got["throttled"] == "Too many attempts. Wait 7 seconds and try again."
+    assert got["throttledOne"] == "Too many attempts. Wait 1 second and try again."
+    assert got["throttledUnknown"] == "Too many attempts. Wait a few seconds and try again."
     assert got["throttledWait"] == 7
     assert "not allowed" in got["forbidden"] and "not allowed" in got["forbiddenManage"]
     assert got["busy"] == "The service is busy. Wait 2 seconds and try again."

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 OPEN_ROUTE_RATE_PER_SECOND = 0.2
 
 MAX_REQUESTS = 200  # a bound, not a target: the burst is 30
-WAIT_MESSAGE = re.compile(r"Too many attempts\. Wait (\d+) seconds and try again\.")
+WAIT_MESSAGE = re.compile(r"Too many attempts\. Wait (\d+) seconds? and try again\.")
 
 
 def drain(state: dict[str, Any]) -> Reply:

@@ -68,7 +68,7 @@ function describeProblem(error, context) {
       return plain(NOT_VERIFIED[context] || NOT_VERIFIED.signin);
     case "throttled":
       return {
-        message: `Too many attempts. Wait ${seconds ?? "a few"} seconds and try again.`,
+        message: `Too many attempts. Wait ${waitFor(seconds)} and try again.`,
         retryAfter: seconds,
         fatal: false,
       };
@@ -94,13 +94,19 @@ function describeProblem(error, context) {
       return plain(error.detail ? `The request was refused: ${error.detail}` : GENERIC);
     case "dependency-unavailable":
       return {
-        message: `The service is busy. Wait ${seconds ?? "a few"} seconds and try again.`,
+        message: `The service is busy. Wait ${waitFor(seconds)} and try again.`,
         retryAfter: seconds,
         fatal: false,
       };
     default:
       return plain(GENERIC);
   }
+}
+
+/** "1 second", "7 seconds", or "a few seconds" when the server did not say. */
+export function waitFor(seconds) {
+  if (seconds === null || seconds === undefined) return "a few seconds";
+  return seconds === 1 ? "1 second" : `${seconds} seconds`;
 }
 
 const GENERIC = "Something went wrong on the server. Try again later.";

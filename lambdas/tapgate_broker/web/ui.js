@@ -1,5 +1,7 @@
 // Small DOM helpers shared by the screens. Text goes in through textContent only.
 
+import { waitFor } from "./messages.js";
+
 export function $(id) {
   const element = document.getElementById(id);
   if (!element) throw new Error(`missing element #${id}`);
@@ -69,7 +71,7 @@ export function fail(element, described, button) {
       notify(element, "You can try again now.", "info");
       return;
     }
-    element.textContent = described.message.replace(/Wait \d+ seconds/, `Wait ${left} seconds`);
+    element.textContent = described.message.replace(/Wait \d+ seconds?/, `Wait ${waitFor(left)}`);
     setTimeout(tick, 1000);
   };
   setTimeout(tick, 1000);
