@@ -50,7 +50,9 @@ def test_enroll_from_a_link(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    caplog.set_level(logging.DEBUG)  # every logger, every level: the token must be in none
+    # Every logger at every level, the handler's structured logger too: the token is in none.
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="tapgate")
     link = create_enrollment(state, demo_user(state))
     token = link["token"]
 
@@ -75,6 +77,12 @@ def test_enroll_from_a_link(
         "+", "-"
     ).replace("/", "_")
 
+    # The page sent the token in no URL (only as "Authorization: Bearer") and logged it nowhere.
+    requested = browser.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert any("/v1/enrollment/verify" in url for url in requested), requested
+    assert not any(token in url for url in requested), requested
     console = browser.console_messages()
     assert not any(token in message for message in console), console
     assert browser.csp_violations() == []
