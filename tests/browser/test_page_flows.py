@@ -106,6 +106,38 @@ def test_a_used_link_is_refused(state: dict[str, Any], browser: Browser) -> None
     browser.screenshot("enroll-3-link-used")
 
 
+def test_a_cancelled_touch_on_a_link_can_be_retried(
+    state: dict[str, Any], browser: Browser
+) -> None:
+    # enrollment/options checks the token without using it up: the same page retries.
+    browser.set_user_verified(False)  # the person declines the PIN / fingerprint prompt
+    assert page.open_enrollment(browser, create_enrollment(state, demo_user(state))["url"]) == (
+        "enroll-form"
+    )
+    assert page.register_key(browser, "Second try") == "enroll-error"
+    assert CANCELLED in page.text(browser, "enroll-error")
+    browser.screenshot("enroll-5-cancelled")
+
+    browser.set_user_verified(True)
+    assert page.register_key(browser, "Second try") == "enroll-done", page.text(
+        browser, "enroll-error"
+    )
+    assert "Second try" in [c["nickname"] for c in my_credentials(state)]
+
+
+def test_registering_the_same_key_twice_is_explained(
+    state: dict[str, Any], browser: Browser
+) -> None:
+    enroll_new_key(state, browser, "Only once")
+    link = create_enrollment(state, demo_user(state))
+    assert page.open_enrollment(browser, link["url"]) == "enroll-form"
+    # The options exclude the user's keys, so this authenticator refuses to register again.
+    assert page.register_key(browser, "Twice") == "enroll-error"
+    assert "already registered" in page.text(browser, "enroll-error")
+    assert page.visible(browser, "enroll-form")  # the link still works with another key
+    assert "Twice" not in [c["nickname"] for c in my_credentials(state)]
+
+
 def test_a_link_without_its_token_explains_what_to_do(
     state: dict[str, Any], browser: Browser
 ) -> None:
