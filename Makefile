@@ -41,6 +41,13 @@ unit: $(STAMP) browser-deps
 
 test: lint unit
 
+# cdk synth with the CDK CLI pinned in package.json and cdk-nag; cdk.json's app runs the venv's
+# python. The Lambda is bundled by pip on this machine (no Docker).
+synth: $(STAMP)
+	@test -d node_modules/aws-cdk || npm ci --no-audit --no-fund
+	PATH="$(CURDIR)/$(BIN):$$PATH" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
+		npx --no-install cdk synth --quiet
+
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 

@@ -10,7 +10,7 @@ import enum
 import json
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_lambda as lambda_
@@ -19,13 +19,45 @@ from constructs import Construct
 
 from stacks.config import CustomDomainConfig, ThrottlingConfig
 from stacks.nag import acknowledge
+from stacks.waf import PerIpThrottling
 
 STAGE_NAME = "v1"
 
 
 class Auth(enum.Enum):
+    """Authorization at API Gateway. ``PUBLIC`` routes reach the broker unsigned; those that
+    change state are authenticated by the broker itself (a Bearer enrollment token or a
+    WebAuthn assertion), because ``AWS_IAM`` cannot be optional (docs/design.md)."""
+
     SIGV4 = apigw.AuthorizationType.IAM
     PUBLIC = apigw.AuthorizationType.NONE
+
+
+# Why each public route needs no SigV4: the text of its AwsSolutions-APIG4 acknowledgment, so
+# a route's reason is written where the route is.
+WHY_PAGE = (
+    "The web page and its static files (HTML, CSS, an ES module): public by nature, they hold "
+    "no secrets and are what a user opens before they have any credential."
+)
+WHY_CONFIG = (
+    "Public configuration for the page: the RP ID and the gated roles' ARNs and display "
+    "names, which are not secrets."
+)
+WHY_ENROLLMENT_LINK = (
+    "Authenticated by the broker Lambda, not by IAM: it requires an 'Authorization: Bearer' "
+    "one-time enrollment token that an admin or an MFA-authenticated user issued, which an "
+    "AWS_IAM method would refuse before the Lambda. Throttled per source IP by the web ACL."
+)
+WHY_PASSKEY_OPTIONS = (
+    "Begins a discoverable-passkey ceremony: it stores a single-use challenge and answers "
+    "options that name no user and no key; only the assertion that answers it (verified by "
+    "the broker Lambda) grants anything. Throttled per source IP by the web ACL."
+)
+WHY_PASSKEY_ASSERTION = (
+    "Authenticated by the broker Lambda, not by IAM: the body must carry a user-verified "
+    "WebAuthn assertion from a registered passkey answering a single-use challenge; failures "
+    "answer one generic 401. Throttled per source IP by the web ACL."
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +66,20 @@ class Route:
     path: str
     auth: Auth
     body_model: str | None = None  # a key of _MODELS: the body API Gateway validates
+    why_public: str | None = None  # required for PUBLIC routes: the APIG4 reason
+
+    def __post_init__(self) -> None:
+        if (self.auth is Auth.PUBLIC) != (self.why_public is not None):
+            raise ValueError(
+                f"{self.method} {self.path}: a public route, and only a public "
+                "route, says why it is public"
+            )
+
+    @property
+    def public_write(self) -> bool:
+        """Unsigned and state-changing: the stricter method throttling and the web ACL's
+        per-IP rule for unauthenticated routes apply."""
+        return self.auth is Auth.PUBLIC and self.method != "GET"
 
 
 # The broker checks every body strictly itself; the gateway's models only turn away bodies
@@ -47,11 +93,72 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/credentials/{credentialId}", Auth.SIGV4, body_model="CeremonyAnswer"),
     Route("GET", "/roles", Auth.SIGV4),
     Route("POST", "/enrollments", Auth.SIGV4),
-    Route("GET", "/config", Auth.PUBLIC),
-    Route("GET", "/", Auth.PUBLIC),
-    Route("GET", "/enroll", Auth.PUBLIC),
-    Route("GET", "/static/{proxy+}", Auth.PUBLIC),
+    Route("POST", "/enrollment/options", Auth.PUBLIC, why_public=WHY_ENROLLMENT_LINK),
+    Route(
+        "POST",
+        "/enrollment/verify",
+        Auth.PUBLIC,
+        body_model="CeremonyAnswer",
+        why_public=WHY_ENROLLMENT_LINK,
+    ),
+    Route("POST", "/passkey/options", Auth.PUBLIC, why_public=WHY_PASSKEY_OPTIONS),
+    Route(
+        "POST",
+        "/passkey/verify",
+        Auth.PUBLIC,
+        body_model="CeremonyAnswer",
+        why_public=WHY_PASSKEY_ASSERTION,
+    ),
+    Route(
+        "POST",
+        "/passkey/credentials/list",
+        Auth.PUBLIC,
+        body_model="CeremonyAnswer",
+        why_public=WHY_PASSKEY_ASSERTION,
+    ),
+    Route(
+        "DELETE",
+        "/passkey/credentials/{credentialId}",
+        Auth.PUBLIC,
+        body_model="CeremonyAnswer",
+        why_public=WHY_PASSKEY_ASSERTION,
+    ),
+    Route("GET", "/config", Auth.PUBLIC, why_public=WHY_CONFIG),
+    Route("GET", "/", Auth.PUBLIC, why_public=WHY_PAGE),
+    Route("GET", "/enroll", Auth.PUBLIC, why_public=WHY_PAGE),
+    Route("GET", "/static/{proxy+}", Auth.PUBLIC, why_public=WHY_PAGE),
 )
+
+
+def public_write_prefixes(routes: tuple[Route, ...] = ROUTES) -> tuple[str, ...]:
+    """The URI path prefixes (``/v1/passkey/``, ...) under which every unsigned,
+    state-changing route lies, as clients send them: the stage is the first segment both on
+    execute-api and on a custom domain (base path ``v1``). The web ACL's strict per-IP rule
+    matches these."""
+    prefixes: set[str] = set()
+    for route in routes:
+        if route.public_write:
+            segments = route.path.split("/")
+            if len(segments) < 3:
+                raise ValueError(
+                    f"{route.method} {route.path}: a public write route needs a "
+                    "path of its own under a prefix (/passkey/..., /enrollment/...)"
+                )
+            prefixes.add(f"/{STAGE_NAME}/{segments[1]}/")
+    for route in routes:
+        full = f"/{STAGE_NAME}{route.path}"
+        if not route.public_write and any(full.startswith(p) for p in prefixes):
+            raise ValueError(
+                f"{route.method} {route.path} would fall under the per-IP rule of the "
+                "unauthenticated routes"
+            )
+    return tuple(sorted(prefixes))
+
+
+def method_options_key(route: Route) -> str:
+    """The key of ``StageOptions.method_options`` for one method: ``/path/METHOD``."""
+    return f"{route.path}/{route.method}"
+
 
 _MODELS = {
     "CeremonyAnswer": {
@@ -141,6 +248,19 @@ class TapgateApi(Construct):
                     status=True,
                     user=True,
                 ),
+                # Unsigned state-changing routes get a stricter limit than the stage's; the
+                # logging settings are repeated because a method setting replaces the stage's.
+                method_options={
+                    method_options_key(route): apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=throttling.public_rate_limit,
+                        throttling_burst_limit=throttling.public_burst_limit,
+                        logging_level=apigw.MethodLoggingLevel.ERROR,
+                        data_trace_enabled=False,
+                        metrics_enabled=True,
+                    )
+                    for route in routes
+                    if route.public_write
+                },
             ),
         )
         self.validator = apigw.RequestValidator(
@@ -190,13 +310,8 @@ class TapgateApi(Construct):
                 "tapgate authenticates callers with SigV4 (AWS_IAM) or a WebAuthn ceremony, "
                 "not Cognito user pools.",
             )
-            if route.auth is Auth.PUBLIC:
-                acknowledge(
-                    method,
-                    "AwsSolutions-APIG4",
-                    "Deliberately public: the web page, its static files and the public "
-                    "configuration (RP ID and role ARNs, which are not secrets).",
-                )
+            if route.why_public is not None:
+                acknowledge(method, "AwsSolutions-APIG4", route.why_public)
         for response_type, title, status in _GATEWAY_PROBLEMS:
             self.rest_api.add_gateway_response(
                 f"Problem{response_type.response_type}",
@@ -205,12 +320,13 @@ class TapgateApi(Construct):
                 templates={"application/json": _problem_template(title, status)},
                 response_headers={"Content-Type": "'application/problem+json'"},
             )
-        acknowledge(
-            self.rest_api,
-            "AwsSolutions-APIG3",
-            "No WAF web ACL by default (a fixed monthly cost): every state-changing route "
-            "needs SigV4 or a WebAuthn assertion, and the stage is throttled. Attach a web "
-            "ACL to the stage if your organisation requires one.",
+        self.web_acl = PerIpThrottling(
+            self,
+            "PerIpThrottling",
+            stage_arn=self.rest_api.deployment_stage.stage_arn,
+            public_path_prefixes=public_write_prefixes(routes),
+            public_per_ip_per_5_minutes=throttling.public_per_ip_per_5_minutes,
+            all_per_ip_per_5_minutes=throttling.all_per_ip_per_5_minutes,
         )
         acknowledge(
             self.rest_api,
@@ -235,7 +351,13 @@ class TapgateApi(Construct):
 
     @property
     def url(self) -> str:
-        """The base URL clients use (ends in /v1/)."""
+        """The base URL clients use, without the stage and without a trailing slash
+        (``{apiUrl}`` in docs/design.md): clients append ``/v1/...`` themselves."""
         if self._domain_name is not None:
-            return f"https://{self._domain_name}/{STAGE_NAME}/"
-        return self.rest_api.url
+            return f"https://{self._domain_name}"
+        return f"https://{self.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
+
+    @property
+    def page_url(self) -> str:
+        """Where the web page is: the stage's root."""
+        return f"{self.url}/{STAGE_NAME}/"

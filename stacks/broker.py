@@ -9,19 +9,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import BundlingOptions, DockerImage, Duration, RemovalPolicy
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.bundling import LAMBDA_PLATFORM, LAMBDA_PYTHON_VERSION, LocalPipBundling
+from stacks.bundling import (
+    LAMBDA_PLATFORM,
+    LAMBDA_PYTHON_VERSION,
+    LocalPipBundling,
+    asset_hash,
+)
 from stacks.nag import acknowledge
 from stacks.policies import GATED_ROLE_TAG
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambdas"
 HANDLER = "tapgate_broker.handler.handler"
+# What the container build would remove (the local one goes by each package's RECORD).
+RUNTIME_PROVIDED_PATHS = (
+    "boto3*",
+    "botocore*",
+    "s3transfer*",
+    "jmespath*",
+    "urllib3*",
+    "dateutil",
+    "python_dateutil-*",
+    "six.py",
+    "six-*",
+)
 
 # Exactly what the adapters call (TransactWriteItems needs the item actions it contains).
 CREDENTIALS_ACTIONS = (
@@ -128,9 +145,12 @@ class Broker(Construct):
 
 def _code() -> lambda_.Code:
     """The asset; unit tests skip its bundling with the aws:cdk:bundling-stacks context."""
+    removed = " ".join(f"/asset-output/{name}" for name in RUNTIME_PROVIDED_PATHS)
     return lambda_.Code.from_asset(
         str(LAMBDA_SOURCE),
         exclude=["**/__pycache__", "**/*.pyc"],
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=asset_hash(LAMBDA_SOURCE),
         bundling=BundlingOptions(
             # Docker is never used: LocalPipBundling always succeeds or raises. The image
             # and command document the equivalent container build.
@@ -141,7 +161,8 @@ def _code() -> lambda_.Code:
                 "-c",
                 "pip install -r requirements.txt -t /asset-output "
                 f"--platform {LAMBDA_PLATFORM} --only-binary=:all: --no-compile "
-                f"--python-version {LAMBDA_PYTHON_VERSION} && cp -r tapgate_broker /asset-output/",
+                f"--python-version {LAMBDA_PYTHON_VERSION} && rm -rf {removed} "
+                "/asset-output/bin && cp -r tapgate_broker /asset-output/",
             ],
         ),
     )

@@ -16,10 +16,11 @@ ORIGINS = "TAPGATE_ORIGINS"  # JSON list of origins
 ROLES = "TAPGATE_ROLES"  # JSON list of {"arn", "name", "maxSessionSeconds", "userVerification"}
 CEREMONY_TTL_SECONDS = "TAPGATE_CEREMONY_TTL_SECONDS"
 AUDIT_RETENTION_DAYS = "TAPGATE_AUDIT_RETENTION_DAYS"
-ADMINS = "TAPGATE_ADMINS"  # JSON list of admin user names
+ADMINS = "TAPGATE_ADMINS"  # JSON list of admin IAM user names and IAM role ARNs
 ALLOW_LOCALHOST_HTTP = "TAPGATE_ALLOW_LOCALHOST_HTTP"  # local mode only; never set by the stack
 ENROLLMENT_TTL_SECONDS = "TAPGATE_ENROLLMENT_TTL_SECONDS"
 FEDERATION_URL = "TAPGATE_FEDERATION_URL"  # local mode only: the federation stand-in
+IDENTITY_ROLES = "TAPGATE_IDENTITY_ROLES"  # JSON list: role-name globs or role ARNs
 
 # Names the deployed stack never sets (local mode only).
 LOCAL_ONLY = frozenset({ALLOW_LOCALHOST_HTTP, FEDERATION_URL})
@@ -38,4 +39,5 @@ ALL = (
     ALLOW_LOCALHOST_HTTP,
     ENROLLMENT_TTL_SECONDS,
     FEDERATION_URL,
+    IDENTITY_ROLES,
 )

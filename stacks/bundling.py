@@ -1,16 +1,26 @@
 """Bundle the broker Lambda without Docker: pip installs the runtime pins for the Lambda
-platform and the broker package is copied beside them.
+platform, the packages the Lambda runtime already provides are removed again, and the broker
+package is copied beside the rest.
 
 ``--platform/--only-binary/--python-version`` make pip pick wheels built for Lambda's
 arm64 Python, whatever the host runs; ``--no-compile`` and skipping ``__pycache__`` keep
 bytecode of the host's Python out of the asset.
+
+The Lambda Python runtime ships boto3 with its dependencies. pip still installs botocore and
+its dependencies (Powertools' tracer needs aws-xray-sdk, which requires botocore); keeping
+them would double the asset and put a second botocore in front of the runtime's boto3, the
+version mix AWS warns against. So they are removed, by their installed-file records.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import re
 import shutil
 import subprocess
 import sys
+from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +30,36 @@ from aws_cdk import ILocalBundling
 LAMBDA_PYTHON_VERSION = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_aarch64"
 BROKER_PACKAGE = "tapgate_broker"
+# boto3 and its dependency tree as the Lambda Python runtime provides it (normalized names).
+RUNTIME_PROVIDED = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
+)
 
 
 class BundlingError(RuntimeError):
     """pip could not produce the Lambda's dependencies for the target platform."""
+
+
+# How the source tree is fingerprinted: the same files CDK's asset copy leaves out.
+_NOT_SOURCE = ("__pycache__",)
+_NOT_SOURCE_SUFFIXES = (".pyc", ".pyo")
+
+
+def asset_hash(source: Path, *, recipe: bytes | None = None) -> str:
+    """The asset's cache key: the source tree and this module (the bundling recipe).
+
+    CDK's default key hashes only the source, so a changed recipe (say, a package no longer
+    bundled) would reuse a stale bundle from cdk.out.
+    """
+    digest = hashlib.sha256(recipe if recipe is not None else Path(__file__).read_bytes())
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_dir() or set(relative.parts) & set(_NOT_SOURCE):
+            continue
+        if path.suffix in _NOT_SOURCE_SUFFIXES:
+            continue
+        digest.update(b"\0" + relative.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def pip_command(*, requirements: Path, target: Path) -> list[str]:
@@ -58,6 +94,7 @@ def bundle(*, source: Path, output: Path) -> None:
             f"pip could not install {source / 'requirements.txt'} for {LAMBDA_PLATFORM} "
             f"Python {LAMBDA_PYTHON_VERSION}:\n{result.stderr.strip()}"
         )
+    remove_runtime_provided(output)
     shutil.copytree(
         source / BROKER_PACKAGE,
         output / BROKER_PACKAGE,
@@ -69,6 +106,41 @@ def bundle(*, source: Path, output: Path) -> None:
     for cache in list(output.rglob("__pycache__")):
         shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(output / "bin", ignore_errors=True)
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def remove_runtime_provided(target: Path) -> list[str]:
+    """Delete every installed distribution in ``target`` that the Lambda runtime provides:
+    each file its ``RECORD`` lists, the directories that leaves empty, and its dist-info.
+    Returns the names removed."""
+    root = target.resolve()
+    removed: list[str] = []
+    for dist_info in sorted(root.glob("*.dist-info")):
+        metadata = HeaderParser().parsestr((dist_info / "METADATA").read_text(encoding="utf-8"))
+        name = str(metadata["Name"])
+        if _normalized(name) not in RUNTIME_PROVIDED:
+            continue
+        emptied: set[Path] = set()
+        with (dist_info / "RECORD").open(encoding="utf-8", newline="") as record:
+            for row in csv.reader(record):
+                if not row:
+                    continue
+                path = (root / row[0]).resolve()
+                # Console scripts are recorded as ../../bin/...: pip --target put them in
+                # bin/, which bundle() drops whole. Nothing outside the asset is touched.
+                if not path.is_relative_to(root) or path == root:
+                    continue
+                path.unlink(missing_ok=True)
+                emptied.update(p for p in path.parents if p.is_relative_to(root) and p != root)
+        shutil.rmtree(dist_info, ignore_errors=True)
+        for directory in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+            if directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
+        removed.append(name)
+    return removed
 
 
 @jsii.implements(ILocalBundling)

@@ -22,6 +22,11 @@ _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # STS SourceIdentity: 2-64 of [\w+=,.@-]; patterns add the StringLike wildcards * and ?.
 _SOURCE_IDENTITY_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$")
 _USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# Roles whose sessions count as base identities (IAM Identity Center's by default).
+DEFAULT_IDENTITY_ROLES = ("AWSReservedSSO_*",)
+_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$", re.ASCII)
+# An admin role: its sessions (any session name) are admins. Paths are allowed; no wildcards.
+_ADMIN_ROLE_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 _POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}$")
 _ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
@@ -63,10 +68,27 @@ class CustomDomainConfig:
     certificate_arn: str
 
 
+# AWS WAF's bounds for a rate-based rule's limit (requests per evaluation window).
+WAF_MIN_LIMIT = 10
+WAF_MAX_LIMIT = 2_000_000_000
+
+
 @dataclass(frozen=True)
 class ThrottlingConfig:
+    """API Gateway throttling (all callers together) and WAF per-IP limits (context
+    ``throttling``).
+
+    The public POST/DELETE routes (passkey, enrollment token) get a stricter method-level
+    rate and a per-IP rule of their own; every request also counts against a looser per-IP
+    rule.
+    """
+
     rate_limit: float = 10.0
     burst_limit: int = 20
+    public_rate_limit: float = 5.0
+    public_burst_limit: int = 10
+    public_per_ip_per_5_minutes: int = 100
+    all_per_ip_per_5_minutes: int = 2000
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,7 @@ class TapgateConfig:
     throttling: ThrottlingConfig = ThrottlingConfig()
     admins: tuple[str, ...] = ()
     rp_name: str = "tapgate"
+    identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -109,6 +132,7 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         throttling=_throttling(get("throttling")),
         admins=_admins(get("admins")),
         rp_name=rp_name or "tapgate",
+        identity_roles=_identity_roles(get("identityRoles")),
     )
 
 
@@ -332,25 +356,155 @@ def _no_unknown_keys(key: str, raw: Mapping[str, Any], known: set[str]) -> None:
         raise ConfigError(key, f"unknown keys {unknown}; expected some of {sorted(known)}")
 
 
+THROTTLING_KEYS = (
+    "rateLimit",
+    "burstLimit",
+    "publicRateLimit",
+    "publicBurstLimit",
+    "publicPerIpPer5Minutes",
+    "allPerIpPer5Minutes",
+)
+
+
 def _throttling(value: Any) -> ThrottlingConfig:
     value = _decoded("throttling", value)
     if value is None:
         return ThrottlingConfig()
     if not isinstance(value, dict):
-        raise ConfigError("throttling", "must be an object {rateLimit, burstLimit}")
-    _no_unknown_keys("throttling", value, {"rateLimit", "burstLimit"})
+        raise ConfigError(
+            "throttling",
+            "must be an object {rateLimit, burstLimit, publicRateLimit, publicBurstLimit, "
+            "publicPerIpPer5Minutes, allPerIpPer5Minutes}",
+        )
+    _no_unknown_keys("throttling", value, set(THROTTLING_KEYS))
     default = ThrottlingConfig()
-    rate = value.get("rateLimit", default.rate_limit)
-    burst = value.get("burstLimit", default.burst_limit)
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 10_000:
-        raise ConfigError("throttling.rateLimit", f"must be a number in (0, 10000]; got {rate!r}")
-    if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 5000:
-        raise ConfigError("throttling.burstLimit", f"must be an integer 1..5000; got {burst!r}")
-    return ThrottlingConfig(rate_limit=float(rate), burst_limit=burst)
+    rate = _rate("throttling.rateLimit", value.get("rateLimit", default.rate_limit))
+    burst = _burst("throttling.burstLimit", value.get("burstLimit", default.burst_limit))
+    public_rate = _rate(
+        "throttling.publicRateLimit",
+        value.get("publicRateLimit", min(default.public_rate_limit, rate)),
+    )
+    public_burst = _burst(
+        "throttling.publicBurstLimit",
+        value.get("publicBurstLimit", min(default.public_burst_limit, burst)),
+    )
+    if public_rate > rate:
+        raise ConfigError(
+            "throttling.publicRateLimit",
+            f"must not exceed throttling.rateLimit ({rate:g}): it is the stricter limit of the "
+            f"unauthenticated routes; got {public_rate:g}",
+        )
+    if public_burst > burst:
+        raise ConfigError(
+            "throttling.publicBurstLimit",
+            f"must not exceed throttling.burstLimit ({burst}): it is the stricter limit of the "
+            f"unauthenticated routes; got {public_burst}",
+        )
+    public_per_ip = _waf_limit(
+        "throttling.publicPerIpPer5Minutes",
+        value.get("publicPerIpPer5Minutes", default.public_per_ip_per_5_minutes),
+    )
+    all_per_ip = _waf_limit(
+        "throttling.allPerIpPer5Minutes",
+        value.get("allPerIpPer5Minutes", default.all_per_ip_per_5_minutes),
+    )
+    if public_per_ip > all_per_ip:
+        raise ConfigError(
+            "throttling.publicPerIpPer5Minutes",
+            f"must not exceed throttling.allPerIpPer5Minutes ({all_per_ip}): every request "
+            "also counts against that rule, which would then block first and leave this one "
+            f"without effect; got {public_per_ip}",
+        )
+    return ThrottlingConfig(
+        rate_limit=rate,
+        burst_limit=burst,
+        public_rate_limit=public_rate,
+        public_burst_limit=public_burst,
+        public_per_ip_per_5_minutes=public_per_ip,
+        all_per_ip_per_5_minutes=all_per_ip,
+    )
+
+
+def _rate(key: str, value: Any) -> float:
+    """Requests per second (API Gateway accepts fractions)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 10_000:
+        raise ConfigError(
+            key, f"must be a number of requests per second in (0, 10000]; got {value!r}"
+        )
+    return float(value)
+
+
+def _burst(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5000:
+        raise ConfigError(key, f"must be an integer 1..5000; got {value!r}")
+    return value
+
+
+def _waf_limit(key: str, value: Any) -> int:
+    """Requests per source IP in a 5-minute window, within AWS WAF's bounds."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not WAF_MIN_LIMIT <= value <= WAF_MAX_LIMIT
+    ):
+        raise ConfigError(
+            key,
+            f"must be an integer {WAF_MIN_LIMIT}..{WAF_MAX_LIMIT} (requests per source IP in "
+            f"5 minutes; AWS WAF's minimum is {WAF_MIN_LIMIT}); got {value!r}",
+        )
+    return value
+
+
+def _identity_roles(value: Any) -> tuple[str, ...]:
+    """Roles whose session names are trusted as user names: role-name globs or role ARNs."""
+    value = _decoded("identityRoles", value)
+    if value is None:
+        return DEFAULT_IDENTITY_ROLES
+    if not isinstance(value, list):
+        raise ConfigError(
+            "identityRoles",
+            f"must be a list of role-name patterns (like 'AWSReservedSSO_*') or IAM role ARNs; "
+            f"got {value!r}",
+        )
+    for i, entry in enumerate(value):
+        if isinstance(entry, str) and (
+            _ROLE_NAME_PATTERN.match(entry) or _ADMIN_ROLE_ARN.match(entry)
+        ):
+            if entry.strip("*?") == "":
+                raise ConfigError(
+                    f"identityRoles[{i}]",
+                    f"{entry!r} matches every role: any principal that can assume some role "
+                    "could then pick any user's name as its session name",
+                )
+            continue
+        raise ConfigError(
+            f"identityRoles[{i}]",
+            f"{entry!r} is neither a role-name pattern (letters, digits, +=,.@_- and the "
+            "wildcards * and ?) nor an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'",
+        )
+    return tuple(value)
 
 
 def _admins(value: Any) -> tuple[str, ...]:
+    """IAM user names and IAM role ARNs; a role entry matches every session of that role."""
     value = _decoded("admins", value)
     if value is None:
         return ()
-    return _string_list("admins", value, _USER_NAME, "a user name")
+    if not isinstance(value, list):
+        raise ConfigError(
+            "admins", f"must be a list of IAM user names and IAM role ARNs; got {value!r}"
+        )
+    for i, entry in enumerate(value):
+        if isinstance(entry, str) and (_USER_NAME.match(entry) or _ADMIN_ROLE_ARN.match(entry)):
+            continue
+        hint = ""
+        if isinstance(entry, str) and ":user/" in entry:
+            hint = "; for an IAM user, give the user name without the ARN"
+        elif isinstance(entry, str) and "assumed-role/" in entry:
+            hint = "; give the role's ARN (arn:aws:iam::ACCOUNT:role/NAME), not a session's"
+        raise ConfigError(
+            f"admins[{i}]",
+            f"{entry!r} is neither an IAM user name (letters, digits, +=,.@_-, at most 64) nor "
+            f"an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'{hint}",
+        )
+    return tuple(value)

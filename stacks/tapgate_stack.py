@@ -136,10 +136,17 @@ class TapgateStack(Stack):
             broker_env.AUDIT_RETENTION_DAYS: str(AUDIT_RETENTION_DAYS),
             broker_env.ADMINS: self.to_json_string(list(config.admins)),
             broker_env.ENROLLMENT_TTL_SECONDS: str(ENROLLMENT_TTL_SECONDS),
+            broker_env.IDENTITY_ROLES: self.to_json_string(list(config.identity_roles)),
         }
 
     def _outputs(self) -> None:
-        CfnOutput(self, "ApiUrl", value=self.api.url, description="tapgate API base URL")
+        CfnOutput(
+            self,
+            "ApiUrl",
+            value=self.api.url,
+            description="tapgate API base URL without the stage (clients append /v1/...)",
+        )
+        CfnOutput(self, "PageUrl", value=self.api.page_url, description="The tapgate web page")
         CfnOutput(
             self,
             "RpId",

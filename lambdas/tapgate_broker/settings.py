@@ -27,6 +27,8 @@ ENV_ADMINS = "TAPGATE_ADMINS"  # JSON list of admin user names (enrollment token
 ENV_ALLOW_LOCALHOST_HTTP = "TAPGATE_ALLOW_LOCALHOST_HTTP"  # "true" only in local mode
 ENV_ENROLLMENT_TTL_SECONDS = "TAPGATE_ENROLLMENT_TTL_SECONDS"  # enrollment token lifetime
 ENV_FEDERATION_URL = "TAPGATE_FEDERATION_URL"  # local mode only: the federation stand-in
+# JSON list of roles whose sessions are base identities: role-name globs or role ARNs
+ENV_IDENTITY_ROLES = "TAPGATE_IDENTITY_ROLES"
 
 ALL_ENV_VARS = (
     ENV_CREDENTIALS_TABLE,
@@ -42,6 +44,7 @@ ALL_ENV_VARS = (
     ENV_ALLOW_LOCALHOST_HTTP,
     ENV_ENROLLMENT_TTL_SECONDS,
     ENV_FEDERATION_URL,
+    ENV_IDENTITY_ROLES,
 )
 REQUIRED_ENV_VARS = (
     ENV_CREDENTIALS_TABLE,
@@ -51,6 +54,10 @@ REQUIRED_ENV_VARS = (
     ENV_ORIGINS,
     ENV_ROLES,
 )
+
+
+# IAM Identity Center's roles: their session name is the user's, set by AWS.
+DEFAULT_IDENTITY_ROLES = ("AWSReservedSSO_*",)
 
 
 class SettingsError(Exception):
@@ -72,6 +79,7 @@ class Settings:
     allow_localhost_http: bool = False
     enrollment_ttl_seconds: int = 900
     federation_url: str | None = None
+    identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +94,12 @@ class Settings:
             ttl = int(env.get(ENV_CEREMONY_TTL_SECONDS) or 300)
             retention = int(env.get(ENV_AUDIT_RETENTION_DAYS) or 400)
             enrollment_ttl = int(env.get(ENV_ENROLLMENT_TTL_SECONDS) or 900)
+            raw_identity_roles = env.get(ENV_IDENTITY_ROLES)
+            identity_roles = (
+                tuple(str(r) for r in json.loads(raw_identity_roles))
+                if raw_identity_roles
+                else DEFAULT_IDENTITY_ROLES
+            )
         except (ValueError, TypeError, KeyError) as exc:
             raise SettingsError(f"invalid broker configuration: {exc}") from exc
         if not origins:
@@ -104,6 +118,7 @@ class Settings:
             allow_localhost_http=(env.get(ENV_ALLOW_LOCALHOST_HTTP) or "").lower() == "true",
             enrollment_ttl_seconds=enrollment_ttl,
             federation_url=env.get(ENV_FEDERATION_URL) or None,
+            identity_roles=identity_roles,
         )
 
 

@@ -50,6 +50,7 @@ def build_broker(
             audit_retention_days=settings.audit_retention_days,
             admins=settings.admins,
             enrollment_ttl_seconds=settings.enrollment_ttl_seconds,
+            identity_roles=settings.identity_roles,
         ),
         credentials=DynamoCredentialStore(
             dynamodb,

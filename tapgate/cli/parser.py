@@ -90,7 +90,13 @@ COMMANDS = (
         "configure_parser",
         "run",
     ),
-    # `enroll` (admin-issued enrollment links, POST /v1/enrollments) goes here.
+    Command(
+        "enroll",
+        "create a one-time link that enrolls a security key in the browser",
+        "enroll_cmd",
+        "configure_parser",
+        "run",
+    ),
 )
 
 

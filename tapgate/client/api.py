@@ -149,6 +149,13 @@ class TapgateApi:
         path = "/v1/credentials/" + urllib.parse.quote(credential_id, safe="")
         self.call("DELETE", path, {"ceremonyId": ceremony_id, "credential": dict(credential)})
 
+    def create_enrollment(self, *, user_name: str | None) -> dict[str, Any]:
+        """A one-time enrollment link (``{"token", "url", "expiresAt", "userName"}``)."""
+        answer = self.call("POST", "/v1/enrollments", {"userName": user_name} if user_name else {})
+        if not all(isinstance(answer.get(k), str) for k in ("url", "expiresAt", "userName")):
+            raise ApiResponseError("the API's enrollment answer lacks url, expiresAt or userName")
+        return answer
+
     def roles(self) -> list[dict[str, Any]]:
         items = self.call("GET", "/v1/roles").get("roles")
         if not isinstance(items, list):

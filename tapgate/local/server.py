@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from typing import Any, TextIO
 
 import boto3
 
+from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.local.bootstrap import (
     BROKER_ACCESS_KEY_ID,
     BROKER_SECRET_ACCESS_KEY,
@@ -38,7 +40,7 @@ from tapgate.local.sigv4 import SecretLookup, SecretRecord
 
 DEFAULT_STATE_FILE = Path(".tapgate/local.json")
 DEFAULT_REGION = "us-east-1"
-DEMO_KEY_FILE = ".tapgate/demo-key.json"
+DEMO_KEY_NAME = "demo-key.json"  # beside the state file
 BROKER_HANDLER = "tapgate_broker.handler"
 # Per-IP token bucket on the open routes (the stack's WAF rule does this in AWS):
 # generous enough for a person and the browser tests, strict enough to notice a loop.
@@ -88,6 +90,7 @@ class LocalHandle:
     state: dict[str, Any]
     resources: LocalResources
     state_file: Path | None
+    demo_key_file: Path | None = None
     _stops: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def stop(self) -> None:
@@ -179,7 +182,13 @@ def start_local(
             "demoUser": resources.demo_user.to_json(),
             "gatedRoles": [{"arn": role.arn} for role in resources.gated_roles],
         }
+        demo_key_file = None
         if state_file is not None:
+            _private_dir(state_file.parent)
+            demo_key_file = (state_file.parent / DEMO_KEY_NAME).resolve()
+            if not demo_key_file.exists():
+                # The demo's software key (0600); kept across runs, like a real key would be.
+                SoftAuthenticator.create(demo_key_file)
             _write_private_json(state_file, state)
             stops.append(lambda: state_file.unlink(missing_ok=True))
     except BaseException:
@@ -191,6 +200,7 @@ def start_local(
         state=state,
         resources=resources,
         state_file=state_file,
+        demo_key_file=demo_key_file,
         _stops=stops,
     )
 
@@ -219,37 +229,53 @@ def run_local(
 
 
 def next_steps(handle: LocalHandle) -> str:
-    """What to paste: an AWS CLI profile over ``credential_process`` and the demo user's keys."""
+    """What to do next, with absolute paths so it works from any directory."""
     state = handle.state
     user = state["demoUser"]
+    tapgate = shutil.which("tapgate") or str(Path(sys.executable).parent / "tapgate")
+    bin_dir = str(Path(tapgate).parent)
+    key = str(handle.demo_key_file) if handle.demo_key_file else "PATH-TO-A-KEY-FILE"
+    state_file = handle.state_file.resolve() if handle.state_file else DEFAULT_STATE_FILE
     lines = [
         f"tapgate local: API {handle.api_url}  (AWS endpoint {handle.aws_endpoint_url})",
         f"state file: {handle.state_file}",
         "",
-        "The demo user's base identity (moto keys; local only):",
+        "1. In another terminal, be the demo user (moto keys; local only):",
+        f"  export PATH={bin_dir}:$PATH",
         f"  export AWS_ACCESS_KEY_ID={user['accessKeyId']}",
         f"  export AWS_SECRET_ACCESS_KEY={user['secretAccessKey']}",
-        f"  export AWS_ENDPOINT_URL={handle.aws_endpoint_url}",
         f"  export AWS_DEFAULT_REGION={state['region']}",
+        f"  export TAPGATE_API_URL={handle.api_url}",
+        f"  export TAPGATE_LOCAL_STATE={state_file}",
         "",
-        "An AWS CLI profile that asks your key before each gated session (~/.aws/config):",
+        "2. Register the demo software key (a key file; tapgate refuses it outside local mode):",
+        f"  tapgate register --authenticator soft:{key} --nickname demo",
+        "",
+        "3. Use a gated role from the AWS CLI: add this profile to ~/.aws/config",
+        "   (or to a file named by AWS_CONFIG_FILE), then run the command below it:",
     ]
     for role in state["gatedRoles"]:
         name = role["arn"].rsplit("/", 1)[-1]
         lines += [
             f"  [profile {name}]",
-            "  credential_process = tapgate credentials"
+            f"  credential_process = {tapgate} credentials"
             f" --api-url {handle.api_url}"
-            f" --authenticator soft:{DEMO_KEY_FILE}"
+            f" --state-file {state_file}"
+            f" --authenticator soft:{key}"
             f" --role {role['arn']}",
             f"  region = {state['region']}",
             f"  endpoint_url = {handle.aws_endpoint_url}",
             "",
+            f"  aws sts get-caller-identity --profile {name}",
+            "",
         ]
     lines += [
-        "Enroll a key in the browser: create a one-time link as the demo user (an admin here)",
-        f"  tapgate enroll --api-url {handle.api_url} --user {user['userName']}",
-        f"Web page (passkey sign-in, console link, your keys): {handle.api_url}/v1/",
+        "4. In a browser: create a one-time enrollment link as the demo user (an admin here),",
+        "   open it, enroll a passkey, then sign in with it on the page:",
+        f"  tapgate enroll --user {user['userName']}",
+        f"  web page: {handle.api_url}/v1/",
+        "",
+        "Not enforced in local mode: IAM conditions and trust policies (moto ignores them).",
         "Stop with Ctrl-C.",
     ]
     return "\n".join(lines)
@@ -302,9 +328,7 @@ def _apply(values: dict[str, str | None]) -> None:
 def _write_private_json(path: Path, document: dict[str, Any]) -> None:
     """Write atomically with mode 0600; a new parent directory gets mode 0700."""
     parent = path.parent
-    if not parent.exists():
-        parent.mkdir(mode=0o700, parents=True)
-        parent.chmod(0o700)  # mkdir's mode is filtered by the umask
+    _private_dir(parent)
     descriptor, temporary = tempfile.mkstemp(dir=parent, prefix=".local-", suffix=".json")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -315,6 +339,13 @@ def _write_private_json(path: Path, document: dict[str, Any]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _private_dir(directory: Path) -> None:
+    """Create ``directory`` with mode 0700 if it is missing (an existing one is kept)."""
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True)
+        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
 
 
 @contextlib.contextmanager

@@ -325,8 +325,11 @@ def test_run_local_stops_cleanly_on_sigterm(tmp_path):
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, output
-    assert "credential_process = tapgate credentials --api-url " + api_url in output
-    assert "--authenticator soft:.tapgate/demo-key.json" in output
+    key_file = state_file.parent / "demo-key.json"
+    assert f"credentials --api-url {api_url} --state-file {state_file}" in output
+    assert f"tapgate register --authenticator soft:{key_file}" in output
+    assert f"--authenticator soft:{key_file} --role " in output
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"  # the demo key stays for next time
     assert not state_file.exists()
 
 

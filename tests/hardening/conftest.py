@@ -46,6 +46,13 @@ class World:
     registration_ceremony: str
     registration: dict[str, Any]
     step_up: dict[str, Any]
+    passkey_ceremony: str
+    passkey_assertion: dict[str, Any]
+    passkey_manage_ceremony: str
+    passkey_manage_assertion: dict[str, Any]
+    enrollment_token: str  # self-issued by bob, who has no key
+    enrollment_ceremony: str
+    enrollment_registration: dict[str, Any]
 
     @property
     def user_arn(self) -> str:
@@ -125,6 +132,13 @@ def make_world(harness: Harness) -> World:
     )
     registration = harness.call("POST", "/registration/options", body={}, user_arn=arn)
     new_key = ForgedKey()
+    passkey = harness.call("POST", "/passkey/options", body={"roleArn": GATED_ROLE})
+    passkey_manage = harness.call("POST", "/passkey/options", body={"purpose": "manage"})
+    link = harness.call("POST", "/enrollments", body={}, user_arn=harness.user_arn("bob"))
+    token = link.body["token"]
+    enrollment = harness.call(
+        "POST", "/enrollment/options", body={}, headers={"Authorization": f"Bearer {token}"}
+    )
     return World(
         harness=harness,
         key=key,
@@ -137,6 +151,15 @@ def make_world(harness: Harness) -> World:
         registration_ceremony=registration.body["ceremonyId"],
         registration=new_key.register(registration.body["publicKey"], ORIGIN),
         step_up=key.assertion(registration.body["stepUp"], ORIGIN),
+        passkey_ceremony=passkey.body["ceremonyId"],
+        passkey_assertion=key.assertion(passkey.body["publicKey"], ORIGIN, user_verified=True),
+        passkey_manage_ceremony=passkey_manage.body["ceremonyId"],
+        passkey_manage_assertion=key.assertion(
+            passkey_manage.body["publicKey"], ORIGIN, user_verified=True
+        ),
+        enrollment_token=token,
+        enrollment_ceremony=enrollment.body["ceremonyId"],
+        enrollment_registration=ForgedKey().register(enrollment.body["publicKey"], ORIGIN),
     )
 
 

@@ -252,10 +252,11 @@ request_bodies = st.tuples(
 )
 
 
-def routes(target: Target, case: tuple[str, str, Any, str | None, bool]) -> None:
-    method, path, body, raw, signed = case
+def routes(target: Target, case: tuple[str, str, Any, str | None, bool, str | None]) -> None:
+    method, path, body, raw, signed, authorization = case
     user = "alice" if signed else None
-    assert_clean(target.call(method, path, user, body=body, raw_body=raw))
+    headers = {"Authorization": authorization} if authorization is not None else None
+    assert_clean(target.call(method, path, user, body=body, raw_body=raw, headers=headers))
 
 
 route_requests = st.tuples(
@@ -269,9 +270,21 @@ route_requests = st.tuples(
             "/credentials",
             "/roles",
             "/config",
+            "/enrollments",
+            "/enrollment/options",
+            "/enrollment/verify",
+            "/passkey/options",
+            "/passkey/verify",
+            "/passkey/credentials/list",
+            "/",
+            "/enroll",
         ]
     )
-    | st.text(alphabet="abcAB-_.%/=", min_size=1, max_size=60).map(lambda s: "/credentials/" + s),
+    | st.text(alphabet="abcAB-_.%/=", min_size=1, max_size=60).map(lambda s: "/credentials/" + s)
+    | st.text(alphabet="abcAB-_.%/=", min_size=1, max_size=60).map(
+        lambda s: "/passkey/credentials/" + s
+    )
+    | st.text(alphabet="abc-_.%/=", min_size=1, max_size=60).map(lambda s: "/static/" + s),
     st.dictionaries(
         st.sampled_from(
             [
@@ -282,6 +295,8 @@ route_requests = st.tuples(
                 "purpose",
                 "durationSeconds",
                 "stepUp",
+                "userName",
+                "console",
             ]
         ),
         json_values,
@@ -289,6 +304,9 @@ route_requests = st.tuples(
     ),
     st.none() | st.text(max_size=80),
     st.booleans(),
+    st.none()
+    | st.text(max_size=80)
+    | st.text(alphabet="abcXYZ019-_", min_size=40, max_size=46).map(lambda t: "Bearer " + t),
 )
 
 

@@ -10,11 +10,32 @@ from collections.abc import Callable
 import pytest
 
 from tests.hardening.conftest import World
-from tests.hardening.test_hostile_input import Request, auth_verify, reg_verify, revoke, send
+from tests.hardening.test_hostile_input import (
+    Request,
+    auth_verify,
+    enroll_options,
+    enroll_verify,
+    passkey_delete,
+    passkey_list,
+    passkey_verify,
+    reg_verify,
+    revoke,
+    send,
+)
 
 
 @pytest.mark.parametrize(
-    ("build", "status"), [(reg_verify, 201), (auth_verify, 200), (revoke, 204)]
+    ("build", "status"),
+    [
+        (reg_verify, 201),
+        (auth_verify, 200),
+        (revoke, 204),
+        (enroll_options, 200),
+        (enroll_verify, 201),
+        (passkey_verify, 200),
+        (passkey_list, 200),
+        (passkey_delete, 204),
+    ],
 )
 def test_the_unmodified_request_succeeds(
     world: World, build: Callable[[World], Request], status: int

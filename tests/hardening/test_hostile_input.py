@@ -100,6 +100,59 @@ def revoke(w: World, path: str = "", value: Any = None, *, cred: str | None = No
     return Request("DELETE", f"/credentials/{target}", put(body, path, value) if path else body)
 
 
+def enroll_verify(w: World, path: str = "", value: Any = None) -> Request:
+    body = {"ceremonyId": w.enrollment_ceremony, "credential": w.enrollment_registration}
+    return Request(
+        "POST",
+        "/enrollment/verify",
+        put(body, path, value) if path else body,
+        signed=False,
+        extra_headers={"Authorization": f"Bearer {w.enrollment_token}"},
+    )
+
+
+def enroll_options(w: World, body: Any = None, *, authorization: str | None = None) -> Request:
+    return Request(
+        "POST",
+        "/enrollment/options",
+        body if body is not None else {},
+        signed=False,
+        extra_headers={"Authorization": authorization or f"Bearer {w.enrollment_token}"},
+    )
+
+
+def passkey_verify(w: World, path: str = "", value: Any = None) -> Request:
+    body = {
+        "ceremonyId": w.passkey_ceremony,
+        "credential": w.passkey_assertion,
+        "roleArn": GATED_ROLE,
+        "console": False,
+    }
+    return Request(
+        "POST", "/passkey/verify", put(body, path, value) if path else body, signed=False
+    )
+
+
+def passkey_list(w: World, path: str = "", value: Any = None) -> Request:
+    body = {"ceremonyId": w.passkey_manage_ceremony, "credential": w.passkey_manage_assertion}
+    return Request(
+        "POST", "/passkey/credentials/list", put(body, path, value) if path else body, signed=False
+    )
+
+
+def passkey_delete(
+    w: World, path: str = "", value: Any = None, *, cred: str | None = None
+) -> Request:
+    body = {"ceremonyId": w.passkey_manage_ceremony, "credential": w.passkey_manage_assertion}
+    target = w.credential_id if cred is None else cred
+    return Request(
+        "DELETE",
+        f"/passkey/credentials/{target}",
+        put(body, path, value) if path else body,
+        signed=False,
+    )
+
+
 def b64(raw: bytes) -> str:
     return websafe_encode(raw)
 
@@ -477,6 +530,105 @@ CASES: list[Case] = [
         403,
     ),
     ("unknown-route-traversal", lambda w: Request("GET", "/../../credentials"), 404),
+    # POST /enrollments ------------------------------------------------------------------
+    ("enrollments-unsigned", lambda w: Request("POST", "/enrollments", {}, signed=False), 403),
+    (
+        "enrollments-user-traversal",
+        lambda w: Request("POST", "/enrollments", {"userName": "../../bob"}),
+        400,
+    ),
+    (
+        "enrollments-user-homoglyph",
+        lambda w: Request("POST", "/enrollments", {"userName": "\u0430lice"}),
+        400,
+    ),
+    (
+        "enrollments-user-list",
+        lambda w: Request("POST", "/enrollments", {"userName": ["bob"]}),
+        400,
+    ),
+    (
+        "enrollments-for-someone-else",
+        lambda w: Request("POST", "/enrollments", {"userName": "bob"}),
+        403,
+    ),
+    # POST /enrollment/options and /enrollment/verify ---------------------------------------
+    (
+        "enrollopt-basic-auth",
+        lambda w: enroll_options(w, authorization="Basic Ym9iOnB3"),
+        401,
+    ),
+    (
+        "enrollopt-token-with-crlf",
+        lambda w: enroll_options(w, authorization=f"Bearer {w.enrollment_token}\r\nX-A: b"),
+        401,
+    ),
+    (
+        "enrollopt-token-one-char-off",
+        lambda w: enroll_options(w, authorization=f"Bearer {w.enrollment_token[:-1]}A"),
+        401,
+    ),
+    (
+        "enrollopt-nickname-bidi",
+        lambda w: enroll_options(w, {"nickname": "\u2067evil\u2069"}),
+        400,
+    ),
+    (
+        "enrollopt-sigv4-not-a-token",
+        lambda w: enroll_options(w, authorization="AWS4-HMAC-SHA256 Credential=AKIA/x"),
+        401,
+    ),
+    ("enrollver-credential-string", lambda w: enroll_verify(w, "credential", "x"), 400),
+    ("enrollver-ceremony-missing", lambda w: enroll_verify(w, "ceremonyId", DELETE), 400),
+    (
+        "enrollver-attestation-truncated",
+        lambda w: enroll_verify(
+            w,
+            "credential.response.attestationObject",
+            w.enrollment_registration["response"]["attestationObject"][:40],
+        ),
+        400,
+    ),
+    (
+        "enrollver-unknown-ceremony",
+        lambda w: enroll_verify(w, "ceremonyId", "A" * 32),
+        404,
+    ),
+    (
+        "enrollver-without-token",
+        lambda w: Request("POST", "/enrollment/verify", enroll_verify(w).body, signed=False),
+        401,
+    ),
+    # POST /passkey/* and DELETE /passkey/credentials/{credentialId} ---------------------------
+    (
+        "passkeyopt-purpose-unknown",
+        lambda w: Request("POST", "/passkey/options", {"purpose": "admin"}, signed=False),
+        400,
+    ),
+    (
+        "passkeyopt-role-not-gated",
+        lambda w: Request("POST", "/passkey/options", {"roleArn": OTHER_ROLE}, signed=False),
+        403,
+    ),
+    ("passkeyver-console-string", lambda w: passkey_verify(w, "console", "true"), 400),
+    ("passkeyver-duration-float", lambda w: passkey_verify(w, "durationSeconds", 900.5), 400),
+    ("passkeyver-role-missing", lambda w: passkey_verify(w, "roleArn", DELETE), 400),
+    (
+        "passkeyver-user-handle-int",
+        lambda w: passkey_verify(w, "credential.response.userHandle", 7),
+        400,
+    ),
+    ("passkeylist-credential-null", lambda w: passkey_list(w, "credential", None), 400),
+    ("passkeylist-ceremony-int", lambda w: passkey_list(w, "ceremonyId", 12345678901234567), 400),
+    ("passkeydel-id-traversal", lambda w: passkey_delete(w, cred="..%2F..%2Fbob"), 400),
+    ("passkeydel-id-5000", lambda w: passkey_delete(w, cred="A" * 5000), 400),
+    # the page's static files ---------------------------------------------------------
+    (
+        "static-traversal",
+        lambda w: Request("GET", "/static/..%2F..%2Fhandler.py", signed=False),
+        404,
+    ),
+    ("static-html", lambda w: Request("GET", "/static/index.html", signed=False), 404),
 ]
 
 

@@ -9,11 +9,9 @@ models exactly that by holding one lock around each moto backend *operation*;
 the broker's own sequence of requests (consume, verify, counter, STS, audit)
 still interleaves freely between threads, which is the race under test.
 
-Not covered here, and open: two *different users* registering one credential
-id at the same moment both succeed (4 of 10 runs here), because the broker's
-cross-user check is a read of the byCredentialId index (eventually consistent
-in DynamoDB) before a put conditioned on the user's own key. Closing it needs
-a uniqueness item written in the same transaction; see the hardening report.
+Two *different users* registering one credential id at the same moment: the
+broker's read of the byCredentialId index (eventually consistent) cannot stop
+that, the credential-id guard item written in each key's transaction does.
 
 Each thread gets its own resolver (as each Lambda execution environment
 does); they share the Broker and its boto3 clients, which is stricter.
@@ -140,3 +138,44 @@ def test_one_credential_id_registered_in_racing_ceremonies_gives_one_item(harnes
     items = key_items(harness)
     assert [i["credentialId"]["S"] for i in items] == [websafe_encode(key.credential_id)]
     assert audit_outcomes(harness, "register") == {"success": 1, "failure": 9}
+
+
+def test_one_credential_id_racing_between_two_users_gives_one_item(harness: Harness):
+    key = ForgedKey()
+    requests = []
+    for user in ("alice", "bob") * 5:
+        options = harness.call(
+            "POST", "/registration/options", body={}, user_arn=harness.user_arn(user)
+        )
+        credential = key.register(options.body["publicKey"], ORIGIN)
+        body = {"ceremonyId": options.body["ceremonyId"], "credential": credential}
+        requests.append(("POST", "/registration/verify", user, body))
+    statuses = storm(harness, requests)
+    assert Counter(statuses) == {201: 1, 409: 9}
+    assert len(key_items(harness)) == 1
+
+
+def test_one_enrollment_link_answered_from_many_threads_enrolls_one_key(harness: Harness):
+    token = harness.call("POST", "/enrollments", body={}, user_arn=harness.user_arn("bob")).body[
+        "token"
+    ]
+    headers = {"Authorization": f"Bearer {token}"}
+    bodies = []
+    for _ in range(10):
+        options = harness.call("POST", "/enrollment/options", body={}, headers=headers)
+        assert options.status == 200, options.body
+        credential = ForgedKey().register(options.body["publicKey"], ORIGIN)
+        bodies.append({"ceremonyId": options.body["ceremonyId"], "credential": credential})
+    barrier = threading.Barrier(len(bodies))
+
+    def one(body: dict[str, Any]) -> int:
+        app = build_app(lambda: harness.broker)
+        event = api_event("POST", "/enrollment/verify", body=body, headers=headers)
+        barrier.wait()
+        status: int = app.resolve(event, None)["statusCode"]
+        return status
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        statuses = list(pool.map(one, bodies))
+    assert Counter(statuses) == {201: 1, 401: 9}
+    assert [i["userName"]["S"] for i in key_items(harness)] == ["bob"]

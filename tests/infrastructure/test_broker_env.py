@@ -7,7 +7,7 @@ from typing import Any
 
 from stacks import broker_env
 from tapgate_broker import settings
-from tests.infrastructure.conftest import EXTERNAL_ROLE_ARN, only
+from tests.infrastructure.conftest import ADMIN_ROLE_ARN, EXTERNAL_ROLE_ARN, only
 
 
 def _variables(raw: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +47,8 @@ def test_the_handler_reads_what_the_stack_writes(raw: dict[str, Any]) -> None:
     parsed = settings.Settings.from_env(env)
     assert parsed.rp_id == "tapgate.example.com"
     assert parsed.origins == ("https://tapgate.example.com",)
-    assert parsed.admins == ("alice",)
+    assert parsed.admins == ("alice", ADMIN_ROLE_ARN)
+    assert parsed.identity_roles == ("AWSReservedSSO_*",)
     assert not parsed.allow_localhost_http
     by_name = {role.name: role for role in parsed.roles}
     assert set(by_name) == {"tapgate-example-readonly", "tapgate-test-admin", "Legacy admin"}

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError, config_from_mapping
+from stacks.application import build_app
+from stacks.config import ConfigError, ThrottlingConfig, config_from_mapping
+from tapgate_broker.api.identity import user_name_from_arn
+from tapgate_broker.core.enrollment import is_admin
+from tapgate_broker.core.errors import ForbiddenError
 from tests.infrastructure.conftest import cdk_json_context
 
 
@@ -19,6 +23,10 @@ def _with(**changes: Any) -> dict[str, Any]:
         else:
             context[key] = value
     return context
+
+
+def _throttling(**changes: Any) -> dict[str, Any]:
+    return _with(throttling={**cdk_json_context()["throttling"], **changes})
 
 
 def _role(**changes: Any) -> dict[str, Any]:
@@ -44,29 +52,110 @@ def test_defaults_when_optional_keys_are_absent() -> None:
     assert config.allowed_origins == ("https://mfa.example.org",)
     assert config.gated_roles == ()
     assert config.admins == ()
-    assert config.throttling.rate_limit == 10
-    assert config.throttling.burst_limit == 20
-
-
-def test_the_default_origin_follows_the_custom_domain() -> None:
-    config = config_from_mapping(
-        {
-            "rpId": "example.org",
-            "customDomain": {
-                "domainName": "mfa.example.org",
-                "certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/abc-123",
-            },
-        }
+    assert config.throttling == ThrottlingConfig(
+        rate_limit=10,
+        burst_limit=20,
+        public_rate_limit=5,
+        public_burst_limit=10,
+        public_per_ip_per_5_minutes=100,
+        all_per_ip_per_5_minutes=2000,
     )
-    assert config.allowed_origins == ("https://mfa.example.org",)
 
 
-def test_structured_values_given_on_the_command_line_are_json_decoded() -> None:
+def test_cdk_json_spells_out_the_default_limits() -> None:
+    assert config_from_mapping(cdk_json_context()).throttling == ThrottlingConfig()
+
+
+def test_the_public_defaults_follow_a_lower_stage_limit() -> None:
     config = config_from_mapping(
-        {"rpId": "example.org", "gatedRoles": '[{"name": "ops", "allowedSourceIdentities": ["a"]}]'}
+        {"rpId": "example.org", "throttling": {"rateLimit": 2, "burstLimit": 4}}
     )
-    assert config.gated_roles[0].name == "ops"
-    assert config.gated_roles[0].max_session_seconds == 3600
+    assert config.throttling.public_rate_limit == 2
+    assert config.throttling.public_burst_limit == 4
+
+
+def test_every_throttling_key_is_read() -> None:
+    values = {
+        "rateLimit": 50,
+        "burstLimit": 100,
+        "publicRateLimit": 0.5,
+        "publicBurstLimit": 1,
+        "publicPerIpPer5Minutes": 10,
+        "allPerIpPer5Minutes": 10,
+    }
+    config = config_from_mapping({"rpId": "example.org", "throttling": values})
+    assert config.throttling == ThrottlingConfig(
+        rate_limit=50,
+        burst_limit=100,
+        public_rate_limit=0.5,
+        public_burst_limit=1,
+        public_per_ip_per_5_minutes=10,
+        all_per_ip_per_5_minutes=10,
+    )
+
+
+@pytest.mark.parametrize(
+    "admin",
+    [
+        "alice",
+        "ops.bob@example.org",
+        "arn:aws:iam::111122223333:role/tapgate-admins",
+        "arn:aws:iam::111122223333:role/teams/security/incident-response",
+        "arn:aws-cn:iam::111122223333:role/admins",
+        "arn:aws-us-gov:iam::111122223333:role/admins",
+    ],
+)
+def test_admins_are_user_names_or_role_arns(admin: str) -> None:
+    assert config_from_mapping({"rpId": "example.org", "admins": ["carol", admin]}).admins == (
+        "carol",
+        admin,
+    )
+
+
+@pytest.mark.parametrize(
+    ("admin", "caller", "stranger"),
+    [
+        (
+            "alice",
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam::111122223333:user/mallory",
+        ),
+        (
+            "arn:aws:iam::111122223333:role/teams/security/incident-response",
+            "arn:aws:sts::111122223333:assumed-role/incident-response/alice",
+            "arn:aws:sts::444455556666:assumed-role/incident-response/alice",
+        ),
+        (
+            "arn:aws-cn:iam::111122223333:role/admins",
+            "arn:aws-cn:sts::111122223333:assumed-role/admins/any-session-name",
+            "arn:aws-cn:sts::111122223333:assumed-role/developers/bob",
+        ),
+    ],
+)
+def test_the_broker_reads_each_admin_form_as_the_stack_validates_it(
+    admin: str, caller: str, stranger: str
+) -> None:
+    """The stack passes admins through unchanged; the broker must match what it accepts."""
+    admins = config_from_mapping({"rpId": "example.org", "admins": [admin]}).admins
+    assert is_admin(caller, admins)
+    assert not is_admin(stranger, admins)
+
+
+def test_identity_roles_default_to_identity_center_and_reach_the_broker() -> None:
+    assert config_from_mapping({"rpId": "example.org"}).identity_roles == ("AWSReservedSSO_*",)
+    roles = ["AWSReservedSSO_*", "Okta-*", "arn:aws:iam::111122223333:role/breakglass"]
+    configured = config_from_mapping({"rpId": "example.org", "identityRoles": roles})
+    assert configured.identity_roles == tuple(roles)
+    for caller in (
+        "arn:aws:sts::111122223333:assumed-role/Okta-Engineers/alice",
+        "arn:aws:sts::111122223333:assumed-role/breakglass/alice",
+    ):
+        assert user_name_from_arn(caller, identity_roles=configured.identity_roles) == "alice"
+    with pytest.raises(ForbiddenError):
+        user_name_from_arn(
+            "arn:aws:sts::111122223333:assumed-role/deployer/alice",
+            identity_roles=configured.identity_roles,
+        )
 
 
 @pytest.mark.parametrize(
@@ -124,7 +213,45 @@ def test_structured_values_given_on_the_command_line_are_json_decoded() -> None:
         (_with(externalRoles=[{"arn": "legacy-admin"}]), "externalRoles[0].arn", "role ARN"),
         (_with(throttling={"rateLimit": 0}), "throttling.rateLimit", "(0, 10000]"),
         (_with(throttling={"burstLimit": 2.5}), "throttling.burstLimit", "integer"),
-        (_with(admins=["alice", "not valid"]), "admins", "user name"),
+        (_with(throttling={"ratelimit": 5}), "throttling", "unknown keys"),
+        (_throttling(publicRateLimit=11), "throttling.publicRateLimit", "must not exceed"),
+        (_throttling(publicRateLimit=0), "throttling.publicRateLimit", "(0, 10000]"),
+        (_throttling(publicBurstLimit=21), "throttling.publicBurstLimit", "must not exceed"),
+        (_throttling(publicBurstLimit=True), "throttling.publicBurstLimit", "integer"),
+        (
+            _throttling(publicPerIpPer5Minutes=9),
+            "throttling.publicPerIpPer5Minutes",
+            "minimum is 10",
+        ),
+        (_throttling(publicPerIpPer5Minutes="100"), "throttling.publicPerIpPer5Minutes", "integer"),
+        (_throttling(publicPerIpPer5Minutes=99.5), "throttling.publicPerIpPer5Minutes", "integer"),
+        (
+            _throttling(publicPerIpPer5Minutes=3000),
+            "throttling.publicPerIpPer5Minutes",
+            "must not exceed throttling.allPerIpPer5Minutes (2000)",
+        ),
+        (_throttling(allPerIpPer5Minutes=0), "throttling.allPerIpPer5Minutes", "10..2000000000"),
+        (
+            _throttling(allPerIpPer5Minutes=3_000_000_000),
+            "throttling.allPerIpPer5Minutes",
+            "10..2000000000",
+        ),
+        (_with(admins="alice"), "admins", "must be a list"),
+        (_with(admins=["alice", "not valid"]), "admins[1]", "'not valid' is neither"),
+        (_with(admins=[42]), "admins[0]", "42 is neither"),
+        (
+            _with(admins=["arn:aws:iam::111122223333:user/alice"]),
+            "admins[0]",
+            "give the user name without the ARN",
+        ),
+        (
+            _with(admins=["arn:aws:sts::111122223333:assumed-role/admins/alice"]),
+            "admins[0]",
+            "not a session's",
+        ),
+        (_with(admins=["arn:aws:iam::111122223333:role/*"]), "admins[0]", "IAM role ARN"),
+        (_with(admins=["arn:aws:iam::11112222333:role/admins"]), "admins[0]", "IAM role ARN"),
+        (_with(admins=["arn:aws:iam::111122223333:role/"]), "admins[0]", "IAM role ARN"),
         (_with(customDomain={"domainName": "mfa.example.org"}), "customDomain.domainName", "rpId"),
         (
             _with(customDomain={"domainName": "tapgate.example.com", "certificateArn": "x"}),
@@ -132,6 +259,10 @@ def test_structured_values_given_on_the_command_line_are_json_decoded() -> None:
             "ACM certificate ARN",
         ),
         (_with(gatedRoles="[{"), "gatedRoles", "not valid JSON"),
+        (_with(identityRoles="AWSReservedSSO_*"), "identityRoles", "must be a list"),
+        (_with(identityRoles=["*"]), "identityRoles[0]", "matches every role"),
+        (_with(identityRoles=["ok", "a/b"]), "identityRoles[1]", "'a/b' is neither"),
+        (_with(identityRoles=[7]), "identityRoles[0]", "7 is neither"),
     ],
 )
 def test_invalid_context_names_the_key_and_the_reason(
@@ -142,3 +273,8 @@ def test_invalid_context_names_the_key_and_the_reason(
     assert caught.value.key == key
     assert f"'{key}'" in str(caught.value)
     assert reason in str(caught.value)
+
+
+def test_a_bad_limit_stops_the_synth_before_any_stack_exists() -> None:
+    with pytest.raises(ConfigError, match=r"'throttling.publicPerIpPer5Minutes'.*minimum is 10"):
+        build_app(context=_throttling(publicPerIpPer5Minutes=5))

@@ -1,10 +1,12 @@
-"""docs/deploy.md's retrofit snippet is what the GatedRole construct deploys."""
+"""docs/deploy.md stays true: the retrofit snippet is what GatedRole deploys, the throttling
+keys and defaults are the config's."""
 
 from __future__ import annotations
 
 import json
 import re
 
+from stacks.config import THROTTLING_KEYS, ThrottlingConfig
 from stacks.gated_roles import trust_policy_json
 from tests.infrastructure.conftest import REPO
 
@@ -18,3 +20,16 @@ def test_the_documented_retrofit_trust_policy_is_the_constructs() -> None:
     assert documented == trust_policy_json(
         broker_role_arn=broker, allowed_source_identities=["alice", "ops-*"]
     )
+
+
+def test_every_throttling_key_is_documented_with_its_default() -> None:
+    text = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    defaults = ThrottlingConfig()
+    for key in THROTTLING_KEYS:
+        assert f"`{key}`" in text, key
+    assert f"| `publicPerIpPer5Minutes` | {defaults.public_per_ip_per_5_minutes} |" in text
+    assert f"| `allPerIpPer5Minutes` | {defaults.all_per_ip_per_5_minutes} |" in text
+    assert (
+        f"| {defaults.public_rate_limit:g} requests/s, burst {defaults.public_burst_limit} " in text
+    )
+    assert f"| {defaults.rate_limit:g} requests/s, burst {defaults.burst_limit} |" in text

@@ -9,16 +9,46 @@ from stacks.policies import GATING_POLICY_FILE
 from tests.infrastructure.conftest import CERT_ARN, only, resources_of
 
 
-def test_api_url_is_the_v1_stage_on_the_custom_domain(raw: dict[str, Any]) -> None:
-    assert raw["Outputs"]["ApiUrl"]["Value"] == "https://tapgate.example.com/v1/"
-    # The generated endpoint stays available too (CDK's own output).
+def _join(value: Any) -> list[Any]:
+    parts: list[Any] = value["Fn::Join"][1]
+    assert value["Fn::Join"][0] == ""
+    return parts
+
+
+def test_api_url_is_the_custom_domain_without_the_stage(raw: dict[str, Any]) -> None:
+    """Clients append /v1/... themselves (docs/design.md: {apiUrl} has no stage)."""
+    api_url = raw["Outputs"]["ApiUrl"]["Value"]
+    assert api_url == "https://tapgate.example.com"
+    assert api_url.rstrip("/") + "/v1/registration/options" == (
+        "https://tapgate.example.com/v1/registration/options"
+    )
+    assert raw["Outputs"]["PageUrl"]["Value"] == "https://tapgate.example.com/v1/"
+
+
+def test_api_url_without_a_custom_domain_is_the_execute_api_host(
+    shipped: dict[str, Any],
+) -> None:
+    outputs = shipped["template"]["Outputs"]
+    api_id, _ = only(shipped["template"], "AWS::ApiGateway::RestApi")
+    host = [
+        "https://",
+        {"Ref": api_id},
+        ".execute-api.",
+        {"Ref": "AWS::Region"},
+        ".",
+        {"Ref": "AWS::URLSuffix"},
+    ]
+    assert _join(outputs["ApiUrl"]["Value"]) == host
+    assert _join(outputs["PageUrl"]["Value"]) == [*host, "/v1/"]
+    assert "CustomDomainTarget" not in outputs
+
+
+def test_cdk_s_own_endpoint_output_still_names_the_stage(raw: dict[str, Any]) -> None:
+    """The generated endpoint stays available too (CDK's own output, stage included)."""
     api_id, _ = only(raw, "AWS::ApiGateway::RestApi")
     stage_id, _ = only(raw, "AWS::ApiGateway::Stage", StageName="v1")
-    (generated,) = [
-        o["Value"]["Fn::Join"][1]
-        for name, o in raw["Outputs"].items()
-        if name.startswith("ApiRestApiEndpoint")
-    ]
+    endpoints = [o for n, o in raw["Outputs"].items() if n.startswith("ApiRestApiEndpoint")]
+    (generated,) = [_join(o["Value"]) for o in endpoints]
     assert generated[0] == "https://"
     assert {"Ref": api_id} in generated
     assert {"Ref": stage_id} in generated

@@ -1,26 +1,38 @@
-"""The caller's base identity, as API Gateway's AWS_IAM authorizer reports it."""
+"""The caller's base identity, as API Gateway's AWS_IAM authorizer reports it.
+
+An IAM user is its user name. A role session is its session name, but only for roles
+listed as identity roles (by default IAM Identity Center's ``AWSReservedSSO_*``): the
+session name of any other role is whatever its caller chose when assuming it, so
+accepting it would let anyone who can assume some role act as any tapgate user.
+Federated-user sessions (``GetFederationToken``) are refused for the same reason.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tapgate_broker.core.errors import ForbiddenError
 from tapgate_broker.core.models import Caller
+from tapgate_broker.settings import DEFAULT_IDENTITY_ROLES
 
 _USER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[^/]+/)*(?P<name>[\w+=,.@-]{1,64})$")
 _SESSION = re.compile(
-    r"^arn:aws[a-z-]*:sts::\d{12}:assumed-role/[\w+=,.@-]+/(?P<name>[\w+=,.@-]{1,64})$"
+    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/"
+    r"(?P<role>[\w+=,.@-]+)/(?P<name>[\w+=,.@-]{1,64})$"
 )
-_FEDERATED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:federated-user/(?P<name>[\w+=,.@-]{1,64})$")
+_FEDERATED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:federated-user/[\w+=,.@-]{1,64}$")
+_ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?:.+/)?(?P<name>[^/]+)$"
+)
 
 
-def caller_from_event(event: Mapping[str, Any]) -> Caller:
-    """An IAM user is its user name; an assumed-role (SSO) session is its session name.
-
-    Unsigned requests give a Caller without a user (only passkey routes accept it).
-    """
+def caller_from_event(
+    event: Mapping[str, Any], *, identity_roles: Sequence[str] = DEFAULT_IDENTITY_ROLES
+) -> Caller:
+    """Unsigned requests give a Caller without a user (only open routes accept it)."""
     context = event.get("requestContext") or {}
     identity = context.get("identity") or {}
     source_ip = str(identity.get("sourceIp") or "")
@@ -29,19 +41,43 @@ def caller_from_event(event: Mapping[str, Any]) -> Caller:
     if not arn:
         return Caller(user_name=None, arn=None, source_ip=source_ip, user_agent=user_agent)
     return Caller(
-        user_name=user_name_from_arn(str(arn)),
+        user_name=user_name_from_arn(str(arn), identity_roles=identity_roles),
         arn=str(arn),
         source_ip=source_ip,
         user_agent=user_agent,
     )
 
 
-def user_name_from_arn(arn: str) -> str:
-    for pattern in (_USER, _SESSION, _FEDERATED):
-        match = pattern.match(arn)
-        if match:
-            return match.group("name")
+def user_name_from_arn(arn: str, *, identity_roles: Sequence[str] = DEFAULT_IDENTITY_ROLES) -> str:
+    user = _USER.match(arn)
+    if user:
+        return user.group("name")
+    session = _SESSION.match(arn)
+    if session:
+        if not any(_role_matches(entry, session) for entry in identity_roles):
+            raise ForbiddenError(
+                f"Sessions of role {session.group('role')} are not accepted as a tapgate "
+                "identity; an admin can add the role to identityRoles.",
+                reason=f"role session of a role that is not an identity role: {arn}",
+            )
+        return session.group("name")
+    if _FEDERATED.match(arn):
+        raise ForbiddenError(
+            "Federated-user sessions are not accepted as a tapgate identity (their name is "
+            "chosen by whoever created them); use an IAM user or an identity role.",
+            reason=f"federated user {arn}",
+        )
     raise ForbiddenError(
         "tapgate needs an IAM user or a role session as the base identity.",
         reason=f"unsupported principal {arn}",
     )
+
+
+def _role_matches(entry: str, session: re.Match[str]) -> bool:
+    """An identity-role entry: a role ARN (exact role) or a role-name glob pattern."""
+    role_arn = _ROLE_ARN.match(entry)
+    if role_arn is not None:
+        return all(session.group(k) == role_arn.group(k) for k in ("partition", "account")) and (
+            session.group("role") == role_arn.group("name")
+        )
+    return fnmatch.fnmatchcase(session.group("role"), entry)

@@ -30,12 +30,20 @@ class RouteKit:
     metrics: Metrics | None
 
     def caller(self) -> Caller:
-        return caller_from_event(self.app.current_event.raw_event)
+        return caller_from_event(
+            self.app.current_event.raw_event, identity_roles=self.get_broker().identity_roles
+        )
 
     def anonymous(self) -> Caller:
         """The request facts without an identity: unsigned routes never trust one."""
-        who = self.caller()
-        return Caller(user_name=None, arn=None, source_ip=who.source_ip, user_agent=who.user_agent)
+        context = self.app.current_event.raw_event.get("requestContext") or {}
+        identity = context.get("identity") or {}
+        return Caller(
+            user_name=None,
+            arn=None,
+            source_ip=str(identity.get("sourceIp") or ""),
+            user_agent=str(identity.get("userAgent") or ""),
+        )
 
     def signed_caller(self) -> Caller:
         who = self.caller()

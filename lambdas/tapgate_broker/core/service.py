@@ -82,6 +82,12 @@ class BrokerConfig:
     audit_retention_days: int = 400
     admins: tuple[str, ...] = ()  # IAM user names or IAM role ARNs
     enrollment_ttl_seconds: int = 900
+    identity_roles: tuple[str, ...] = ("AWSReservedSSO_*",)  # role-name globs or role ARNs
+
+    @property
+    def accepted_identity_roles(self) -> tuple[str, ...]:
+        """Roles whose sessions are base identities: the configured ones and admin roles."""
+        return self.identity_roles + tuple(a for a in self.admins if ":role/" in a)
 
     @property
     def page_origin(self) -> str:
@@ -140,6 +146,10 @@ class Broker:
     @property
     def rp_id(self) -> str:
         return self._config.rp_id
+
+    @property
+    def identity_roles(self) -> tuple[str, ...]:
+        return self._config.accepted_identity_roles
 
     def list_credentials(self, caller: Caller) -> list[StoredCredential]:
         return self._credentials.list_for_user(_require_user(caller))
