@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench synth clean install
+.PHONY: demo test lint unit bench synth clean install browser-deps
 
 $(STAMP): pyproject.toml requirements.txt lambdas/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,20 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy lambdas/tapgate_broker tapgate
 
-unit: $(STAMP)
+# The browser tests (tests/browser) drive Debian's Chromium through its ChromeDriver.
+# Idempotent and quiet once both are there; needs root and Debian's package archive.
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+		echo "installing chromium and chromium-driver (Debian) for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	fi
+	@[ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ] || { echo "chromium/chromedriver missing after install" >&2; exit 1; }
+
+unit: $(STAMP) browser-deps
 	$(BIN)/pytest -q
 
 test: lint unit
