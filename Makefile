@@ -48,7 +48,7 @@ synth: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
 		npx --no-install cdk synth --quiet
 
-# Prints the table and rewrites docs/benchmarks.md (~10 min; BENCH_ARGS=--no-callgrind skips
+# Prints the table and rewrites docs/benchmarks.md (~3-5 min; BENCH_ARGS=--no-callgrind skips
 # the valgrind instruction counts, BENCH_ARGS=--quick is a smoke run that writes nothing).
 BENCH_ARGS ?=
 bench: $(STAMP)
