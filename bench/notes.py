@@ -195,11 +195,13 @@ Two causes:
 | --- | --- |
 {heavy}
 
-Lazy imports would not pay here, so none were added. Every route but the page and
-`/v1/config` needs the Broker, and so boto3 and fido2; deferring them to the first
-request only moves the same work from Lambda's init phase into the first invocation
+Lazy imports would not pay here, so none were added. Every route but the page and its
+static files needs the Broker (`/v1/config` too, for the roles), and so boto3 and fido2;
+deferring them to the first request only moves the same work from Lambda's init phase
+into the first invocation
 (the "import + the broker the first request builds" row: {_ms(imports.ready)}), where
-a 512 MB function has about 0.29 of a vCPU, and AWS bills the init phase of
+a 512 MB function has about 0.29 of a vCPU (the init phase is reported to get more CPU
+than the memory setting buys; not verified here), and AWS bills the init phase of
 zip functions like invocations since August 2025 (as remembered; check).
 boto3's own layer over botocore is small in this layout
 (`import botocore.session, botocore.config` {_ms(imports.botocore)} against
