@@ -95,10 +95,10 @@ def measure() -> Counts:
         AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106
         AWS_DEFAULT_REGION=REGION,
     )
-    with mock_aws():
+    with mock_aws(), tempfile.TemporaryDirectory(prefix="tapgate-requests-") as tmp:
         from tests.hardening.conftest import make_harness  # noqa: PLC0415
 
-        h = make_harness(Path(tempfile.mkdtemp(prefix="tapgate-requests-")))
+        h = make_harness(Path(tmp))
         seen: list[tuple[str, dict[str, Any]]] = []
 
         def hook(event_name: str, params: dict[str, Any], **_: Any) -> None:
