@@ -168,6 +168,9 @@ class LocalGateway:
     ) -> None:
         self.handler = handler
         self.federation = federation
+        # Lambda gives an execution environment one event at a time, and the handler
+        # relies on it: Powertools' resolver keeps the current event on the shared app.
+        self._handler_lock = threading.Lock()
         self.secret_lookup = secret_lookup
         self.route_auth = route_auth
         self.max_body_bytes = max_body_bytes
@@ -230,7 +233,7 @@ class LocalGateway:
                 raise GatewayRequestError(
                     404, title="Not found", detail="No such route.", slug="not-found"
                 )
-            if self.rate_limiter is not None and auth is RouteAuth.NONE:
+            if self.rate_limiter is not None and _throttled(method, path, auth):
                 wait = self.rate_limiter.check(source_ip)
                 if wait is not None:
                     raise GatewayRequestError(
@@ -258,7 +261,8 @@ class LocalGateway:
         )
         context = LocalLambdaContext(aws_request_id=event["requestContext"]["requestId"])
         try:
-            result = self.handler(event, context)
+            with self._handler_lock:
+                result = self.handler(event, context)
         except Exception:  # the API boundary: log it (with the trace), answer a generic 500
             logger.exception("handler failed on %s %s", method, path)
             return _problem(
@@ -429,6 +433,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # Query strings can carry secrets (the federation stand-in's Session and SigninToken).
         message = _QUERY.sub("?...", format % args)
         logger.info("%s %s", self.client_address[0], message)
+
+
+THROTTLED_PREFIXES = (API_PREFIX + "/passkey/", API_PREFIX + "/enrollment/")
+
+
+def _throttled(method: str, path: str, auth: RouteAuth) -> bool:
+    """The per-IP limit covers the open ceremony routes, like the stack's strict WAF rule
+    (the page and its files are left to the looser all-requests rule, which local mode
+    does not model)."""
+    return auth is RouteAuth.NONE and path.startswith(THROTTLED_PREFIXES)
 
 
 _QUERY = re.compile(r"\?[^\s\"]*")

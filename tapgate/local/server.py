@@ -104,6 +104,7 @@ def start_local(
     port: int = 0,
     state_file: Path | None = None,
     region: str = DEFAULT_REGION,
+    open_route_limits: tuple[float, int] = (OPEN_ROUTE_RATE_PER_SECOND, OPEN_ROUTE_BURST),
 ) -> LocalHandle:
     """Start moto, bootstrap, wire the broker handler behind the gateway, write the state.
 
@@ -112,7 +113,8 @@ def start_local(
     listens. This sets the broker's environment variables in ``os.environ``
     (the handler reads them) and puts the old values back on ``stop()``. moto keeps
     its state per process, so this resets it on start and on stop: do not mix it with
-    an active ``mock_aws`` in the same process.
+    an active ``mock_aws`` in the same process. ``open_route_limits`` is the per-IP
+    token bucket (requests per second, burst) of the open ceremony routes.
     """
     from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 -- moto only in local mode
     from moto.server import ThreadedMotoServer  # noqa: PLC0415
@@ -135,7 +137,7 @@ def start_local(
                 port=port,
                 region=region,
                 rate_limiter=TokenBucketLimiter(
-                    rate_per_second=OPEN_ROUTE_RATE_PER_SECOND, burst=OPEN_ROUTE_BURST
+                    rate_per_second=open_route_limits[0], burst=open_route_limits[1]
                 ),
                 federation=FederationStandIn(check_session=session_check(lookup)),
             )

@@ -4,12 +4,11 @@ Each test module gets its own local mode (moto's state is per process and
 ``start_local`` resets it), so a module may set broker environment variables first
 through a module-level ``LOCAL_ENVIRONMENT`` dict (the enrollment link lifetime, say).
 
-Local mode throttles every open route per client IP (burst 30, then 1/s), the page's
-own files included, and every browser here is a fresh profile that loads them all
-again; so modules that are not about throttling raise the burst through
-``OPEN_ROUTE_BURST`` (a module-level int), and ``test_throttling`` slows the refill
-through ``OPEN_ROUTE_RATE_PER_SECOND`` so that a drained bucket stays empty for long
-enough to click.
+Local mode throttles the open ceremony routes (``/v1/passkey/*``, ``/v1/enrollment/*``)
+per client IP (burst 30, then 1/s). Modules that run many ceremonies raise the burst
+through ``OPEN_ROUTE_BURST`` (a module-level int), and ``test_throttling`` slows the
+refill through ``OPEN_ROUTE_RATE_PER_SECOND`` so that a drained bucket stays empty for
+long enough to click; both reach ``start_local(open_route_limits=...)``.
 """
 
 from __future__ import annotations
@@ -22,8 +21,12 @@ from typing import Any
 
 import pytest
 
-from tapgate.local import server as local_server
-from tapgate.local.server import LocalHandle, start_local
+from tapgate.local.server import (
+    OPEN_ROUTE_BURST,
+    OPEN_ROUTE_RATE_PER_SECOND,
+    LocalHandle,
+    start_local,
+)
 from tests.browser.chrome import Browser, chromium, require_chromium
 
 
@@ -36,12 +39,13 @@ def local(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     state_file: Path = tmp_path_factory.mktemp("local") / "local.json"
     handle: LocalHandle | None = None
     try:
-        with pytest.MonkeyPatch.context() as patch:
-            for limit in ("OPEN_ROUTE_BURST", "OPEN_ROUTE_RATE_PER_SECOND"):
-                value = getattr(request.module, limit, None)
-                if value is not None:
-                    patch.setattr(local_server, limit, value)
-            handle = start_local(host="localhost", port=0, state_file=state_file)
+        limits = (
+            getattr(request.module, "OPEN_ROUTE_RATE_PER_SECOND", OPEN_ROUTE_RATE_PER_SECOND),
+            getattr(request.module, "OPEN_ROUTE_BURST", OPEN_ROUTE_BURST),
+        )
+        handle = start_local(
+            host="localhost", port=0, state_file=state_file, open_route_limits=limits
+        )
         yield handle
     finally:
         if handle is not None:

@@ -58,6 +58,14 @@ def add_page_routes(app: Any) -> None:
 
     @app.get("/")
     def page_home() -> Response:
+        # ``/v1`` without its slash would resolve the page's relative URLs one level up.
+        public_path = (app.current_event.raw_event.get("requestContext") or {}).get("path")
+        if isinstance(public_path, str) and public_path and not public_path.endswith("/"):
+            return Response(
+                status_code=308,
+                headers={**SECURITY_HEADERS, "Location": public_path + "/"},
+                body="",
+            )
         return page()
 
     @app.get("/enroll")
