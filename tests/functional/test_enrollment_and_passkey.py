@@ -25,6 +25,7 @@ from tapgate_broker.core.enrollment import hash_token
 from tapgate_broker.settings import Settings
 from tests.functional.broker_harness import ACCOUNT, ORIGIN, Harness, Reply, get_assertion
 from tests.functional.conftest import GATED_ROLE
+from tests.hardening.conftest import register_forged
 from tests.hardening.forge import ForgedKey
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -305,17 +306,7 @@ def test_a_bearer_token_does_not_open_the_signed_registration_route(harness):
 
 def register_passkey(h: Harness, user: str) -> ForgedKey:
     key = ForgedKey()
-    options = h.call("POST", "/registration/options", body={}, user_arn=user_arn(user))
-    reply = h.call(
-        "POST",
-        "/registration/verify",
-        body={
-            "ceremonyId": options.body["ceremonyId"],
-            "credential": key.register(options.body["publicKey"], ORIGIN),
-        },
-        user_arn=user_arn(user),
-    )
-    assert reply.status == 201, reply.body
+    register_forged(h, user, key)
     return key
 
 
@@ -527,14 +518,4 @@ def test_a_removed_key_can_be_registered_again(harness):
     key = register_passkey(harness, "alice")
     target = websafe_encode(key.credential_id)
     harness.call("DELETE", f"/passkey/credentials/{target}", body=manage_answer(harness, key))
-    options = harness.call("POST", "/registration/options", body={}, user_arn=user_arn("bob"))
-    reply = harness.call(
-        "POST",
-        "/registration/verify",
-        body={
-            "ceremonyId": options.body["ceremonyId"],
-            "credential": key.register(options.body["publicKey"], ORIGIN),
-        },
-        user_arn=user_arn("bob"),
-    )
-    assert reply.status == 201, reply.body  # the id guard went with the key
+    register_forged(harness, "bob", key)  # 201: the id guard went with the key
