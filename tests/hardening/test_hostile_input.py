@@ -153,6 +153,11 @@ def passkey_delete(
     )
 
 
+def one_char_off(token: str) -> str:
+    """The token with its last character changed (to a different one, always)."""
+    return token[:-1] + ("B" if token.endswith("A") else "A")
+
+
 def b64(raw: bytes) -> str:
     return websafe_encode(raw)
 
@@ -565,7 +570,7 @@ CASES: list[Case] = [
     ),
     (
         "enrollopt-token-one-char-off",
-        lambda w: enroll_options(w, authorization=f"Bearer {w.enrollment_token[:-1]}A"),
+        lambda w: enroll_options(w, authorization=f"Bearer {one_char_off(w.enrollment_token)}"),
         401,
     ),
     (
