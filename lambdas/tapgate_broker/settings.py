@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tapgate_broker.core.models import RoleConfig, UserVerification
+from tapgate_broker.core.principals import DEFAULT_IDENTITY_ROLES
 
 ENV_CREDENTIALS_TABLE = "TAPGATE_CREDENTIALS_TABLE"
 ENV_CEREMONIES_TABLE = "TAPGATE_CEREMONIES_TABLE"
@@ -54,10 +55,6 @@ REQUIRED_ENV_VARS = (
     ENV_ORIGINS,
     ENV_ROLES,
 )
-
-
-# IAM Identity Center's roles: their session name is the user's, set by AWS.
-DEFAULT_IDENTITY_ROLES = ("AWSReservedSSO_*",)
 
 
 class SettingsError(Exception):

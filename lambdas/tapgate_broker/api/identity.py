@@ -16,17 +16,15 @@ from typing import Any
 
 from tapgate_broker.core.errors import ForbiddenError
 from tapgate_broker.core.models import Caller
-from tapgate_broker.settings import DEFAULT_IDENTITY_ROLES
+from tapgate_broker.core.principals import (
+    DEFAULT_IDENTITY_ROLES,
+    IAM_USER,
+    ROLE_ARN,
+    ROLE_SESSION,
+    is_session_of,
+)
 
-_USER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[^/]+/)*(?P<name>[\w+=,.@-]{1,64})$")
-_SESSION = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/"
-    r"(?P<role>[\w+=,.@-]+)/(?P<name>[\w+=,.@-]{1,64})$"
-)
 _FEDERATED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:federated-user/[\w+=,.@-]{1,64}$")
-_ROLE_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?:.+/)?(?P<name>[^/]+)$"
-)
 
 
 def caller_from_event(
@@ -49,10 +47,10 @@ def caller_from_event(
 
 
 def user_name_from_arn(arn: str, *, identity_roles: Sequence[str] = DEFAULT_IDENTITY_ROLES) -> str:
-    user = _USER.match(arn)
+    user = IAM_USER.match(arn)
     if user:
         return user.group("name")
-    session = _SESSION.match(arn)
+    session = ROLE_SESSION.match(arn)
     if session:
         if not any(_role_matches(entry, session) for entry in identity_roles):
             raise ForbiddenError(
@@ -75,9 +73,6 @@ def user_name_from_arn(arn: str, *, identity_roles: Sequence[str] = DEFAULT_IDEN
 
 def _role_matches(entry: str, session: re.Match[str]) -> bool:
     """An identity-role entry: a role ARN (exact role) or a role-name glob pattern."""
-    role_arn = _ROLE_ARN.match(entry)
-    if role_arn is not None:
-        return all(session.group(k) == role_arn.group(k) for k in ("partition", "account")) and (
-            session.group("role") == role_arn.group("name")
-        )
+    if ROLE_ARN.match(entry):
+        return is_session_of(session, entry)
     return fnmatch.fnmatchcase(session.group("role"), entry)

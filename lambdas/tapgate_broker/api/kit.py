@@ -68,6 +68,17 @@ class RouteKit:
             raw, content_type=event.headers.get("content-type"), required=required
         )
 
+    def authentication_options(self, caller: Caller) -> Response:
+        """Request options for a sign-in or manage ceremony (body ``{roleArn?, purpose?}``)."""
+        payload = self.body(required=False)
+        purpose = requests.optional_string(payload, "purpose", max_length=16) or "sign-in"
+        result = self.get_broker().authentication_options(
+            caller, role_arn=requests.role_arn(payload, required=False), purpose=purpose
+        )
+        return json_response(
+            200, {"ceremonyId": result.ceremony_id, "publicKey": result.public_key}
+        )
+
     def verify_authentication(self, caller: Caller, payload: dict[str, Any]) -> Any:
         """``authentication_verify`` for a sign-in body, counted as a metric either way."""
         try:

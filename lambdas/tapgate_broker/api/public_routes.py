@@ -67,14 +67,7 @@ def add_public_routes(kit: RouteKit) -> None:
 
     @app.post("/passkey/options")
     def passkey_options() -> Response:
-        payload = body(required=False)
-        purpose = requests.optional_string(payload, "purpose", max_length=16) or "sign-in"
-        result = get_broker().authentication_options(
-            kit.anonymous(), role_arn=requests.role_arn(payload, required=False), purpose=purpose
-        )
-        return json_response(
-            200, {"ceremonyId": result.ceremony_id, "publicKey": result.public_key}
-        )
+        return kit.authentication_options(kit.anonymous())
 
     @app.post("/passkey/verify")
     def passkey_verify() -> Response:

@@ -79,15 +79,7 @@ def add_signed_routes(kit: RouteKit) -> None:
 
     @app.post("/authentication/options")
     def authentication_options() -> Response:
-        who = signed_caller()
-        payload = body(required=False)
-        purpose = requests.optional_string(payload, "purpose", max_length=16) or "sign-in"
-        result = get_broker().authentication_options(
-            who, role_arn=requests.role_arn(payload, required=False), purpose=purpose
-        )
-        return json_response(
-            200, {"ceremonyId": result.ceremony_id, "publicKey": result.public_key}
-        )
+        return kit.authentication_options(signed_caller())
 
     @app.post("/authentication/verify")
     def authentication_verify() -> Response:

@@ -16,20 +16,12 @@ import secrets
 from collections.abc import Iterable
 
 from tapgate_broker.core.errors import BadRequestError, EnrollmentTokenInvalidError
+from tapgate_broker.core.principals import IAM_USER, ROLE_ARN, ROLE_SESSION, is_session_of
 
 TOKEN_BYTES = 32
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _BEARER = re.compile(r"^Bearer[ ]+(?P<token>\S+)[ ]*$", re.IGNORECASE)
 USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
-_IAM_USER = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):user/(?:.+/)?(?P<name>[^/]+)$"
-)
-_SESSION = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<name>[^/]+)/[^/]+$"
-)
-_ROLE = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?:.+/)?(?P<name>[^/]+)$"
-)
 
 
 def new_token() -> tuple[str, str]:
@@ -65,16 +57,12 @@ def is_admin(caller_arn: str | None, admins: Iterable[str]) -> bool:
     """Whether the verified caller ARN is one of the configured admins."""
     if not caller_arn:
         return False
-    user = _IAM_USER.match(caller_arn)
-    session = _SESSION.match(caller_arn)
+    user = IAM_USER.match(caller_arn)
+    session = ROLE_SESSION.match(caller_arn)
     for entry in admins:
-        role = _ROLE.match(entry)
-        if role is None:
-            if user is not None and user.group("name") == entry:
+        if ROLE_ARN.match(entry):
+            if session is not None and is_session_of(session, entry):
                 return True
-        # A session ARN names the role without its path, so the name is what matches.
-        elif session is not None and all(
-            session.group(part) == role.group(part) for part in ("partition", "account", "name")
-        ):
+        elif user is not None and user.group("name") == entry:
             return True
     return False

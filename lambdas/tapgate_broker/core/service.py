@@ -64,6 +64,7 @@ from tapgate_broker.core.ports import (
     RoleIssuer,
     TokenUse,
 )
+from tapgate_broker.core.principals import DEFAULT_IDENTITY_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class BrokerConfig:
     audit_retention_days: int = 400
     admins: tuple[str, ...] = ()  # IAM user names or IAM role ARNs
     enrollment_ttl_seconds: int = 900
-    identity_roles: tuple[str, ...] = ("AWSReservedSSO_*",)  # role-name globs or role ARNs
+    identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES  # role-name globs or role ARNs
 
     @property
     def accepted_identity_roles(self) -> tuple[str, ...]:
