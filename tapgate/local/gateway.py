@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote
 
 from tapgate.local.federation import PATH as FEDERATION_PATH
 from tapgate.local.federation import FederationStandIn
-from tapgate.local.routes import API_PREFIX, RouteAuth, route_auth
+from tapgate.local.routes import API_PREFIX, THROTTLED_PREFIXES, RouteAuth, route_auth
 from tapgate.local.sigv4 import (
     Clock,
     SecretLookup,
@@ -233,7 +233,7 @@ class LocalGateway:
                 raise GatewayRequestError(
                     404, title="Not found", detail="No such route.", slug="not-found"
                 )
-            if self.rate_limiter is not None and _throttled(method, path, auth):
+            if self.rate_limiter is not None and _throttled(path, auth):
                 wait = self.rate_limiter.check(source_ip)
                 if wait is not None:
                     raise GatewayRequestError(
@@ -435,10 +435,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         logger.info("%s %s", self.client_address[0], message)
 
 
-THROTTLED_PREFIXES = (API_PREFIX + "/passkey/", API_PREFIX + "/enrollment/")
-
-
-def _throttled(method: str, path: str, auth: RouteAuth) -> bool:
+def _throttled(path: str, auth: RouteAuth) -> bool:
     """The per-IP limit covers the open ceremony routes, like the stack's strict WAF rule
     (the page and its files are left to the looser all-requests rule, which local mode
     does not model)."""

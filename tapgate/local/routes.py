@@ -46,6 +46,19 @@ ROUTES: tuple[tuple[str, str, RouteAuth], ...] = (
 )
 
 
+# Where the unsigned, state-changing routes live: the per-IP token bucket covers these,
+# as the stack's strict WAF rule covers its ``public_write_prefixes``.
+THROTTLED_PREFIXES = tuple(
+    sorted(
+        {
+            f"{API_PREFIX}/{path.split('/')[1]}/"
+            for method, path, auth in ROUTES
+            if auth is NONE and method != "GET"
+        }
+    )
+)
+
+
 def _pattern(template: str) -> re.Pattern[str]:
     parts = []
     for segment in template.strip("/").split("/"):

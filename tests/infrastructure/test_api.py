@@ -272,3 +272,5 @@ def test_the_local_gateway_authorizes_the_same_route_table() -> None:
     local_auth = {LocalAuth.SIGV4: Auth.SIGV4, LocalAuth.NONE: Auth.PUBLIC}
     local = {(method, path): local_auth[auth] for method, path, auth in local_routes.ROUTES}
     assert local == {(r.method, r.path): r.auth for r in ROUTES}
+    # and throttles per IP the paths the web ACL's strict rule covers
+    assert public_write_prefixes() == local_routes.THROTTLED_PREFIXES
