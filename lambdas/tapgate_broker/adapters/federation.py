@@ -76,6 +76,8 @@ class FederationConsoleSignIn:
         try:
             body = self._fetch(f"{endpoint}?{query}", self._timeout)
             token = json.loads(body)["SigninToken"]
+            if not isinstance(token, str) or not token:
+                raise ValueError("SigninToken is not a non-empty string")
         except urllib.error.HTTPError as exc:
             raise DependencyError(
                 "The AWS sign-in endpoint did not accept the session; try again.",
@@ -91,11 +93,6 @@ class FederationConsoleSignIn:
                 "The AWS sign-in endpoint answered without a sign-in token.",
                 reason="federation answer without SigninToken",
             ) from exc
-        if not isinstance(token, str) or not token:
-            raise DependencyError(
-                "The AWS sign-in endpoint answered without a sign-in token.",
-                reason="federation answer without SigninToken",
-            )
         login = urllib.parse.urlencode(
             {
                 "Action": "login",
