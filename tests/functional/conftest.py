@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,17 +30,24 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+@contextlib.contextmanager
+def mocked_aws(patch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in-process, with fake credentials and nothing pointing boto3 elsewhere."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
     }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+        patch.setenv(name, value)
+    patch.delenv("AWS_PROFILE", raising=False)
+    patch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        yield
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with mocked_aws(monkeypatch):
         yield
 
 

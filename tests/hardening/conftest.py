@@ -15,7 +15,6 @@ from typing import Any, cast
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests.functional import conftest as functional
 from tests.functional.broker_harness import ACCOUNT, ORIGIN, REGION, Harness
@@ -83,17 +82,8 @@ def world(harness: Harness) -> World:
 @pytest.fixture(scope="module")
 def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One world for a module whose tests must not change it (checked by each test)."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-        }.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_PROFILE", raising=False)
-        patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        with mock_aws(config={"core": {"reset_boto3_session": False}}):
-            yield make_world(make_harness(tmp_path_factory.mktemp("world")))
+    with pytest.MonkeyPatch.context() as patch, functional.mocked_aws(patch):
+        yield make_world(make_harness(tmp_path_factory.mktemp("world")))
 
 
 def make_harness(tmp: Path) -> Harness:
