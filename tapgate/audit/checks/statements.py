@@ -1,0 +1,254 @@
+"""Statement checks (MFA002-MFA009, MFA011): how an MFA condition is written, read from the
+statement alone, without evaluating any request."""
+
+from __future__ import annotations
+
+from tapgate.audit.checks.common import (
+    AGE,
+    MFA_SELF_MANAGEMENT,
+    PRESENT,
+    SELF,
+    SINGLE_VALUED,
+    AuditOptions,
+    _fill,
+    is_mfa_guard,
+    is_sensitive,
+    make_finding,
+    values_lower,
+)
+from tapgate.audit.conditions import parse_number
+from tapgate.audit.evaluator import action_matches
+from tapgate.audit.findings import Finding, Severity
+from tapgate.audit.policy import Condition, Policy, Statement
+
+
+def _needs_age_limit(statement: Statement, options: AuditOptions) -> bool:
+    """Does an Allow that requires MFA grant something sensitive enough to bound the MFA age?
+    Not for a user's own MFA device alone (AWS's documented self-service policies)."""
+    if statement.not_actions is not None:
+        return True
+    self_scoped = statement.resources is not None and all(
+        SELF in r.lower() for r in statement.resources
+    )
+    for pattern in statement.actions or ():
+        action = _fill(pattern)
+        if not is_sensitive(action, options):
+            continue
+        if self_scoped and any(action_matches(m, action) for m in MFA_SELF_MANAGEMENT):
+            continue
+        return True
+    return False
+
+
+def statement_findings(policy: Policy, options: AuditOptions) -> list[Finding]:
+    out: list[Finding] = []
+    for st in policy.statements:
+        allow = st.effect == "Allow"
+        where = f"{policy.name} {st.label}"
+        age_bounded = False
+        requires_mfa = False
+        for c in st.conditions:
+            key, base, values = c.key_lower, c.base, values_lower(c)
+            if key in SINGLE_VALUED and c.set_operator is not None and base != "null":
+                loose = allow and c.set_operator == "forallvalues"
+                out.append(
+                    make_finding(
+                        "MFA009",
+                        f"{where}: {c.operator} on single-valued {c.key}"
+                        + (" is true when the key is missing" if loose else ""),
+                        policy=policy,
+                        statement=st,
+                        severity=Severity.HIGH if loose else None,
+                    )
+                )
+            if key == PRESENT:
+                out.extend(_present_findings(policy, st, c, where))
+                if allow and base == "bool" and values == {"true"} and not c.if_exists:
+                    requires_mfa = True
+            elif key == AGE:
+                bounded, found = _age_findings(policy, st, c, where, options)
+                age_bounded = age_bounded or bounded
+                out.extend(found)
+        if allow and requires_mfa and not age_bounded and _needs_age_limit(st, options):
+            out.append(
+                make_finding(
+                    "MFA007",
+                    f"{where}: requires MFA for sensitive actions but sets no "
+                    f"aws:MultiFactorAuthAge limit (an MFA session may last 36 hours)",
+                    policy=policy,
+                    statement=st,
+                    severity=Severity.LOW,
+                )
+            )
+        if is_mfa_guard(st):
+            out.extend(_exemption_findings(policy, st, where, options))
+    return out
+
+
+def _present_findings(policy: Policy, st: Statement, c: Condition, where: str) -> list[Finding]:
+    out = []
+    allow, base, values = st.effect == "Allow", c.base, values_lower(c)
+    if base == "bool":
+        if not values <= {"true", "false"}:
+            out.append(
+                make_finding(
+                    "MFA008",
+                    f"{where}: {c.operator} {c.key} has {sorted(c.values)}, not true/false; "
+                    "it never matches",
+                    policy=policy,
+                    statement=st,
+                    severity=Severity.HIGH,
+                )
+            )
+        elif not allow and values == {"false"} and not c.if_exists and c.set_operator is None:
+            out.append(
+                make_finding(
+                    "MFA002",
+                    f"{where}: Deny with Bool {c.key}=false does not apply to long-term access "
+                    "keys, which carry no MFA key at all",
+                    policy=policy,
+                    statement=st,
+                )
+            )
+        elif allow and values == {"true"} and c.if_exists:
+            out.append(
+                make_finding(
+                    "MFA003",
+                    f"{where}: Allow with BoolIfExists {c.key}=true admits long-term access keys",
+                    policy=policy,
+                    statement=st,
+                )
+            )
+        elif allow and values == {"false"}:
+            out.append(
+                make_finding(
+                    "MFA006",
+                    f"{where}: Allow requires {c.key}=false, granting access only without MFA",
+                    policy=policy,
+                    statement=st,
+                )
+            )
+    elif base == "null":
+        if allow and values == {"false"}:
+            out.append(
+                make_finding(
+                    "MFA004",
+                    f"{where}: Null {c.key}=false admits any temporary credentials, with or "
+                    "without MFA",
+                    policy=policy,
+                    statement=st,
+                )
+            )
+        elif not allow and values == {"true"}:
+            out.append(
+                make_finding(
+                    "MFA005",
+                    f"{where}: Deny with Null {c.key}=true stops only long-term keys; temporary "
+                    "credentials without MFA pass",
+                    policy=policy,
+                    statement=st,
+                )
+            )
+    else:
+        if allow and values == {"false"} and not c.base.startswith("stringnot"):
+            out.append(
+                make_finding(
+                    "MFA006",
+                    f"{where}: Allow requires {c.key}=false, granting access only without MFA",
+                    policy=policy,
+                    statement=st,
+                )
+            )
+        out.append(
+            make_finding(
+                "MFA008",
+                f"{where}: {c.operator} on {c.key}, a boolean key; use Bool",
+                policy=policy,
+                statement=st,
+                severity=Severity.LOW if base.startswith("string") else None,
+            )
+        )
+    return out
+
+
+def _age_findings(
+    policy: Policy, st: Statement, c: Condition, where: str, options: AuditOptions
+) -> tuple[bool, list[Finding]]:
+    """(does this condition bound the MFA age correctly, findings)."""
+    if c.base == "null":
+        return False, []
+    if not c.base.startswith("numeric"):
+        return False, [
+            make_finding(
+                "MFA008",
+                f"{where}: {c.operator} on {c.key}, a numeric key; use NumericLessThan",
+                policy=policy,
+                statement=st,
+            )
+        ]
+    numbers = [parse_number(v) for v in c.values]
+    if any(n is None for n in numbers):
+        return False, [
+            make_finding(
+                "MFA008",
+                f"{where}: {c.key} values {list(c.values)} are not all numbers; they never match",
+                policy=policy,
+                statement=st,
+                severity=Severity.HIGH,
+            )
+        ]
+    limit = max(n for n in numbers if n is not None)
+    allow = st.effect == "Allow"
+    upper_bound = c.base in ("numericlessthan", "numericlessthanequals")
+    lower_bound = c.base in ("numericgreaterthan", "numericgreaterthanequals")
+    if (allow and lower_bound) or (not allow and upper_bound):
+        return False, [
+            make_finding(
+                "MFA007",
+                f"{where}: {c.operator} {c.key} {limit:g} in a{'n Allow' if allow else ' Deny'} "
+                "works the wrong way round: it favours old MFA sessions",
+                policy=policy,
+                statement=st,
+                severity=Severity.HIGH,
+            )
+        ]
+    if (allow and upper_bound) or (not allow and lower_bound):
+        if limit > options.max_mfa_age:
+            return True, [
+                make_finding(
+                    "MFA007",
+                    f"{where}: {c.key} limit {limit:g}s is above the allowed "
+                    f"{options.max_mfa_age}s",
+                    policy=policy,
+                    statement=st,
+                )
+            ]
+        return True, []
+    return False, []
+
+
+def _exemption_findings(
+    policy: Policy, st: Statement, where: str, options: AuditOptions
+) -> list[Finding]:
+    out = []
+    holes = sorted({a for a in st.not_actions or () if is_sensitive(_fill(a), options)})
+    if holes:
+        out.append(
+            make_finding(
+                "MFA011",
+                f"{where}: the MFA guard's NotAction exempts sensitive actions {holes}",
+                policy=policy,
+                statement=st,
+            )
+        )
+    if st.not_resources is not None:
+        out.append(
+            make_finding(
+                "MFA011",
+                f"{where}: the MFA guard's NotResource exempts {list(st.not_resources)} from MFA",
+                policy=policy,
+                statement=st,
+                severity=Severity.MEDIUM,
+            )
+        )
+    return out

@@ -1,0 +1,129 @@
+"""Trust checks (MFA010, MFA012): who may assume a role without MFA, and who may pass
+tapgate's session tags itself."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tapgate.audit.checks.common import AuditOptions, make_finding
+from tapgate.audit.evaluator import Request, evaluate, normalize_context
+from tapgate.audit.findings import Finding, Severity
+from tapgate.audit.policy import Condition, Policy, Statement
+from tapgate.audit.scenarios import Scenario, scenarios, without_mfa
+
+# A trust that names an account delegates to that account: whoever its identity policies
+# allow may come in. The audit assumes the worst, someone allowed to call STS at all.
+CALLER_MAY_ASSUME = Policy(
+    statements=(Statement(effect="Allow", index=0, actions=("sts:*",), resources=("*",)),),
+    name="the caller's own permissions",
+)
+
+
+def trust_principals(st: Statement) -> list[tuple[str, bool]]:
+    """(probe caller ARN, broad?) for each AWS principal a trust statement names."""
+    out: list[tuple[str, bool]] = []
+    block = st.principal or {}
+    for kind, values in block.items():
+        for value in values:
+            if kind == "*" or (kind == "AWS" and value == "*"):
+                out.append(("arn:aws:iam::444455556666:user/anyone", True))
+            elif kind == "AWS" and (value.isdigit() or value.endswith(":root")):
+                account = value if value.isdigit() else value.split(":")[4]
+                out.append((f"arn:aws:iam::{account}:user/anyone", True))
+            elif kind == "AWS":
+                out.append((value, False))
+    return out
+
+
+def _caller_context(scenario: Scenario, caller: str, extra: dict | None = None) -> dict:
+    return normalize_context({**scenario.context, "aws:PrincipalArn": caller, **(extra or {})})
+
+
+_CALLER_CHOSEN = ("sts:sourceidentity", "sts:rolesessionname", "sts:externalid", "aws:tagkeys")
+
+
+def _caller_chosen(condition: Condition) -> bool:
+    """Keys whose value the caller picks in its AssumeRole call, so a condition on them does
+    not stop a caller without MFA. tapgate's own tags are the exception: only the broker,
+    which verifies a WebAuthn assertion first, is meant to pass them (check 12 watches that)."""
+    key = condition.key_lower
+    if key.startswith("aws:requesttag/"):
+        return not key.startswith("aws:requesttag/tapgate-")
+    return key in _CALLER_CHOSEN
+
+
+def _without_caller_chosen(trust: Policy) -> Policy:
+    statements = tuple(
+        replace(st, conditions=tuple(c for c in st.conditions if not _caller_chosen(c)))
+        for st in trust.statements
+    )
+    return replace(trust, statements=statements)
+
+
+def trust_entries_without_mfa(
+    trust: Policy, options: AuditOptions
+) -> list[tuple[Statement, str, bool, str]]:
+    """(statement, caller, broad, scenario) for each way into the role without MFA."""
+    out: list[tuple[Statement, str, bool, str]] = []
+    original = trust
+    trust = _without_caller_chosen(trust)
+    for index, st in enumerate(trust.statements):
+        if st.effect != "Allow":
+            continue
+        for caller, broad in trust_principals(st):
+            for scenario in without_mfa(scenarios(mfa_age=options.mfa_age)):
+                request = Request("sts:AssumeRole", "*", caller, _caller_context(scenario, caller))
+                decision = evaluate(request, identity=(CALLER_MAY_ASSUME,), resource=trust)
+                if decision.allowed and any(s is st for _, s in decision.allowed_by):
+                    out.append((original.statements[index], caller, broad, scenario.name))
+                    break
+    return out
+
+
+def trust_findings(trust: Policy, subject: str, options: AuditOptions) -> list[Finding]:
+    out = []
+    reported: set[int] = set()
+    for st, caller, broad, scenario in trust_entries_without_mfa(trust, options):
+        if st.index in reported:
+            continue
+        reported.add(st.index)
+        who = "anyone in the trusted account(s)" if broad else caller
+        out.append(
+            make_finding(
+                "MFA010",
+                f"{subject}: {st.label} lets {who} assume the role without MFA ({scenario})",
+                policy=trust,
+                statement=st,
+                subject=subject,
+                severity=Severity.HIGH if broad else Severity.MEDIUM,
+            )
+        )
+    tags = {
+        "aws:RequestTag/tapgate-mfa": "webauthn",
+        "aws:RequestTag/tapgate-uv": "true",
+        "aws:RequestTag/tapgate-credential": "forged",
+        "aws:TagKeys": ["tapgate-mfa", "tapgate-uv", "tapgate-credential"],
+        "sts:SourceIdentity": "alice",
+    }
+    no_mfa = scenarios(mfa_age=options.mfa_age)[1]
+    for st in trust.statements:
+        if st.effect != "Allow":
+            continue
+        for caller, broad in trust_principals(st):
+            if not broad:
+                continue
+            request = Request("sts:TagSession", "*", caller, _caller_context(no_mfa, caller, tags))
+            decision = evaluate(request, identity=(CALLER_MAY_ASSUME,), resource=trust)
+            if decision.allowed and any(s is st for _, s in decision.allowed_by):
+                out.append(
+                    make_finding(
+                        "MFA012",
+                        f"{subject}: {st.label} lets a broad principal pass tapgate-* session tags "
+                        "(sts:TagSession) itself, so tag-based MFA can be faked",
+                        policy=trust,
+                        statement=st,
+                        subject=subject,
+                    )
+                )
+                break
+    return out
