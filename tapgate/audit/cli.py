@@ -54,8 +54,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     parser.add_argument(
         "--sensitive-actions",
         metavar="LIST",
-        help="comma-separated action patterns that need MFA (default: %(default)s)",
-        default=",".join(DEFAULT_SENSITIVE),
+        help="comma-separated action patterns that need MFA, expanded against the IAM action "
+        f"catalog (default: {DEFAULT_SENSITIVE})",
     )
     parser.add_argument(
         "--scp",
@@ -90,9 +90,11 @@ def _policy_file(path: str, kind: PolicyKind) -> Policy:
 
 
 def _options(args: argparse.Namespace) -> AuditOptions:
-    sensitive = tuple(a.strip() for a in args.sensitive_actions.split(",") if a.strip())
-    if not sensitive:
-        raise InputError("--sensitive-actions is empty")
+    sensitive = None
+    if args.sensitive_actions is not None:
+        sensitive = tuple(a.strip() for a in args.sensitive_actions.split(",") if a.strip())
+        if not sensitive:
+            raise InputError("--sensitive-actions is empty")
     if args.max_mfa_age <= 0:
         raise InputError("--max-mfa-age must be positive")
     return AuditOptions(

@@ -4,10 +4,11 @@ test and the one way to build a finding."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 
+from tapgate.audit.actions import APPLICATION_ENTRY, SECRET_READS, SENSITIVE_LEVELS, load_catalog
 from tapgate.audit.catalog import CHECKS
-from tapgate.audit.evaluator import action_matches
 from tapgate.audit.findings import Finding, Severity
 from tapgate.audit.policy import Condition, Policy, Statement
 
@@ -15,20 +16,6 @@ PRESENT = "aws:multifactorauthpresent"
 AGE = "aws:multifactorauthage"
 TAPGATE_TAG_KEYS = ("aws:principaltag/tapgate-mfa", "aws:principaltag/tapgate-uv")
 SINGLE_VALUED = (PRESENT, AGE, *TAPGATE_TAG_KEYS)
-
-DEFAULT_SENSITIVE = (
-    "*",
-    "iam:*",
-    "sts:*",
-    "kms:*",
-    "organizations:*",
-    "account:*",
-    "*:Delete*",
-    "*:Terminate*",
-    "*:Put*Policy",
-    "*:Disable*",
-    "*:Deactivate*",
-)
 
 # What a user must be able to do before they have MFA: set up a device and get an MFA session.
 MFA_BOOTSTRAP = (
@@ -54,30 +41,8 @@ MFA_BOOTSTRAP = (
 MFA_SELF_MANAGEMENT = ("iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice")
 SELF = "${aws:username}"
 
-CATALOG_PROBES = (
-    "iam:CreateUser",
-    "iam:CreateAccessKey",
-    "iam:AttachUserPolicy",
-    "iam:PutRolePolicy",
-    "iam:CreatePolicyVersion",
-    "iam:UpdateAssumeRolePolicy",
-    "iam:PassRole",
-    "iam:DeactivateMFADevice",
-    "iam:DeleteVirtualMFADevice",
-    "sts:AssumeRole",
-    "kms:Decrypt",
-    "kms:ScheduleKeyDeletion",
-    "organizations:LeaveOrganization",
-    "s3:DeleteBucket",
-    "s3:PutBucketPolicy",
-    "ec2:TerminateInstances",
-    "dynamodb:DeleteTable",
-    "rds:DeleteDBInstance",
-    "lambda:DeleteFunction",
-)
-
 # Any one of these on any resource lets a principal grant itself everything.
-ADMIN_PROBES = (
+ADMIN_ACTIONS = (
     "iam:AttachUserPolicy",
     "iam:AttachRolePolicy",
     "iam:PutUserPolicy",
@@ -89,14 +54,22 @@ ADMIN_PROBES = (
 ACCOUNT = "111122223333"
 
 
+DEFAULT_SENSITIVE = (
+    "the access levels Write, Permissions management and Tagging (but "
+    + ", ".join(APPLICATION_ENTRY)
+    + "), and "
+    + ", ".join(SECRET_READS)
+)
+
+
 @dataclass(frozen=True)
 class AuditOptions:
-    sensitive_actions: tuple[str, ...] = DEFAULT_SENSITIVE
+    # None: the catalog's access levels (SENSITIVE_LEVELS) plus SECRET_READS
+    sensitive_actions: tuple[str, ...] | None = None
     max_mfa_age: int = 3600
     mfa_age: int = 300
     scps: tuple[tuple[Policy, ...], ...] = ()
     session_policy: Policy | None = None
-    extra_probes: tuple[str, ...] = field(default=())
 
 
 def make_finding(
@@ -134,22 +107,33 @@ def is_mfa_guard(statement: Statement) -> bool:
     return statement.effect == "Deny" and any(True for _ in _mfa_conditions(statement))
 
 
-# Stands for "every action": only a statement granting Action "*" (or "*:*") matches it.
-ANY_ACTION = "anyservice:AnyAction"
+@cache
+def _sensitive(patterns: tuple[str, ...] | None) -> int:
+    catalog = load_catalog()
+    if patterns is None:
+        chosen = catalog.level_mask(SENSITIVE_LEVELS) & ~catalog.mask_of(APPLICATION_ENTRY)
+        chosen |= catalog.mask_of(SECRET_READS)
+    else:
+        chosen = catalog.mask_of(patterns)
+    return chosen & ~catalog.mask_of(MFA_BOOTSTRAP)
 
 
-def is_sensitive(action: str, options: AuditOptions) -> bool:
-    """Is this concrete action in the sensitive list? The entry "*" means "all actions",
-    which only the ANY_ACTION probe stands for (not every action of every service)."""
-    if action == ANY_ACTION:
-        return "*" in options.sensitive_actions
-    if any(action_matches(b, action) for b in MFA_BOOTSTRAP):
-        return False
-    return any(action_matches(p, action) for p in options.sensitive_actions if p != "*")
+def sensitive_mask(options: AuditOptions) -> int:
+    """The catalog's actions that need MFA under these options (never the MFA bootstrap)."""
+    return _sensitive(options.sensitive_actions)
 
 
-def _fill(pattern: str) -> str:
-    """A concrete name that a wildcard pattern matches: stands for the rest of its family."""
-    if pattern in ("*", "*:*"):
-        return ANY_ACTION
-    return pattern.replace("*", "Probe").replace("?", "X")
+def statement_mask(statement: Statement) -> int:
+    """The catalog's actions a statement's Action or NotAction covers."""
+    catalog = load_catalog()
+    if statement.actions is not None:
+        return catalog.mask_of(statement.actions)
+    return catalog.everything & ~catalog.mask_of(statement.not_actions or ())
+
+
+def shown(mask: int, *, limit: int = 5) -> str:
+    """Real action names for a message: a few examples, the strongest first, and the count."""
+    catalog = load_catalog()
+    count = mask.bit_count()
+    names = ", ".join(catalog.examples(mask, limit, first=catalog.mask_of(ADMIN_ACTIONS)))
+    return names if count <= limit else f"{count} actions, e.g. {names}"

@@ -3,6 +3,7 @@ statement alone, without evaluating any request."""
 
 from __future__ import annotations
 
+from tapgate.audit.actions import PERMISSIONS, SECRET_READS, load_catalog
 from tapgate.audit.checks.common import (
     AGE,
     MFA_SELF_MANAGEMENT,
@@ -10,34 +11,30 @@ from tapgate.audit.checks.common import (
     SELF,
     SINGLE_VALUED,
     AuditOptions,
-    _fill,
     is_mfa_guard,
-    is_sensitive,
     make_finding,
+    sensitive_mask,
+    shown,
+    statement_mask,
     values_lower,
 )
 from tapgate.audit.conditions import parse_number
-from tapgate.audit.evaluator import action_matches
 from tapgate.audit.findings import Finding, Severity
 from tapgate.audit.policy import Condition, Policy, Statement
+
+
+def _own(statement: Statement) -> bool:
+    """Every resource of the statement is the caller's own (named by ${aws:username})."""
+    return statement.resources is not None and all(SELF in r.lower() for r in statement.resources)
 
 
 def _needs_age_limit(statement: Statement, options: AuditOptions) -> bool:
     """Does an Allow that requires MFA grant something sensitive enough to bound the MFA age?
     Not for a user's own MFA device alone (AWS's documented self-service policies)."""
-    if statement.not_actions is not None:
-        return True
-    self_scoped = statement.resources is not None and all(
-        SELF in r.lower() for r in statement.resources
-    )
-    for pattern in statement.actions or ():
-        action = _fill(pattern)
-        if not is_sensitive(action, options):
-            continue
-        if self_scoped and any(action_matches(m, action) for m in MFA_SELF_MANAGEMENT):
-            continue
-        return True
-    return False
+    granted = statement_mask(statement) & sensitive_mask(options)
+    if _own(statement):
+        granted &= ~load_catalog().mask_of(MFA_SELF_MANAGEMENT)
+    return granted != 0
 
 
 def statement_findings(policy: Policy, options: AuditOptions) -> list[Finding]:
@@ -230,15 +227,35 @@ def _age_findings(
 def _exemption_findings(
     policy: Policy, st: Statement, where: str, options: AuditOptions
 ) -> list[Finding]:
+    """A guard's exemptions rated by what they let through without MFA: high for permissions
+    management or secret reads, medium for other writes, low when this policy grants the
+    exempted actions only on the caller's own resources (AWS's self-service policies)."""
     out = []
-    holes = sorted({a for a in st.not_actions or () if is_sensitive(_fill(a), options)})
+    catalog = load_catalog()
+    holes = catalog.mask_of(st.not_actions or ()) & sensitive_mask(options)
     if holes:
+        own = broad = 0
+        for other in policy.statements:
+            if other.effect == "Allow":
+                if _own(other):
+                    own |= statement_mask(other)
+                else:
+                    broad |= statement_mask(other)
+        rest = holes & ~(own & ~broad)
+        strong = catalog.level_mask((PERMISSIONS,)) | catalog.mask_of(SECRET_READS)
+        if not rest:
+            severity, why = Severity.LOW, ", granted here only on the caller's own resources"
+        elif rest & strong:
+            severity, why = Severity.HIGH, ""
+        else:
+            severity, why = Severity.MEDIUM, ""
         out.append(
             make_finding(
                 "MFA011",
-                f"{where}: the MFA guard's NotAction exempts sensitive actions {holes}",
+                f"{where}: the MFA guard's NotAction exempts sensitive actions {shown(holes)}{why}",
                 policy=policy,
                 statement=st,
+                severity=severity,
             )
         )
     if st.not_resources is not None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tapgate.audit import unknowns
 from tapgate.audit.checks.common import AuditOptions, make_finding
 from tapgate.audit.evaluator import Request, evaluate, normalize_context
 from tapgate.audit.findings import Finding, Severity
 from tapgate.audit.policy import Condition, Policy, Statement
-from tapgate.audit.scenarios import Scenario, scenarios, without_mfa
+from tapgate.audit.scenarios import SCENARIO_KEYS, Scenario, scenarios, without_mfa
 
 # A trust that names an account delegates to that account: whoever its identity policies
 # allow may come in. The audit assumes the worst, someone allowed to call STS at all.
@@ -67,17 +68,35 @@ def trust_entries_without_mfa(
     out: list[tuple[Statement, str, bool, str]] = []
     original = trust
     trust = _without_caller_chosen(trust)
+    # tapgate's request tags count as MFA (only the broker passes them): never a free choice
+    tapgate_tags = {
+        c.key_lower
+        for st in trust.statements
+        for c in st.conditions
+        if c.key_lower.startswith("aws:requesttag/tapgate-")
+    }
     for index, st in enumerate(trust.statements):
         if st.effect != "Allow":
             continue
         for caller, broad in trust_principals(st):
             for scenario in without_mfa(scenarios(mfa_age=options.mfa_age)):
-                request = Request("sts:AssumeRole", "*", caller, _caller_context(scenario, caller))
-                decision = evaluate(request, identity=(CALLER_MAY_ASSUME,), resource=trust)
-                if decision.allowed and any(s is st for _, s in decision.allowed_by):
+                base = _caller_context(scenario, caller)
+                fixed = (*base, *SCENARIO_KEYS, *tapgate_tags)
+                free = unknowns.candidates(trust.statements, fixed)
+                if _enters(trust, st, caller, unknowns.contexts(base, free)):
                     out.append((original.statements[index], caller, broad, scenario.name))
                     break
     return out
+
+
+def _enters(trust: Policy, st: Statement, caller: str, tries: list[tuple[dict, dict]]) -> bool:
+    """Does some candidate context let `caller` assume the role through statement `st`?"""
+    for context, _ in tries:
+        request = Request("sts:AssumeRole", "*", caller, context)
+        decision = evaluate(request, identity=(CALLER_MAY_ASSUME,), resource=trust)
+        if decision.allowed and any(s is st for _, s in decision.allowed_by):
+            return True
+    return False
 
 
 def trust_findings(trust: Policy, subject: str, options: AuditOptions) -> list[Finding]:
