@@ -105,3 +105,14 @@ def test_trust_limited_to_an_organization_with_mfa_is_clean() -> None:
     with_mfa = {**ORG_TRUST, "Condition": {**ORG_TRUST["Condition"]}}
     with_mfa["Condition"]["Bool"] = {"aws:MultiFactorAuthPresent": "true"}
     assert "MFA010" not in _trust_ids(with_mfa)
+
+
+def test_trust_open_to_every_account_with_mfa_is_high() -> None:
+    """Principal "*" with an MFA condition: any account's MFA session may come in."""
+    anyone = {**ORG_TRUST, "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}
+    trust = parse_policy({"Statement": [anyone]}, name="t", kind="trust", source="t")
+    (finding,) = [
+        f for f in run_checks(Inventory(loose_policies=[trust])) if f.check_id == "MFA010"
+    ]
+    assert finding.severity.name == "HIGH"
+    assert "any AWS account" in finding.message

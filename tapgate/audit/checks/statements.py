@@ -82,6 +82,21 @@ def statement_findings(policy: Policy, options: AuditOptions) -> list[Finding]:
     return out
 
 
+def _needs_age(st: Statement) -> bool:
+    """The statement requires aws:MultiFactorAuthAge to be present (no IfExists, not Null)."""
+    return any(
+        c.key_lower == AGE and not c.if_exists and c.base != "null" and c.set_operator is None
+        for c in st.conditions
+    )
+
+
+def _names_only_roles(policy: Policy, st: Statement) -> bool:
+    """A trust statement whose principals are all roles: their callers are role sessions, which
+    always carry aws:MultiFactorAuthPresent, so Bool works there."""
+    names = (st.principal or {}).get("AWS", ())
+    return policy.kind == "trust" and bool(names) and all(":role/" in n for n in names)
+
+
 def _present_findings(policy: Policy, st: Statement, c: Condition, where: str) -> list[Finding]:
     out = []
     allow, base, values = st.effect == "Allow", c.base, values_lower(c)
@@ -97,16 +112,28 @@ def _present_findings(policy: Policy, st: Statement, c: Condition, where: str) -
                     severity=Severity.HIGH,
                 )
             )
-        elif not allow and values == {"false"} and not c.if_exists and c.set_operator is None:
+        elif not allow and values == {"false"} and _needs_age(st):
             out.append(
                 make_finding(
                     "MFA002",
-                    f"{where}: Deny with Bool {c.key}=false does not apply to long-term access "
-                    "keys, which carry no MFA key at all",
+                    f"{where}: Deny with {c.operator} {c.key}=false that also tests "
+                    "aws:MultiFactorAuthAge never applies to anything: the age key is present "
+                    "only after MFA, when the Present key is true",
                     policy=policy,
                     statement=st,
                 )
             )
+        elif not allow and values == {"false"} and not c.if_exists and c.set_operator is None:
+            if not _names_only_roles(policy, st):  # a role session always carries the key
+                out.append(
+                    make_finding(
+                        "MFA002",
+                        f"{where}: Deny with Bool {c.key}=false does not apply to requests "
+                        "signed with long-term access keys, which carry no MFA key at all",
+                        policy=policy,
+                        statement=st,
+                    )
+                )
         elif allow and values == {"true"} and c.if_exists:
             out.append(
                 make_finding(

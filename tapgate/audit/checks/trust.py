@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from tapgate.audit import unknowns
 from tapgate.audit.checks.common import AuditOptions, make_finding
-from tapgate.audit.evaluator import Request, evaluate, normalize_context
+from tapgate.audit.evaluator import Request, action_matches, evaluate, normalize_context
 from tapgate.audit.findings import Finding, Severity
 from tapgate.audit.policy import Condition, Policy, Statement
 from tapgate.audit.scenarios import SCENARIO_KEYS, Scenario, scenarios, without_mfa
@@ -80,6 +80,8 @@ def trust_entries_without_mfa(
             continue
         for caller, broad in trust_principals(st):
             for scenario in without_mfa(scenarios(mfa_age=options.mfa_age)):
+                if scenario.name == "long-term-key" and ":role/" in caller:
+                    continue  # a role has no long-term keys: its callers are sessions
                 base = _caller_context(scenario, caller)
                 fixed = (*base, *SCENARIO_KEYS, *tapgate_tags)
                 free = unknowns.candidates(trust.statements, fixed)
@@ -97,6 +99,31 @@ def _enters(trust: Policy, st: Statement, caller: str, tries: list[tuple[dict, d
         if decision.allowed and any(s is st for _, s in decision.allowed_by):
             return True
     return False
+
+
+# Keys that tie a trust to known callers: with one of them, Principal "*" is not "anyone".
+SCOPING_KEYS = frozenset(
+    {
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalaccount",
+        "aws:principalarn",
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:sourceorgid",
+        "aws:userid",
+    }
+)
+
+
+def _open_to_every_account(st: Statement) -> bool:
+    """An Allow of sts:AssumeRole to Principal "*" that no condition ties to known callers."""
+    if st.effect != "Allow" or st.principal is None:
+        return False
+    everyone = "*" in st.principal or "*" in st.principal.get("AWS", ())
+    assumes = any(action_matches(a, "sts:AssumeRole") for a in st.actions or ())
+    scoped = any(c.key_lower in SCOPING_KEYS and "not" not in c.base for c in st.conditions)
+    return everyone and assumes and not scoped
 
 
 def trust_findings(trust: Policy, subject: str, options: AuditOptions) -> list[Finding]:
@@ -117,6 +144,21 @@ def trust_findings(trust: Policy, subject: str, options: AuditOptions) -> list[F
                 severity=Severity.HIGH if broad else Severity.MEDIUM,
             )
         )
+    for st in trust.statements:
+        if st.index not in reported and _open_to_every_account(st):
+            out.append(
+                make_finding(
+                    "MFA010",
+                    f'{subject}: {st.label} trusts Principal "*" with only an MFA condition: a '
+                    "principal of any AWS account may assume the role after MFA on its own "
+                    "device; scope it with aws:PrincipalOrgID, aws:PrincipalAccount or "
+                    "aws:PrincipalArn",
+                    policy=trust,
+                    statement=st,
+                    subject=subject,
+                    severity=Severity.HIGH,
+                )
+            )
     tags = {
         "aws:RequestTag/tapgate-mfa": "webauthn",
         "aws:RequestTag/tapgate-uv": "true",
