@@ -127,6 +127,18 @@ def inventory_from_authorization_details(
                 boundary=boundary_of(user),
             )
         )
+    joined = {name for user in users for name in user.get("GroupList", [])}
+    for group in groups.values():
+        if group["GroupName"] not in joined:  # members carry their groups' policies
+            inventory.subjects.append(
+                Subject(
+                    name=group["GroupName"],
+                    kind="group",
+                    source=group.get("Arn", source),
+                    arn=group.get("Arn"),
+                    identity=tuple(identity_of(group, "GroupPolicyList")),
+                )
+            )
     for role in roles:
         trust = builder.parse(
             role.get("AssumeRolePolicyDocument"),

@@ -1,7 +1,8 @@
 """`tapgate audit`: argument parsing and exit codes only; the work is in loaders/checks.
 
 Exit codes: 0 no finding at or above --fail-on (default: never fail), 1 findings at or above
-it, 2 bad usage or an input that cannot be read at all (one line on stderr).
+it, 2 bad usage (one line on stderr) or an input that could not be read: one line per such
+input on stderr, after the report is written, whatever --fail-on says.
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     except (AuditError, ValueError) as exc:
         print(f"tapgate audit: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    inventory_errors = [f for f in findings if f.check_id == "MFA000"]
     report = RENDERERS[args.format](findings)
     if args.output:
         try:
@@ -141,6 +143,11 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     else:
         sys.stdout.write(report)
+    if inventory_errors:  # a gate never passes an input it could not read, whatever --fail-on
+        for error in inventory_errors:
+            where = f"{error.source}:{error.line}" if error.line else error.source
+            print(f"tapgate audit: not audited: {where}: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
     if fail_on is not None and any(f.severity >= fail_on for f in findings):
         return EXIT_FINDINGS
     return EXIT_OK

@@ -256,7 +256,9 @@ def _exemption_findings(
 ) -> list[Finding]:
     """A guard's exemptions rated by what they let through without MFA: high for permissions
     management or secret reads, medium for other writes, low when this policy grants the
-    exempted actions only on the caller's own resources (AWS's self-service policies)."""
+    exempted actions only on the caller's own resources (AWS's self-service policies), or when
+    they are only the upkeep of one's own MFA device (iam:DeleteVirtualMFADevice, to retry an
+    enrollment) and this policy grants them on nobody else's."""
     out = []
     catalog = load_catalog()
     holes = catalog.mask_of(st.not_actions or ()) & sensitive_mask(options)
@@ -268,7 +270,9 @@ def _exemption_findings(
                     own |= statement_mask(other)
                 else:
                     broad |= statement_mask(other)
-        rest = holes & ~(own & ~broad)
+        # Own MFA device upkeep (retrying an enrollment) that this policy grants nobody broadly
+        upkeep = catalog.mask_of(MFA_SELF_MANAGEMENT) & ~broad
+        rest = holes & ~(own & ~broad) & ~upkeep
         strong = catalog.level_mask((PERMISSIONS,)) | catalog.mask_of(SECRET_READS)
         if not rest:
             severity, why = Severity.LOW, ", granted here only on the caller's own resources"
