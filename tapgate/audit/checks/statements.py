@@ -274,8 +274,13 @@ def _exemption_findings(
         upkeep = catalog.mask_of(MFA_SELF_MANAGEMENT) & ~broad
         rest = holes & ~(own & ~broad) & ~upkeep
         strong = catalog.level_mask((PERMISSIONS,)) | catalog.mask_of(SECRET_READS)
-        if not rest:
+        if not rest and not holes & ~(own & ~broad):
             severity, why = Severity.LOW, ", granted here only on the caller's own resources"
+        elif not rest:
+            severity, why = (
+                Severity.LOW,
+                ": the upkeep of one's own MFA device (a retried enrollment)",
+            )
         elif rest & strong:
             severity, why = Severity.HIGH, ""
         else:
