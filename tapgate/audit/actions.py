@@ -45,7 +45,7 @@ SECRET_READS = (
 # cannot tell what the application lets through, so they are not sensitive by access level.
 APPLICATION_ENTRY = ("execute-api:Invoke",)
 
-_LEVEL_RANK = {PERMISSIONS: 0, TAGGING: 1, WRITE: 2, "Read": 3, "List": 4}
+_LEVEL_ORDER = (PERMISSIONS, TAGGING, WRITE, "Read", "List")  # examples: strongest first
 
 
 class ActionCatalog:
@@ -76,6 +76,7 @@ class ActionCatalog:
         self._index = dict(zip(self._lower, range(len(names)), strict=True))
         self.everything = (1 << len(self.names)) - 1
         self._masks: dict[str, int] = {}
+        self._ranked: list[int] | None = None
 
     def levels(self, index: int) -> frozenset[str]:
         return self._labels[self._codes[index]]
@@ -132,28 +133,37 @@ class ActionCatalog:
 
     def members(self, mask: int) -> list[int]:
         """The indexes of the actions in `mask`, in catalog order."""
-        out = []
-        while mask:
+        bits = bin(mask)[:1:-1]  # least significant first
+        return [i for i, bit in enumerate(bits) if bit == "1"]
+
+    def first(self, mask: int) -> int:
+        return (mask & -mask).bit_length() - 1
+
+    def _lowest(self, mask: int, limit: int) -> list[int]:
+        out: list[int] = []
+        while mask and len(out) < limit:
             low = mask & -mask
             out.append(low.bit_length() - 1)
             mask ^= low
         return out
 
-    def first(self, mask: int) -> int:
-        return (mask & -mask).bit_length() - 1
-
     def examples(self, mask: int, limit: int = 5, *, first: int = 0) -> list[str]:
         """Up to `limit` action names of `mask`: those in `first`, then the most powerful
         access level, then catalog order."""
-        indexes = self.members(mask)
-        indexes.sort(
-            key=lambda i: (
-                not (first >> i) & 1,
-                min(_LEVEL_RANK.get(v, 9) for v in self.levels(i)),
-                i,
-            )
-        )
-        return [self.names[i] for i in indexes[:limit]]
+        if self._ranked is None:
+            self._ranked = [self.level_mask((level,)) for level in _LEVEL_ORDER]
+        chosen: list[int] = []
+        for group in (first, 0):
+            for level in self._ranked:
+                pool = mask & level & (group if group else ~first)
+                for index in self._lowest(pool, limit):
+                    if index not in chosen:
+                        chosen.append(index)
+                if len(chosen) >= limit:
+                    return [self.names[i] for i in chosen[:limit]]
+        rest = mask & ~sum(1 << i for i in chosen)
+        chosen += self._lowest(rest, limit - len(chosen))
+        return [self.names[i] for i in chosen[:limit]]
 
 
 def _levels(label: str) -> frozenset[str]:
