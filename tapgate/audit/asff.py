@@ -21,19 +21,16 @@ from tapgate.audit.findings import Finding, Severity
 SCHEMA_VERSION = "2018-10-08"
 FINDING_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
 DOCS = "https://github.com/tapgate/tapgate/blob/main/docs/audit.md"
-_LABEL = {
-    Severity.CRITICAL: "CRITICAL",
-    Severity.HIGH: "HIGH",
-    Severity.MEDIUM: "MEDIUM",
-    Severity.LOW: "LOW",
-    Severity.INFO: "INFORMATIONAL",
-}
 _RESOURCE_TYPES = (
     (":user/", "AwsIamUser"),
     (":role/", "AwsIamRole"),
     (":group/", "AwsIamGroup"),
     (":policy/", "AwsIamPolicy"),
 )
+
+
+def _label(severity: Severity) -> str:
+    return "INFORMATIONAL" if severity is Severity.INFO else severity.name
 
 
 def product_arn(*, account_id: str, region: str, partition: str = "aws") -> str:
@@ -83,7 +80,7 @@ def render_asff(findings: Sequence[Finding], *, account_id: str, region: str, no
                 "Types": [FINDING_TYPE],
                 "CreatedAt": stamp,
                 "UpdatedAt": stamp,
-                "Severity": {"Label": _LABEL[finding.severity], "Original": finding.severity.name},
+                "Severity": {"Label": _label(finding.severity), "Original": finding.severity.name},
                 "Title": f"{finding.check_id} {info.name}"[:256],
                 "Description": finding.message[:1024],
                 "Remediation": {"Recommendation": {"Text": finding.fix[:512], "Url": DOCS}},

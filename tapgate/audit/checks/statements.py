@@ -97,6 +97,15 @@ def _names_only_roles(policy: Policy, st: Statement) -> bool:
     return policy.kind == "trust" and bool(names) and all(":role/" in n for n in names)
 
 
+def _allow_false(policy: Policy, st: Statement, c: Condition, where: str) -> Finding:
+    return make_finding(
+        "MFA006",
+        f"{where}: Allow requires {c.key}=false, granting access only without MFA",
+        policy=policy,
+        statement=st,
+    )
+
+
 def _present_findings(policy: Policy, st: Statement, c: Condition, where: str) -> list[Finding]:
     out = []
     allow, base, values = st.effect == "Allow", c.base, values_lower(c)
@@ -144,14 +153,7 @@ def _present_findings(policy: Policy, st: Statement, c: Condition, where: str) -
                 )
             )
         elif allow and values == {"false"}:
-            out.append(
-                make_finding(
-                    "MFA006",
-                    f"{where}: Allow requires {c.key}=false, granting access only without MFA",
-                    policy=policy,
-                    statement=st,
-                )
-            )
+            out.append(_allow_false(policy, st, c, where))
     elif base == "null":
         if allow and values == {"false"}:
             out.append(
@@ -175,14 +177,7 @@ def _present_findings(policy: Policy, st: Statement, c: Condition, where: str) -
             )
     else:
         if allow and values == {"false"} and not c.base.startswith("stringnot"):
-            out.append(
-                make_finding(
-                    "MFA006",
-                    f"{where}: Allow requires {c.key}=false, granting access only without MFA",
-                    policy=policy,
-                    statement=st,
-                )
-            )
+            out.append(_allow_false(policy, st, c, where))
         out.append(
             make_finding(
                 "MFA008",
