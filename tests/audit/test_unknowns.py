@@ -39,6 +39,8 @@ GUARD_IN_REGION = {
 def test_allow_on_a_region_is_admin_without_mfa_in_that_region() -> None:
     found = _ids(ADMIN_IN_REGION)
     assert {check for check, _ in found} == {"MFA001", "MFA015"}
+    (admin,) = [m for c, m in found if c == "MFA015"]
+    assert "iam:AttachUserPolicy" in admin or "iam:PutUserPolicy" in admin
     (message,) = [m for c, m in found if c == "MFA001"]
     assert "when aws:RequestedRegion=eu-west-1" in message
 
@@ -98,7 +100,10 @@ ORG_TRUST = {
 
 
 def test_trust_limited_to_an_organization_is_still_without_mfa() -> None:
-    assert _trust_ids(ORG_TRUST) == ["MFA010"]
+    trust = parse_policy({"Statement": [ORG_TRUST]}, name="t", kind="trust", source="t")
+    (finding,) = run_checks(Inventory(loose_policies=[trust]))
+    assert finding.check_id == "MFA010"
+    assert "when aws:PrincipalOrgID=o-a1b2c3d4e5" in finding.message
 
 
 def test_trust_limited_to_an_organization_with_mfa_is_clean() -> None:

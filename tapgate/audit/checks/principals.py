@@ -109,7 +109,7 @@ def principal_findings(subject: Subject, options: AuditOptions) -> list[Finding]
     classes = _classes(candidates, in_play)
     admin_actions = catalog.mask_of(ADMIN_ACTIONS)
     hits: dict[tuple[int, int], _Hit] = {}
-    admin: tuple[Policy, Statement, str] | None = None
+    admin: tuple[Policy, Statement, str, int] | None = None
     for scenario in _subject_scenarios(subject, options):
         base = normalize_context(
             {**scenario.context, "aws:username": "alice", "aws:PrincipalArn": principal}
@@ -130,7 +130,7 @@ def principal_findings(subject: Subject, options: AuditOptions) -> list[Finding]
             if deciding:
                 hit.conditions.add(deciding)
             if admin is None and actions & admin_actions:
-                admin = (policy, st, scenario.name)
+                admin = (policy, st, scenario.name, actions & admin_actions)
     out = []
     for hit in hits.values():
         layers = " after boundary/SCP/session policy" if layered else ""
@@ -147,12 +147,12 @@ def principal_findings(subject: Subject, options: AuditOptions) -> list[Finding]
             )
         )
     if admin is not None:
-        policy, st, name = admin
+        policy, st, name, powers = admin
         out.append(
             make_finding(
                 "MFA015",
                 f"{subject.name} is administrator-equivalent without MFA ({name}): "
-                f"{policy.name} {st.label}",
+                f"{policy.name} {st.label} allows {shown(powers)}",
                 policy=policy,
                 statement=st,
                 subject=subject.name,

@@ -63,9 +63,10 @@ def _without_caller_chosen(trust: Policy) -> Policy:
 
 def trust_entries_without_mfa(
     trust: Policy, options: AuditOptions
-) -> list[tuple[Statement, str, bool, str]]:
-    """(statement, caller, broad, scenario) for each way into the role without MFA."""
-    out: list[tuple[Statement, str, bool, str]] = []
+) -> list[tuple[Statement, str, bool, str, str]]:
+    """(statement, caller, broad, scenario, deciding values) for each way into the role
+    without MFA; the deciding values are those of keys the scenario does not fix."""
+    out: list[tuple[Statement, str, bool, str, str]] = []
     original = trust
     trust = _without_caller_chosen(trust)
     # tapgate's request tags count as MFA (only the broker passes them): never a free choice
@@ -85,20 +86,25 @@ def trust_entries_without_mfa(
                 base = _caller_context(scenario, caller)
                 fixed = (*base, *SCENARIO_KEYS, *tapgate_tags)
                 free = unknowns.candidates(trust.statements, fixed)
-                if _enters(trust, st, caller, unknowns.contexts(base, free)):
-                    out.append((original.statements[index], caller, broad, scenario.name))
+                assumed = _enters(trust, st, caller, unknowns.contexts(base, free))
+                if assumed is not None:
+                    deciding = unknowns.describe(assumed, [st])
+                    out.append((original.statements[index], caller, broad, scenario.name, deciding))
                     break
     return out
 
 
-def _enters(trust: Policy, st: Statement, caller: str, tries: list[tuple[dict, dict]]) -> bool:
-    """Does some candidate context let `caller` assume the role through statement `st`?"""
-    for context, _ in tries:
+def _enters(
+    trust: Policy, st: Statement, caller: str, tries: list[tuple[dict, dict]]
+) -> dict | None:
+    """The assumed values of the first candidate context that lets `caller` assume the role
+    through statement `st`, or None."""
+    for context, assumed in tries:
         request = Request("sts:AssumeRole", "*", caller, context)
         decision = evaluate(request, identity=(CALLER_MAY_ASSUME,), resource=trust)
         if decision.allowed and any(s is st for _, s in decision.allowed_by):
-            return True
-    return False
+            return assumed
+    return None
 
 
 # Keys that tie a trust to known callers: with one of them, Principal "*" is not "anyone".
@@ -129,15 +135,16 @@ def _open_to_every_account(st: Statement) -> bool:
 def trust_findings(trust: Policy, subject: str, options: AuditOptions) -> list[Finding]:
     out = []
     reported: set[int] = set()
-    for st, caller, broad, scenario in trust_entries_without_mfa(trust, options):
+    for st, caller, broad, scenario, deciding in trust_entries_without_mfa(trust, options):
         if st.index in reported:
             continue
         reported.add(st.index)
         who = "anyone in the trusted account(s)" if broad else caller
+        when = f" when {deciding}" if deciding else ""
         out.append(
             make_finding(
                 "MFA010",
-                f"{subject}: {st.label} lets {who} assume the role without MFA ({scenario})",
+                f"{subject}: {st.label} lets {who} assume the role without MFA{when} ({scenario})",
                 policy=trust,
                 statement=st,
                 subject=subject,
