@@ -12,6 +12,7 @@ meet a goal. Each row's method is in the module that measures it:
 - bench/throughput.py  local-mode authentications per second
 - bench/asset.py       the zipped Lambda asset, from stacks.bundling
 - bench/cost.py        1 M authentications a month
+- bench/audit_account.py  `tapgate audit` of a 500-policy account, end to end
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from bench import asset, aws_requests, cost, imports, throughput, verify  # noqa: E402
+from bench import (  # noqa: E402
+    asset,
+    audit_account,
+    aws_requests,
+    cost,
+    imports,
+    throughput,
+    verify,
+)
 
 
 @dataclass
@@ -247,6 +256,19 @@ def asset_rows(a: asset.Asset) -> list[Row]:
 # -- main -----------------------------------------------------------------------------------
 
 
+def audit_rows(result: audit_account.AuditTime) -> list[Row]:
+    return [
+        Row(
+            f"`tapgate audit` of a {result.documents}-policy account (saved authorization details)",
+            f"{result.seconds:.2f} s",
+            "< 1 s",
+            result.seconds < 1.0,
+            f"fresh interpreter, catalog and every check; {result.findings} findings; CPU "
+            f"{result.cpu_seconds:.2f} s; median of {result.runs}",
+        )
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="tapgate benchmarks")
     parser.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
@@ -273,6 +295,8 @@ def main() -> int:
         rates = throughput.measure(seconds=2.0 if quick else 5.0)
     say("asset ...")
     bundle = asset.measure()
+    say("audit of a 500-policy account ...")
+    audit_time = audit_account.measure(runs=3 if quick else 7)
 
     auth = request_counts.ceremonies["authentication"]
     invocations = [
@@ -294,6 +318,7 @@ def main() -> int:
     rows += request_rows(request_counts)
     rows += throughput_rows(rates)
     rows += asset_rows(bundle)
+    rows += audit_rows(audit_time)
     rows.append(
         Row(
             "cost of 1 M authentications / month",

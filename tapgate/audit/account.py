@@ -14,7 +14,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tapgate.audit.errors import InputError, PolicyFormatError
-from tapgate.audit.inventory import CredentialReportRow, Inventory, ReadError, Subject
+from tapgate.audit.inventory import (
+    CredentialReportRow,
+    Inventory,
+    ReadError,
+    Subject,
+    SubjectKind,
+)
 from tapgate.audit.policy import Policy, PolicyKind, parse_policy
 
 # AWS managed policies whose meaning the audit knows without reading the account.
@@ -111,22 +117,24 @@ def inventory_from_authorization_details(
         arn = boundary.get("PermissionsBoundaryArn")
         return managed_policy(arn) if arn else None
 
+    def subject(detail: dict, kind: SubjectKind, identity: list[Policy], **more: Any) -> Subject:
+        name = detail.get(f"{kind.capitalize()}Name", "")
+        arn = detail.get("Arn")
+        return Subject(name, kind, arn or source, arn=arn, identity=tuple(identity), **more)
+
     inventory = Inventory()
     for user in users:
         identity = identity_of(user, "UserPolicyList")
         for group_name in user.get("GroupList", []):
             if group_name in groups:
                 identity.extend(identity_of(groups[group_name], "GroupPolicyList"))
-        inventory.subjects.append(
-            Subject(
-                name=user["UserName"],
-                kind="user",
-                source=user.get("Arn", source),
-                arn=user.get("Arn"),
-                identity=tuple(identity),
-                boundary=boundary_of(user),
+        inventory.subjects.append(subject(user, "user", identity, boundary=boundary_of(user)))
+    joined = {name for user in users for name in user.get("GroupList", [])}
+    for group in groups.values():
+        if group["GroupName"] not in joined:  # members carry their groups' policies
+            inventory.subjects.append(
+                subject(group, "group", identity_of(group, "GroupPolicyList"))
             )
-        )
     for role in roles:
         trust = builder.parse(
             role.get("AssumeRolePolicyDocument"),
@@ -134,16 +142,9 @@ def inventory_from_authorization_details(
             source=role.get("Arn", source),
             kind="trust",
         )
+        identity = identity_of(role, "RolePolicyList")
         inventory.subjects.append(
-            Subject(
-                name=role["RoleName"],
-                kind="role",
-                source=role.get("Arn", source),
-                arn=role.get("Arn"),
-                identity=tuple(identity_of(role, "RolePolicyList")),
-                trust=trust,
-                boundary=boundary_of(role),
-            )
+            subject(role, "role", identity, trust=trust, boundary=boundary_of(role))
         )
     inventory.errors.extend(builder.errors)
     return inventory

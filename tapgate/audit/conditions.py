@@ -20,6 +20,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from tapgate.audit.policy import Condition
 
@@ -65,6 +66,7 @@ def _resolve(value: str, context: Context) -> str | None:
     return None if failed else resolved
 
 
+@lru_cache(maxsize=8192)
 def glob_regex(pattern: str, *, wildcards: bool = True, flags: int = 0) -> re.Pattern[str]:
     """A full-match regex for an IAM pattern; `*` and `?` are wildcards when `wildcards`."""
     out = []

@@ -7,7 +7,7 @@ from typing import Literal
 
 from tapgate.audit.policy import Policy
 
-SubjectKind = Literal["user", "role", "policy"]
+SubjectKind = Literal["user", "group", "role", "policy"]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,19 @@ class Scenario:
     context: dict[str, ContextValue]
 
 
+# The keys a scenario decides, present or absent; every other condition key is free (unknowns).
+SCENARIO_KEYS = (
+    "aws:multifactorauthpresent",
+    "aws:multifactorauthage",
+    "aws:principaltag/tapgate-mfa",
+    "aws:principaltag/tapgate-uv",
+    "aws:principaltag/tapgate-credential",
+    "aws:tokenissuetime",
+    "aws:username",
+    "aws:principalarn",
+)
+
+
 def scenarios(*, mfa_age: int = 300, user_name: str = "alice") -> tuple[Scenario, ...]:
     return (
         Scenario("long-term-key", False, {}),

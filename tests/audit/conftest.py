@@ -40,3 +40,11 @@ def stack_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     path = Path(artifact.template_full_path)
     template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return path, template
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the real-world corpus's precision and recall whenever its test ran."""
+    from tests.audit import realworld  # noqa: PLC0415
+
+    if realworld.LAST is not None:
+        terminalreporter.write_line(realworld.LAST.line())

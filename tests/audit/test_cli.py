@@ -32,8 +32,12 @@ def test_fail_on_sets_the_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_json_report(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run([TRIGGER, MALFORMED, "--format", "json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+    assert run([TRIGGER, MALFORMED, "--format", "json"]) == 2  # one input could not be read
+    captured = capsys.readouterr()
+    assert captured.err == f"tapgate audit: not audited: {MALFORMED}:4: invalid JSON: " + (
+        "Expecting ',' delimiter\n"
+    )
+    document = json.loads(captured.out)
     assert [f["checkId"] for f in document["findings"]] == ["MFA002", "MFA000"]
     assert document["findings"][0]["name"] == "deny-bool-false"
     assert document["summary"]["high"] == 1 and document["summary"]["medium"] == 1
@@ -104,7 +108,8 @@ def test_directory_audit_of_the_corpus_keeps_going_past_malformed_files() -> Non
         check=False,
         timeout=120,
     )
-    assert completed.returncode == 0, completed.stderr
+    assert completed.returncode == 2, completed.stderr  # the malformed files were not audited
+    assert "mfa000_trigger_malformed.json:4: invalid JSON" in completed.stderr
     found = json.loads(completed.stdout)["findings"]
     sources = {f["source"].rsplit("/", 1)[-1] for f in found}
     assert "mfa000_trigger_malformed.json" in sources
@@ -135,6 +140,24 @@ def test_directory_walk_skips_bundled_assets(
     broken = tmp_path / folder / "data.json"
     broken.parent.mkdir()
     broken.write_text("{not json")
-    assert run([str(tmp_path), "--format", "json"]) == 0
+    assert run([str(tmp_path), "--format", "json"]) == (2 if reported else 0)
     found = json.loads(capsys.readouterr().out)["findings"]
     assert [f["checkId"] for f in found] == (["MFA000"] if reported else [])
+
+
+@pytest.mark.parametrize("fail_on", ["critical", "high", "info"])
+def test_an_unread_input_fails_the_gate_whatever_fail_on_says(
+    tmp_path: Path, fail_on: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unknown = tmp_path / "notes.json"
+    unknown.write_text('{"hello": "world"}')
+    assert run([CLEAN, str(unknown), "--fail-on", fail_on]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"tapgate audit: not audited: {unknown}:1: neither an IAM policy")
+
+
+def test_a_byte_order_mark_is_not_content(tmp_path: Path) -> None:
+    marked = tmp_path / "bom.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + Path(TRIGGER).read_bytes())
+    assert run([str(marked), "--fail-on", "high"]) == 1  # read, and its MFA002 found
+    assert run([TRIGGER, "--fail-on", "high"]) == 1

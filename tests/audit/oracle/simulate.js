@@ -31,6 +31,11 @@ async function decide(c) {
   if (response.resultType === 'error') {
     return { error: response.errors };
   }
+  if (response.resultType === 'wildcard' && response.results.length === 1) {
+    // a wildcard-only action (no resource type): the request's "*" is its one resource
+    const only = response.results[0];
+    return { decision: response.overallResult, ignored: only.ignoredContextKeys || [] };
+  }
   if (response.resultType !== 'single') {
     return { error: `unexpected result type ${response.resultType}` };
   }
