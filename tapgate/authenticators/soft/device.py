@@ -13,26 +13,27 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
 from typing import Any, Final
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from fido2 import cbor
 from fido2.cose import ES256
 from fido2.ctap import STATUS, CtapDevice, CtapError
 from fido2.ctap2 import Ctap2
 from fido2.hid import CAPABILITY, CTAPHID
 from fido2.utils import sha256
-from fido2.webauthn import AttestedCredentialData, AuthenticatorData
+from fido2.webauthn import Aaguid, AttestedCredentialData, AuthenticatorData
 
+from tapgate.authenticators.soft import algorithms
+from tapgate.authenticators.soft.attestation import AttestationIdentity, packed_statement
 from tapgate.authenticators.soft.errors import SoftKeyError
 from tapgate.authenticators.soft.keyfile import (
     AAGUID,
     PIN_RETRIES,
+    KeyProfile,
     KeyState,
     StoredCredential,
     create_key_file,
@@ -77,18 +78,41 @@ class SoftAuthenticator(CtapDevice):
         self._pending: _PendingAssertions | None = None
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], *, pin: str | None = None) -> SoftAuthenticator:
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        pin: str | None = None,
+        aaguid: Aaguid | None = None,
+        attestation: AttestationIdentity | None = None,
+        backup_eligible: bool = False,
+        algorithms: Sequence[int] = (ES256.ALGORITHM,),
+    ) -> SoftAuthenticator:
         """Create a new key file (mode 0600; an existing file is never overwritten).
 
         With `pin`, the key verifies users by PIN (at least 4 characters, at most 63
-        bytes); without, it cannot verify users at all.
+        bytes); without, it cannot verify users at all. The defaults are a self-attesting,
+        device-bound ES256 key with the soft AAGUID. `attestation` makes it attest like a
+        vendor's key (x5c chain); `aaguid` defaults to the one its certificate names.
+        `backup_eligible` makes it look like a synced passkey (BE and BS flags).
+        `algorithms` are the credential algorithms it supports, in its order.
         """
         if pin is not None and (len(pin) < 4 or len(pin.encode()) > 63):
             raise SoftKeyError("a PIN must have at least 4 characters and at most 63 bytes")
+        if aaguid is None:
+            certified = attestation.certified_aaguid() if attestation is not None else None
+            aaguid = certified or AAGUID
+        profile = KeyProfile(
+            aaguid=Aaguid(bytes(aaguid)),
+            algorithms=tuple(algorithms),
+            backup_eligible=backup_eligible,
+            attestation=attestation,
+        ).checked()
         state = KeyState(
             pin_hash=None if pin is None else sha256(pin.encode())[:16],
             pin_retries=PIN_RETRIES,
             credentials=[],
+            profile=profile,
         )
         create_key_file(Path(path), encode_state(state))
         return cls(path)
@@ -105,6 +129,11 @@ class SoftAuthenticator(CtapDevice):
     @property
     def has_pin(self) -> bool:
         return self._state.pin_hash is not None
+
+    @property
+    def profile(self) -> KeyProfile:
+        """The model the key claims to be: AAGUID, algorithms, backup flags, attestation."""
+        return self._state.profile
 
     def sign_count(self, credential_id: bytes) -> int:
         """The current sign counter of one credential, as stored in the key file."""
@@ -181,13 +210,13 @@ class SoftAuthenticator(CtapDevice):
         options = {"rk": True, "up": True, "plat": False}
         info: dict[int, Any] = {
             1: ["FIDO_2_0", "FIDO_2_1"],
-            3: bytes(AAGUID),
+            3: bytes(self._state.profile.aaguid),
             4: options,
             5: _MAX_MSG_SIZE,
             7: _MAX_CREDS_IN_LIST,
             8: _MAX_CRED_ID_LENGTH,
             9: ["usb"],
-            10: [{"alg": ES256.ALGORITHM, "type": "public-key"}],
+            10: [{"alg": alg, "type": "public-key"} for alg in self._state.profile.algorithms],
         }
         if self.has_pin:
             options.update(clientPin=True, pinUvAuthToken=True)
@@ -226,13 +255,7 @@ class SoftAuthenticator(CtapDevice):
         user_id = param(user, "id", bytes)
         if not 0 < len(user_id) <= _MAX_USER_ID_LENGTH:
             raise CtapError(ERR.INVALID_PARAMETER)
-        if not any(
-            isinstance(p, Mapping)
-            and p.get("type") == "public-key"
-            and p.get("alg") == ES256.ALGORITHM
-            for p in key_params
-        ):
-            raise CtapError(ERR.UNSUPPORTED_ALGORITHM)
+        algorithm = self._choose_algorithm(key_params)
         if options.get("uv") or options.get("up") is False:
             raise CtapError(ERR.INVALID_OPTION)  # no built-in UV; UP is mandatory here
         resident = options.get("rk") is True
@@ -253,18 +276,15 @@ class SoftAuthenticator(CtapDevice):
         if excluded:
             raise CtapError(ERR.CREDENTIAL_EXCLUDED)
 
-        private_key = ec.generate_private_key(ec.SECP256R1())
+        private_key, public_key = algorithms.generate(algorithm)
         credential = StoredCredential(
             credential_id=secrets.token_bytes(32),
             rp_id=rp_id,
-            private_key=private_key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
+            private_key=private_key,
             sign_count=0,
             discoverable=resident,
             user=None if not resident else self._user_entity(user, user_id),
+            algorithm=algorithm,
         )
         if resident:  # one resident credential per (RP, user): the new one replaces it
             self._state.credentials = [
@@ -275,7 +295,7 @@ class SoftAuthenticator(CtapDevice):
         self._state.credentials.append(credential)
         self._save()
 
-        flags = AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.AT
+        flags = self._backup_flags() | AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.AT
         if uv:
             flags |= AuthenticatorData.FLAG.UV
         auth_data = AuthenticatorData.create(
@@ -283,17 +303,33 @@ class SoftAuthenticator(CtapDevice):
             flags,
             credential.sign_count,
             AttestedCredentialData.create(
-                bytes(AAGUID),
-                credential.credential_id,
-                ES256.from_cryptography_key(private_key.public_key()),
+                bytes(self._state.profile.aaguid), credential.credential_id, public_key
             ),
         )
-        signature = credential.sign(auth_data + client_data_hash)
-        return {
-            1: "packed",
-            2: bytes(auth_data),
-            3: {"alg": ES256.ALGORITHM, "sig": signature},
-        }
+        statement = packed_statement(
+            signed=auth_data + client_data_hash,
+            credential_algorithm=algorithm,
+            credential_key=private_key,
+            identity=self._state.profile.attestation,
+        )
+        return {1: "packed", 2: bytes(auth_data), 3: statement}
+
+    def _choose_algorithm(self, key_params: list[Any]) -> int:
+        """The first algorithm the RP offers (its order of preference) that the key has."""
+        supported = self._state.profile.algorithms
+        for offered in key_params:
+            if not isinstance(offered, Mapping) or offered.get("type") != "public-key":
+                continue
+            alg = offered.get("alg")
+            if isinstance(alg, int) and not isinstance(alg, bool) and alg in supported:
+                return alg
+        raise CtapError(ERR.UNSUPPORTED_ALGORITHM)
+
+    def _backup_flags(self) -> AuthenticatorData.FLAG:
+        """BE and BS for a backup-eligible (synced-passkey-like) key, none otherwise."""
+        if self._state.profile.backup_eligible:
+            return AuthenticatorData.FLAG.BE | AuthenticatorData.FLAG.BS
+        return AuthenticatorData.FLAG(0)
 
     @staticmethod
     def _user_entity(user: Mapping[Any, Any], user_id: bytes) -> dict[str, Any]:
@@ -335,7 +371,7 @@ class SoftAuthenticator(CtapDevice):
         if not credentials:
             raise CtapError(ERR.NO_CREDENTIALS)
 
-        flags = AuthenticatorData.FLAG(0)
+        flags = self._backup_flags()
         if user_present:
             flags |= AuthenticatorData.FLAG.UP
         if uv:

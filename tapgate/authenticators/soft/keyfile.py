@@ -1,10 +1,13 @@
 """The soft key's file: its JSON format and its private, atomic writes.
 
 The key file is JSON (bytes as standard base64) holding the private keys, counters,
-resident-key user entities and the PIN hash; it is the secret. It is created with mode
-0600, every update replaces it atomically (a 0600 temp file in the same directory, fsync,
-`os.replace`), and a file that its group or others may access, or that another user owns,
-is refused.
+resident-key user entities, the PIN hash and the key's profile (AAGUID, algorithms, backup
+eligibility, attestation key and certificates); it is the secret. Files written before the
+profile existed load as today's defaults: the soft AAGUID, ES256, self attestation.
+
+It is created with mode 0600, every update replaces it atomically (a 0600 temp file in the
+same directory, fsync, `os.replace`), and a file that its group or others may access, or
+that another user owns, is refused.
 """
 
 from __future__ import annotations
@@ -15,15 +18,20 @@ import json
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from fido2.cose import ES256
 from fido2.webauthn import Aaguid
 
-from tapgate.authenticators.soft.errors import SoftKeyFileError, SoftKeyPermissionError
+from tapgate.authenticators.soft import algorithms
+from tapgate.authenticators.soft.attestation import AttestationIdentity
+from tapgate.authenticators.soft.errors import (
+    SoftKeyError,
+    SoftKeyFileError,
+    SoftKeyPermissionError,
+)
 
 AAGUID: Final = Aaguid(b"tapgate soft key")
 PIN_RETRIES: Final = 8
@@ -40,12 +48,36 @@ class StoredCredential:
     sign_count: int
     discoverable: bool
     user: dict[str, Any] | None  # {"id": bytes, "name"?: str, "displayName"?: str}
+    algorithm: int = ES256.ALGORITHM
 
     def sign(self, message: bytes) -> bytes:
-        key = serialization.load_der_private_key(self.private_key, password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise SoftKeyFileError("a credential's private key is not an EC key")
-        return key.sign(message, ec.ECDSA(hashes.SHA256()))
+        return algorithms.sign(self.algorithm, self.private_key, message)
+
+
+@dataclass(frozen=True)
+class KeyProfile:
+    """What model the key claims to be and how it attests; fixed when the file is made.
+
+    `algorithms` in the key's order: makeCredential takes the first the RP offers that is
+    in this list. `backup_eligible` sets the BE and BS flags, as a synced passkey does.
+    """
+
+    aaguid: Aaguid = AAGUID
+    algorithms: tuple[int, ...] = (ES256.ALGORITHM,)
+    backup_eligible: bool = False
+    attestation: AttestationIdentity | None = None
+
+    def checked(self) -> KeyProfile:
+        """Refuse a profile no real key could have (see `AttestationIdentity`)."""
+        algorithms.check_algorithms(self.algorithms)
+        if self.attestation is not None:
+            certified = self.attestation.certified_aaguid()
+            if certified is not None and certified != self.aaguid:
+                raise SoftKeyError(
+                    f"the attestation certificate names AAGUID {certified}, "
+                    f"not the key's {self.aaguid}"
+                )
+        return self
 
 
 @dataclass
@@ -55,6 +87,7 @@ class KeyState:
     pin_hash: bytes | None  # LEFT(SHA-256(PIN), 16), what clientPIN compares
     pin_retries: int
     credentials: list[StoredCredential]
+    profile: KeyProfile = field(default_factory=KeyProfile)
 
 
 def _b64(data: bytes) -> str:
@@ -71,9 +104,19 @@ def encode_state(state: KeyState) -> bytes:
     def user(entity: dict[str, Any] | None) -> dict[str, Any] | None:
         return None if entity is None else {**entity, "id": _b64(entity["id"])}
 
+    profile = state.profile
+    identity = profile.attestation
     document = {
         "format": _FORMAT,
-        "aaguid": str(AAGUID),
+        "aaguid": str(profile.aaguid),
+        "algorithms": list(profile.algorithms),
+        "backupEligible": profile.backup_eligible,
+        "attestation": None
+        if identity is None
+        else {
+            "privateKey": _b64(identity.private_key),
+            "x5c": [_b64(der) for der in identity.certificates],
+        },
         "pin": None
         if state.pin_hash is None
         else {"hash": _b64(state.pin_hash), "retries": state.pin_retries},
@@ -85,6 +128,7 @@ def encode_state(state: KeyState) -> bytes:
                 "signCount": c.sign_count,
                 "discoverable": c.discoverable,
                 "user": user(c.user),
+                "alg": c.algorithm,
             }
             for c in state.credentials
         ],
@@ -109,15 +153,45 @@ def decode_state(raw: bytes, path: Path) -> KeyState:
                     sign_count=int(item["signCount"]),
                     discoverable=bool(item["discoverable"]),
                     user=None if user is None else {**user, "id": _unb64(user["id"])},
+                    algorithm=_integer(item.get("alg", ES256.ALGORITHM)),
                 )
             )
         return KeyState(
             pin_hash=None if pin is None else _unb64(pin["hash"]),
             pin_retries=PIN_RETRIES if pin is None else int(pin["retries"]),
             credentials=credentials,
+            profile=_decode_profile(document).checked(),
         )
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise SoftKeyFileError(f"{path} is not a tapgate soft key file: {exc}") from exc
+    except SoftKeyError as exc:
+        raise SoftKeyFileError(f"{path} is not a usable tapgate soft key file: {exc}") from exc
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _decode_profile(document: dict[str, Any]) -> KeyProfile:
+    """The profile fields; each absent one (a file from before they existed) is the default."""
+    default = KeyProfile()
+    identity = document.get("attestation")
+    backup_eligible = document.get("backupEligible", False)
+    if not isinstance(backup_eligible, bool):
+        raise TypeError("backupEligible must be true or false")
+    return KeyProfile(
+        aaguid=Aaguid.parse(str(document.get("aaguid", str(default.aaguid)))),
+        algorithms=tuple(_integer(a) for a in document.get("algorithms", default.algorithms)),
+        backup_eligible=backup_eligible,
+        attestation=None
+        if identity is None
+        else AttestationIdentity(
+            private_key=_unb64(identity["privateKey"]),
+            certificates=tuple(_unb64(der) for der in identity["x5c"]),
+        ),
+    )
 
 
 def read_key_file(path: Path) -> KeyState:
