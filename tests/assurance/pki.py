@@ -76,6 +76,7 @@ def _certificate(
     ca: bool,
     extensions: Sequence[x509.ExtensionType] = (),
     not_after: dt.datetime = _NOT_AFTER,
+    basic_constraints: bool = True,
 ) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
@@ -85,9 +86,10 @@ def _certificate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(_NOT_BEFORE)
         .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
+    if basic_constraints:
+        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
     for extension in extensions:
         builder = builder.add_extension(extension, critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
@@ -117,8 +119,14 @@ def issue(
     ca: bool = False,
     rsa_key: bool = False,
     not_after: dt.datetime = _NOT_AFTER,
+    dns_names: Sequence[str] = (),
+    basic_constraints: bool = True,
 ) -> Authority:
-    """A certificate signed by `parent`: an intermediate (`ca=True`) or a leaf."""
+    """A certificate signed by `parent`: an intermediate (`ca=True`) or a leaf.
+
+    `dns_names` become a subjectAltName; `basic_constraints=False` leaves the extension out
+    (an old-style certificate that says nothing about being a CA).
+    """
     key: PrivateKey = (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if rsa_key
@@ -131,6 +139,10 @@ def issue(
         issuer_key=parent.key,
         ca=ca,
         not_after=not_after,
+        basic_constraints=basic_constraints,
+        extensions=[x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names])]
+        if dns_names
+        else [],
     )
     return Authority(key, certificate)
 
