@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from fido2.server import Fido2Server
 from fido2.webauthn import (
@@ -16,6 +17,7 @@ from fido2.webauthn import (
     PublicKeyCredentialRpEntity,
     PublicKeyCredentialUserEntity,
 )
+from moto import mock_aws
 
 from tapgate.authenticators.soft import soft_client
 from tapgate_broker.core.assurance import MetadataIndex
@@ -71,3 +73,39 @@ def register() -> Register:
         return response.response.attestation_object, response.response.client_data.hash
 
     return ceremony
+
+
+BUCKET = "tapgate-metadata-test"
+BLOB_KEY = "mds3/blob.jwt"
+
+
+@pytest.fixture(scope="module")
+def _s3_module() -> Iterator[Any]:
+    """moto's S3 in process, started once per module (starting it costs more than a test),
+    and stopped before the next module: no other suite runs under it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        }.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        with mock_aws():
+            yield boto3.client("s3", region_name="eu-west-1")
+
+
+@pytest.fixture
+def s3(_s3_module: Any) -> Iterator[Any]:
+    """An empty versioned bucket like the stack's, in moto's S3; removed after the test."""
+    client = _s3_module
+    client.create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    yield client
+    listing = client.list_object_versions(Bucket=BUCKET)
+    for version in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
+        client.delete_object(Bucket=BUCKET, Key=version["Key"], VersionId=version["VersionId"])
+    client.delete_bucket(Bucket=BUCKET)

@@ -27,7 +27,7 @@ import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptographyInvalidSignature
@@ -84,6 +84,18 @@ class MetadataRootError(MetadataError):
     """The configured trust root is not one PEM CA certificate."""
 
 
+class MetadataDownloadError(MetadataError):
+    """The blob could not be downloaded (network, HTTP status, size)."""
+
+
+class MetadataStoreError(MetadataError):
+    """The store of the current blob failed (a dependency, possibly transient)."""
+
+
+class MetadataStoreConflictError(MetadataStoreError):
+    """The current blob changed between reading it and replacing it."""
+
+
 @dataclass(frozen=True)
 class TrustRoot:
     """The certificate blobs must chain to, and the names its blob signer may carry.
@@ -103,6 +115,27 @@ class VerifiedMetadata:
     payload: MetadataBlobPayload
     no: int
     next_update: dt.date
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """The current blob as the store holds it; `version` makes a replacement conditional."""
+
+    raw: bytes
+    version: str
+
+
+class MetadataStore(Protocol):
+    """Where the current verified blob lives (S3 in the stack)."""
+
+    def read(self) -> StoredBlob | None:
+        """The current blob, None if there is none; raises `MetadataStoreError`."""
+        ...
+
+    def replace(self, raw: bytes, *, no: int, previous: StoredBlob | None) -> None:
+        """Store `raw` only if the current blob is still `previous` (None: no blob yet);
+        raises `MetadataStoreConflictError` otherwise, `MetadataStoreError` on failure."""
+        ...
 
 
 def fido_mds_root() -> TrustRoot:
@@ -136,11 +169,13 @@ def verify_metadata(
     root: TrustRoot,
     now: dt.datetime,
     previous_no: int | None = None,
+    require_fresh: bool = True,
 ) -> VerifiedMetadata:
     """Check a downloaded or stored blob; raise a `MetadataError` subclass if it fails.
 
     `now` is aware (UTC). `previous_no`: the serial of the blob this one would replace
-    (None when there is none, or when only reading).
+    (None when there is none, or when only reading). `require_fresh=False` skips the
+    nextUpdate check, to read the serial of the blob a refresh would replace.
     """
     if not isinstance(raw, bytes) or len(raw) > MAX_BLOB_BYTES:
         raise MetadataFormatError(f"a metadata blob is bytes of at most {MAX_BLOB_BYTES}")
@@ -156,7 +191,7 @@ def verify_metadata(
     # leaf, and the leaf the expected signer.
     _check_chain([*_header_chain(raw), root.certificate], root=root, now=now)
     today = now.astimezone(dt.UTC).date()
-    if payload.next_update < today:
+    if require_fresh and payload.next_update < today:
         raise MetadataStaleError(
             f"blob no {payload.no} has nextUpdate {payload.next_update.isoformat()}, "
             f"before today ({today.isoformat()})"
