@@ -21,7 +21,8 @@ What it does:
   which is how a cloned key looks to a relying party.
 
 The modules, one job each: `keyfile` (the JSON file and its private, atomic writes),
-`device` (the CTAP2 commands), `algorithms` (credential keys and signatures),
+`device` (the CTAP2 commands), `profile` (the model the key claims to be: AAGUID,
+algorithms, backup flags, getInfo), `algorithms` (credential keys and signatures),
 `attestation` (the packed statement), `pin` (clientPIN and pinUvAuthParam), `params`
 (reading CBOR parameters), `client` (the local-mode guard and a ready `Fido2Client`),
 `errors`.
@@ -41,7 +42,7 @@ from tapgate.authenticators.soft.errors import (
     SoftKeyNotAllowedError,
     SoftKeyPermissionError,
 )
-from tapgate.authenticators.soft.keyfile import AAGUID, KeyProfile
+from tapgate.authenticators.soft.profile import AAGUID, KeyProfile
 
 __all__ = [
     "AAGUID",

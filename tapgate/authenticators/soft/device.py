@@ -31,15 +31,14 @@ from tapgate.authenticators.soft import algorithms
 from tapgate.authenticators.soft.attestation import AttestationIdentity, packed_statement
 from tapgate.authenticators.soft.errors import SoftKeyError
 from tapgate.authenticators.soft.keyfile import (
-    AAGUID,
     PIN_RETRIES,
-    KeyProfile,
     KeyState,
     StoredCredential,
     create_key_file,
     encode_state,
     read_key_file,
     replace_key_file,
+    user_entity,
 )
 from tapgate.authenticators.soft.params import ERR, decode_params, param
 from tapgate.authenticators.soft.pin import (
@@ -48,10 +47,8 @@ from tapgate.authenticators.soft.pin import (
     PROTOCOLS,
     ClientPinService,
 )
+from tapgate.authenticators.soft.profile import KeyProfile
 
-_MAX_MSG_SIZE: Final = 2048
-_MAX_CREDS_IN_LIST: Final = 8
-_MAX_CRED_ID_LENGTH: Final = 64
 _MAX_USER_ID_LENGTH: Final = 64
 
 
@@ -99,15 +96,12 @@ class SoftAuthenticator(CtapDevice):
         """
         if pin is not None and (len(pin) < 4 or len(pin.encode()) > 63):
             raise SoftKeyError("a PIN must have at least 4 characters and at most 63 bytes")
-        if aaguid is None:
-            certified = attestation.certified_aaguid() if attestation is not None else None
-            aaguid = certified or AAGUID
-        profile = KeyProfile(
-            aaguid=Aaguid(bytes(aaguid)),
-            algorithms=tuple(algorithms),
-            backup_eligible=backup_eligible,
+        profile = KeyProfile.make(
+            aaguid=aaguid,
             attestation=attestation,
-        ).checked()
+            backup_eligible=backup_eligible,
+            algorithms=algorithms,
+        )
         state = KeyState(
             pin_hash=None if pin is None else sha256(pin.encode())[:16],
             pin_retries=PIN_RETRIES,
@@ -207,21 +201,7 @@ class SoftAuthenticator(CtapDevice):
         raise CtapError(ERR.INVALID_COMMAND)
 
     def _get_info(self) -> Mapping[int, Any]:
-        options = {"rk": True, "up": True, "plat": False}
-        info: dict[int, Any] = {
-            1: ["FIDO_2_0", "FIDO_2_1"],
-            3: bytes(self._state.profile.aaguid),
-            4: options,
-            5: _MAX_MSG_SIZE,
-            7: _MAX_CREDS_IN_LIST,
-            8: _MAX_CRED_ID_LENGTH,
-            9: ["usb"],
-            10: [{"alg": alg, "type": "public-key"} for alg in self._state.profile.algorithms],
-        }
-        if self.has_pin:
-            options.update(clientPin=True, pinUvAuthToken=True)
-            info[6] = list(PROTOCOLS)
-        return info
+        return self._state.profile.get_info(pin_protocols=list(PROTOCOLS) if self.has_pin else [])
 
     def _check_uv(
         self,
@@ -255,7 +235,7 @@ class SoftAuthenticator(CtapDevice):
         user_id = param(user, "id", bytes)
         if not 0 < len(user_id) <= _MAX_USER_ID_LENGTH:
             raise CtapError(ERR.INVALID_PARAMETER)
-        algorithm = self._choose_algorithm(key_params)
+        algorithm = self._state.profile.choose_algorithm(key_params)
         if options.get("uv") or options.get("up") is False:
             raise CtapError(ERR.INVALID_OPTION)  # no built-in UV; UP is mandatory here
         resident = options.get("rk") is True
@@ -283,7 +263,7 @@ class SoftAuthenticator(CtapDevice):
             private_key=private_key,
             sign_count=0,
             discoverable=resident,
-            user=None if not resident else self._user_entity(user, user_id),
+            user=None if not resident else user_entity(user, user_id),
             algorithm=algorithm,
         )
         if resident:  # one resident credential per (RP, user): the new one replaces it
@@ -295,7 +275,11 @@ class SoftAuthenticator(CtapDevice):
         self._state.credentials.append(credential)
         self._save()
 
-        flags = self._backup_flags() | AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.AT
+        flags = (
+            self._state.profile.backup_flags()
+            | AuthenticatorData.FLAG.UP
+            | AuthenticatorData.FLAG.AT
+        )
         if uv:
             flags |= AuthenticatorData.FLAG.UV
         auth_data = AuthenticatorData.create(
@@ -313,31 +297,6 @@ class SoftAuthenticator(CtapDevice):
             identity=self._state.profile.attestation,
         )
         return {1: "packed", 2: bytes(auth_data), 3: statement}
-
-    def _choose_algorithm(self, key_params: list[Any]) -> int:
-        """The first algorithm the RP offers (its order of preference) that the key has."""
-        supported = self._state.profile.algorithms
-        for offered in key_params:
-            if not isinstance(offered, Mapping) or offered.get("type") != "public-key":
-                continue
-            alg = offered.get("alg")
-            if isinstance(alg, int) and not isinstance(alg, bool) and alg in supported:
-                return alg
-        raise CtapError(ERR.UNSUPPORTED_ALGORITHM)
-
-    def _backup_flags(self) -> AuthenticatorData.FLAG:
-        """BE and BS for a backup-eligible (synced-passkey-like) key, none otherwise."""
-        if self._state.profile.backup_eligible:
-            return AuthenticatorData.FLAG.BE | AuthenticatorData.FLAG.BS
-        return AuthenticatorData.FLAG(0)
-
-    @staticmethod
-    def _user_entity(user: Mapping[Any, Any], user_id: bytes) -> dict[str, Any]:
-        entity: dict[str, Any] = {"id": user_id}
-        for name in ("name", "displayName"):
-            if isinstance(user.get(name), str):
-                entity[name] = user[name]
-        return entity
 
     def _get_assertion(
         self, params: Mapping[int, Any], on_keepalive: Callable[[STATUS], None] | None
@@ -371,7 +330,7 @@ class SoftAuthenticator(CtapDevice):
         if not credentials:
             raise CtapError(ERR.NO_CREDENTIALS)
 
-        flags = self._backup_flags()
+        flags = self._state.profile.backup_flags()
         if user_present:
             flags |= AuthenticatorData.FLAG.UP
         if uv:

@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -32,8 +33,8 @@ from tapgate.authenticators.soft.errors import (
     SoftKeyFileError,
     SoftKeyPermissionError,
 )
+from tapgate.authenticators.soft.profile import KeyProfile
 
-AAGUID: Final = Aaguid(b"tapgate soft key")
 PIN_RETRIES: Final = 8
 
 _FORMAT: Final = "tapgate-soft-key/1"
@@ -54,30 +55,13 @@ class StoredCredential:
         return algorithms.sign(self.algorithm, self.private_key, message)
 
 
-@dataclass(frozen=True)
-class KeyProfile:
-    """What model the key claims to be and how it attests; fixed when the file is made.
-
-    `algorithms` in the key's order: makeCredential takes the first the RP offers that is
-    in this list. `backup_eligible` sets the BE and BS flags, as a synced passkey does.
-    """
-
-    aaguid: Aaguid = AAGUID
-    algorithms: tuple[int, ...] = (ES256.ALGORITHM,)
-    backup_eligible: bool = False
-    attestation: AttestationIdentity | None = None
-
-    def checked(self) -> KeyProfile:
-        """Refuse a profile no real key could have (see `AttestationIdentity`)."""
-        algorithms.check_algorithms(self.algorithms)
-        if self.attestation is not None:
-            certified = self.attestation.certified_aaguid()
-            if certified is not None and certified != self.aaguid:
-                raise SoftKeyError(
-                    f"the attestation certificate names AAGUID {certified}, "
-                    f"not the key's {self.aaguid}"
-                )
-        return self
+def user_entity(user: Mapping[Any, Any], user_id: bytes) -> dict[str, Any]:
+    """What a resident credential keeps of the RP's user entity: id and names."""
+    entity: dict[str, Any] = {"id": user_id}
+    for name in ("name", "displayName"):
+        if isinstance(user.get(name), str):
+            entity[name] = user[name]
+    return entity
 
 
 @dataclass
