@@ -17,11 +17,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.nag import acknowledge
+from stacks.python_function import PythonFunction
 
 OBJECT_KEY: Final = "mds3/blob.jwt"
 HANDLER: Final = "tapgate_broker.metadata_refresh.handler"
@@ -76,18 +76,6 @@ class MetadataRefresh(Construct):
             "refresh function, versioned; its API calls are in CloudTrail. Server access logs "
             "would need a second bucket for no additional evidence.",
         )
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="tapgate metadata refresh: reads and replaces the stored MDS3 blob",
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
         environment = {
             "POWERTOOLS_SERVICE_NAME": METRIC_SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRIC_NAMESPACE,
@@ -98,35 +86,19 @@ class MetadataRefresh(Construct):
         }
         if root_pem is not None:
             environment[ENV_ROOT] = root_pem
-        self.function = lambda_.Function(
+        refresh = PythonFunction(
             self,
-            "Function",
-            runtime=lambda_.Runtime.PYTHON_3_12,
-            architecture=lambda_.Architecture.ARM_64,
+            "Refresh",
             handler=HANDLER,
             code=code,
-            role=self.role,
+            description="tapgate: download, verify and store the FIDO MDS3 metadata blob",
+            role_description="tapgate metadata refresh: reads and replaces the stored MDS3 blob",
             memory_size=1024,  # the parsed blob: several times its ~6 MB
             timeout=Duration.minutes(2),
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=self.log_group,
             environment=environment,
-            description="tapgate: download, verify and store the FIDO MDS3 metadata blob",
         )
-        self.log_group.grant_write(self.role)
+        self.function, self.role = refresh.function, refresh.role
         self._grant_object_access()
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray tracing (PutTraceSegments/PutTelemetryRecords) has no resource-level "
-            "permissions; this is CDK's standard tracing grant and covers nothing else.",
-        )
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            "Python 3.12 on purpose: the function runs the broker's code asset, whose wheels "
-            "are bundled for exactly this version (see stacks/bundling.py).",
-        )
         self.schedule = events.Rule(
             self,
             "Schedule",

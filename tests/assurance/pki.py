@@ -95,13 +95,15 @@ def _certificate(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
+def _new_key(*, rsa_key: bool) -> PrivateKey:
+    if rsa_key:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
 def root(common_name: str, *, rsa_key: bool = False) -> Authority:
     """A self-signed CA."""
-    key: PrivateKey = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        if rsa_key
-        else ec.generate_private_key(ec.SECP256R1())
-    )
+    key = _new_key(rsa_key=rsa_key)
     certificate = _certificate(
         subject=_name(common_name),
         public_key=key.public_key(),
@@ -127,11 +129,7 @@ def issue(
     `dns_names` become a subjectAltName; `basic_constraints=False` leaves the extension out
     (an old-style certificate that says nothing about being a CA).
     """
-    key: PrivateKey = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        if rsa_key
-        else ec.generate_private_key(ec.SECP256R1())
-    )
+    key = _new_key(rsa_key=rsa_key)
     certificate = _certificate(
         subject=_name(common_name),
         public_key=key.public_key(),
