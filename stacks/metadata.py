@@ -93,7 +93,7 @@ class MetadataRefresh(Construct):
             code=code,
             description="tapgate: download, verify and store the FIDO MDS3 metadata blob",
             role_description="tapgate metadata refresh: reads and replaces the stored MDS3 blob",
-            memory_size=1024,  # the parsed blob: several times its ~6 MB
+            memory_size=1024,  # the previous and the new blob, parsed: several times their size
             timeout=Duration.minutes(2),
             environment=environment,
         )

@@ -37,7 +37,7 @@ def pki() -> Pki:
 
 @pytest.fixture(scope="session")
 def trust_root(pki: Pki) -> TrustRoot:
-    return TrustRoot(certificate=pki.metadata_root.der)
+    return TrustRoot(certificates=(pki.metadata_root.der,))
 
 
 Index = Callable[[Sequence[dict[str, Any]]], MetadataIndex]

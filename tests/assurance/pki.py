@@ -145,6 +145,19 @@ def issue(
     return Authority(key, certificate)
 
 
+def cross_certify(new_root: Authority, *, by: Authority) -> Authority:
+    """`new_root`'s name and key, certified by the older root `by`: what a CA publishes so
+    chains ending at its new root also reach the old one during a rotation."""
+    certificate = _certificate(
+        subject=new_root.certificate.subject,
+        public_key=new_root.key.public_key(),
+        issuer=by,
+        issuer_key=by.key,
+        ca=True,
+    )
+    return Authority(new_root.key, certificate)
+
+
 def attestation_identity(
     parent: Authority,
     *,

@@ -28,13 +28,12 @@ from tapgate_broker.core.metadata import (
     verify_metadata,
 )
 from tests.assurance.conftest import NEXT_UPDATE, NOW
-from tests.assurance.pki import Pki, issue, mds_blob, metadata_entry
+from tests.assurance.pki import Pki, cross_certify, issue, mds_blob, metadata_entry, root
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mds"
-GLOBALSIGN_R3_SHA256 = (
-    "CB:B5:22:D7:B7:F1:27:AD:6A:01:13:86:5B:DF:1C:D4:"
-    "10:2E:7D:07:59:AF:63:5A:7C:F4:72:0D:C9:63:C5:3B"
-)
+# The fingerprints GlobalSign publishes (and Mozilla's root store lists).
+GLOBALSIGN_R46_SHA256 = "4FA3126D8D3A11D1C4855A4F807CBAD6CF919D3A5A88B03BEA2C6372D93C40C9"
+GLOBALSIGN_R3_SHA256 = "CBB522D7B7F127AD6A0113865BDF1CD4102E7D0759AF635A7CF4720DC963C53B"
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +123,7 @@ def test_the_signer_must_carry_the_expected_name(pki, entries):
     named = issue(pki.metadata_root, "signer", rsa_key=True, dns_names=["mds.example.test"])
     wildcard = issue(pki.metadata_root, "signer", rsa_key=True, dns_names=["*.example.test"])
     other = issue(pki.metadata_root, "signer", rsa_key=True, dns_names=["evil.example.org"])
-    root = TrustRoot(pki.metadata_root.der, signer_names=frozenset({"mds.example.test"}))
+    root = TrustRoot((pki.metadata_root.der,), signer_names=frozenset({"mds.example.test"}))
 
     for signer in (named, wildcard):
         verify_metadata(_blob(pki, entries, signer=signer), root=root, now=NOW)
@@ -155,6 +154,50 @@ def test_no_input_raises_anything_but_a_metadata_error(data):
         verify_metadata(data, root=root, now=NOW)
 
 
+# -- a root rotation, as the FIDO Alliance's of August 2026 (GlobalSign R3 -> R46) ---------
+
+
+@pytest.fixture(scope="module")
+def rotation():
+    """An old and a new root; the signer under an intermediate of the new root; the new
+    root cross-certified by the old one."""
+    old, new = root("old root"), root("new root")
+    intermediate = issue(new, "intermediate of the new root", ca=True)
+    signer = issue(intermediate, "signer", rsa_key=True, dns_names=["mds.example.test"])
+    return old, new, intermediate, signer, cross_certify(new, by=old)
+
+
+def _rotated_blob(signer, chain, entries) -> bytes:
+    return mds_blob(signer=signer, entries=entries, no=7, next_update=NEXT_UPDATE, chain=chain)
+
+
+def _roots(*authorities) -> TrustRoot:
+    return TrustRoot(tuple(a.der for a in authorities), frozenset({"mds.example.test"}))
+
+
+def test_during_a_rotation_a_blob_verifies_whichever_shipped_root_its_chain_ends_at(
+    rotation, entries
+):
+    old, new, intermediate, signer, cross = rotation
+    plain = _rotated_blob(signer, [intermediate], entries)  # ends at the new root
+    bridged = _rotated_blob(signer, [intermediate, cross], entries)  # reaches the old one
+
+    for raw in (plain, bridged):
+        assert verify_metadata(raw, root=_roots(new, old), now=NOW).no == 7
+
+
+def test_python_fido2_needs_the_root_the_chain_ends_at(rotation, entries):
+    """It checks the x5c in order, without path building: hence both roots are shipped."""
+    old, new, intermediate, signer, cross = rotation
+
+    with pytest.raises(MetadataSignatureError):  # the break of August 2026 with R3 alone
+        verify_metadata(_rotated_blob(signer, [intermediate], entries), root=_roots(old), now=NOW)
+    with pytest.raises(MetadataSignatureError):  # the cross-certificate, with R46 alone
+        verify_metadata(
+            _rotated_blob(signer, [intermediate, cross], entries), root=_roots(new), now=NOW
+        )
+
+
 # -- the FIDO specification's example blob, recorded -----------------------------------------
 
 
@@ -173,18 +216,18 @@ def test_the_specifications_example_blob_verifies_but_is_long_stale():
 # -- trust roots ---------------------------------------------------------------------------
 
 
-def test_the_shipped_root_is_globalsign_r3_bound_to_the_fido_signer():
+def test_the_shipped_roots_are_globalsign_r46_and_r3_bound_to_the_fido_signer():
     root = fido_mds_root()
 
-    fingerprint = hashlib.sha256(root.certificate).hexdigest().upper()
-    assert ":".join(fingerprint[i : i + 2] for i in range(0, 64, 2)) == GLOBALSIGN_R3_SHA256
+    fingerprints = [hashlib.sha256(der).hexdigest().upper() for der in root.certificates]
+    assert fingerprints == [GLOBALSIGN_R46_SHA256, GLOBALSIGN_R3_SHA256]
     assert root.signer_names == FIDO_MDS_SIGNER_NAMES == {"mds.fidoalliance.org"}
 
 
 def test_a_configured_root_is_one_pem_ca_certificate(pki):
     root = trust_root_from_pem(pki.metadata_root.pem.decode())
 
-    assert root == TrustRoot(certificate=pki.metadata_root.der, signer_names=None)
+    assert root == TrustRoot(certificates=(pki.metadata_root.der,), signer_names=None)
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from tests.infrastructure.conftest import (
 )
 from tests.infrastructure.conftest import resources_of as _resources
 
-SMALL_PEM = (REPO / "lambdas/tapgate_broker/metadata_roots/fido-mds-root.pem").read_text()
+SMALL_PEM = (REPO / "lambdas/tapgate_broker/metadata_roots/globalsign-root-ca-r3.pem").read_text()
 BLOB_URL, ROOT_PEM = METADATA_BLOB_URL, METADATA_ROOT_PEM
 
 

@@ -7,9 +7,11 @@ and this module adds it:
 - the certificates' validity periods at the time of checking, and that every certificate
   after the leaf is a CA (fido2 checks signatures only, so any end-entity certificate
   under the root could otherwise sign a blob);
-- for the FIDO Alliance's root, the leaf must be the MDS signer (`mds.fidoalliance.org`):
-  the root is a public web CA (GlobalSign Root CA - R3), under which anyone can buy a
-  certificate for their own name;
+- for the FIDO Alliance's roots, the leaf must be the MDS signer (`mds.fidoalliance.org`):
+  the roots are public web CAs (GlobalSign Root R46 and Root CA - R3), under which anyone
+  can buy a certificate for their own name;
+- several roots: python-fido2 checks the x5c in order up to the one root it is given, so
+  during a root rotation (the FIDO Alliance's of August 2026) each root is tried;
 - `nextUpdate` must not have passed, and the serial `no` must grow over the blob it
   replaces (a refresh may not roll metadata back to a version before a revocation);
 - a size bound before anything is parsed.
@@ -41,14 +43,14 @@ from fido2.attestation.base import InvalidAttestation
 from fido2.mds3 import MetadataBlobPayload, parse_blob
 from fido2.utils import websafe_decode
 
-# The published FIDO MDS3 blob was ~6 MB when this was written; a bound well above it.
+# The published FIDO MDS3 blob is a few MB (its entries carry PNG icons); a bound well above.
 MAX_BLOB_BYTES: Final = 32 * 1024 * 1024
 DEFAULT_BLOB_URL: Final = "https://mds3.fidoalliance.org/"
 # The name the FIDO Alliance's blob signer certificate is issued to.
 FIDO_MDS_SIGNER_NAMES: Final = frozenset({"mds.fidoalliance.org"})
 
 _ROOT_PACKAGE: Final = "tapgate_broker.metadata_roots"
-_ROOT_FILE: Final = "fido-mds-root.pem"
+_ROOT_FILES: Final = ("globalsign-root-r46.pem", "globalsign-root-ca-r3.pem")
 # What parse_blob raises on input that is not a well-formed MDS3 blob (not a bug).
 _FORMAT_ERRORS: Final = (
     ValueError,
@@ -102,13 +104,13 @@ class MetadataStoreConflictError(MetadataStoreError):
 
 @dataclass(frozen=True)
 class TrustRoot:
-    """The certificate blobs must chain to, and the names its blob signer may carry.
+    """The certificates a blob may chain to (any one), and the names its signer may carry.
 
     `signer_names` None: any end-entity certificate under the root may sign (a private
     root that issues nothing else).
     """
 
-    certificate: bytes  # DER
+    certificates: tuple[bytes, ...]  # DER
     signer_names: frozenset[str] | None = None
 
 
@@ -143,14 +145,17 @@ class MetadataStore(Protocol):
 
 
 def fido_mds_root() -> TrustRoot:
-    """The FIDO Alliance's MDS root shipped as package data, bound to its signer's name."""
-    pem = resources.files(_ROOT_PACKAGE).joinpath(_ROOT_FILE).read_bytes()
-    return TrustRoot(certificate=_ca_from_pem(pem), signer_names=FIDO_MDS_SIGNER_NAMES)
+    """The FIDO Alliance's MDS roots shipped as package data, bound to its signer's name."""
+    package = resources.files(_ROOT_PACKAGE)
+    return TrustRoot(
+        certificates=tuple(_ca_from_pem(package.joinpath(f).read_bytes()) for f in _ROOT_FILES),
+        signer_names=FIDO_MDS_SIGNER_NAMES,
+    )
 
 
 def trust_root_from_pem(pem: bytes | str) -> TrustRoot:
     """A configured root (`metadataRoot`): exactly one PEM CA certificate."""
-    return TrustRoot(certificate=_ca_from_pem(pem.encode() if isinstance(pem, str) else pem))
+    return TrustRoot(certificates=(_ca_from_pem(pem.encode() if isinstance(pem, str) else pem),))
 
 
 def _ca_from_pem(pem: bytes) -> bytes:
@@ -183,18 +188,10 @@ def verify_metadata(
     """
     if not isinstance(raw, bytes) or len(raw) > MAX_BLOB_BYTES:
         raise MetadataFormatError(f"a metadata blob is bytes of at most {MAX_BLOB_BYTES}")
-    try:
-        with _type_hints_memoized():
-            payload = parse_blob(raw, root.certificate)
-    except (InvalidAttestation, CryptographyInvalidSignature) as exc:
-        raise MetadataSignatureError(
-            f"the blob's signature or chain does not verify: {exc!r}"
-        ) from exc
-    except _FORMAT_ERRORS as exc:
-        raise MetadataFormatError(f"not an MDS3 blob: {exc!r}") from exc
+    payload, anchor = _parse_under_any(raw, root)
     # parse_blob verified the signatures; the chain must also be valid now, CAs above the
     # leaf, and the leaf the expected signer.
-    _check_chain([*_header_chain(raw), root.certificate], root=root, now=now)
+    _check_chain([*_header_chain(raw), anchor], root=root, now=now)
     today = now.astimezone(dt.UTC).date()
     if require_fresh and payload.next_update < today:
         raise MetadataStaleError(
@@ -206,6 +203,22 @@ def verify_metadata(
             f"blob no {payload.no} does not grow over the current blob's no {previous_no}"
         )
     return VerifiedMetadata(payload=payload, no=payload.no, next_update=payload.next_update)
+
+
+def _parse_under_any(raw: bytes, root: TrustRoot) -> tuple[MetadataBlobPayload, bytes]:
+    """parse_blob under the first of the root's certificates the x5c chains to."""
+    failure: Exception | None = None
+    for anchor in root.certificates:
+        try:
+            with _type_hints_memoized():
+                return parse_blob(raw, anchor), anchor
+        except (InvalidAttestation, CryptographyInvalidSignature) as exc:
+            failure = exc  # perhaps the next root
+        except _FORMAT_ERRORS as exc:
+            raise MetadataFormatError(f"not an MDS3 blob: {exc!r}") from exc
+    raise MetadataSignatureError(
+        f"the blob's signature or chain does not verify under the trust root: {failure!r}"
+    ) from failure
 
 
 _memoized_type_hints = functools.cache(typing.get_type_hints)
