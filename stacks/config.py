@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography import x509
+
 MAX_SESSION_SECONDS = 3600  # STS role chaining caps sessions at one hour
 MIN_SESSION_SECONDS = 900
 USER_VERIFICATION_VALUES = ("required", "preferred", "discouraged")
@@ -91,6 +93,22 @@ class ThrottlingConfig:
     all_per_ip_per_5_minutes: int = 2000
 
 
+DEFAULT_METADATA_BLOB_URL = "https://mds3.fidoalliance.org/"
+# The PEM travels in the refresh function's environment (4 KB for all its variables).
+MAX_METADATA_ROOT_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class MetadataConfig:
+    """FIDO metadata (MDS3) kept fresh in the stack (context ``metadataBlob``/``metadataRoot``).
+
+    ``root_pem`` None: the FIDO Alliance's root, shipped with the Lambda code.
+    """
+
+    blob_url: str = DEFAULT_METADATA_BLOB_URL
+    root_pem: str | None = None
+
+
 @dataclass(frozen=True)
 class TapgateConfig:
     rp_id: str
@@ -102,6 +120,8 @@ class TapgateConfig:
     admins: tuple[str, ...] = ()
     rp_name: str = "tapgate"
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
+    # None: no metadata refresh is deployed (nothing would use it; see _metadata).
+    metadata: MetadataConfig | None = None
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -133,6 +153,7 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         admins=_admins(get("admins")),
         rp_name=rp_name or "tapgate",
         identity_roles=_identity_roles(get("identityRoles")),
+        metadata=_metadata(get("metadataBlob"), get("metadataRoot")),
     )
 
 
@@ -508,3 +529,54 @@ def _admins(value: Any) -> tuple[str, ...]:
             f"an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'{hint}",
         )
     return tuple(value)
+
+
+def _metadata(blob: Any, root: Any) -> MetadataConfig | None:
+    """The metadata refresh, deployed only when the context asks for it.
+
+    Only a role that requires a certified key needs FIDO metadata: without one the broker
+    asks for no attestation, and a key's level comes from its backup flags alone. So a
+    deployment without such a role gets no bucket, no daily download from the internet and
+    no alarm; setting ``metadataBlob`` or ``metadataRoot`` deploys it anyway (to have a
+    verified blob in place before a role starts requiring certified keys).
+    """
+    if blob is None and root is None:
+        return None
+    url = DEFAULT_METADATA_BLOB_URL if blob is None else blob
+    if not isinstance(url, str) or len(url) > 2048:
+        raise ConfigError("metadataBlob", f"must be an https URL; got {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in url):
+        raise ConfigError(
+            "metadataBlob",
+            f"must be an https URL like {DEFAULT_METADATA_BLOB_URL!r} (the FIDO Alliance's); "
+            f"got {url!r}",
+        )
+    return MetadataConfig(blob_url=url, root_pem=None if root is None else _metadata_root(root))
+
+
+def _metadata_root(value: Any) -> str:
+    """One PEM CA certificate: the root a blob's signature chain must reach."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("metadataRoot", "must be a PEM certificate (a string)")
+    if len(value) > MAX_METADATA_ROOT_CHARS:
+        raise ConfigError(
+            "metadataRoot",
+            f"is {len(value)} characters; at most {MAX_METADATA_ROOT_CHARS} (it travels in "
+            "the refresh function's environment)",
+        )
+    try:
+        certificates = x509.load_pem_x509_certificates(value.encode())
+    except ValueError as exc:
+        raise ConfigError("metadataRoot", f"is not a PEM certificate: {exc}") from exc
+    if len(certificates) != 1:
+        raise ConfigError(
+            "metadataRoot", f"must be exactly one certificate, found {len(certificates)}"
+        )
+    try:
+        is_ca = certificates[0].extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise ConfigError("metadataRoot", "must be a CA certificate (basicConstraints CA:TRUE)")
+    return value

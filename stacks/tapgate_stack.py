@@ -11,8 +11,10 @@ from constructs import Construct
 from stacks import broker_env
 from stacks.api import TapgateApi
 from stacks.broker import Broker
+from stacks.broker import _code as broker_code
 from stacks.config import TapgateConfig
 from stacks.gated_roles import GatedRole
+from stacks.metadata import MetadataRefresh
 from stacks.nag import acknowledge
 from stacks.policies import gating_policy_document, self_service_policy_document
 from stacks.tables import CREDENTIAL_ID_INDEX, TapgateTables
@@ -120,7 +122,27 @@ class TapgateStack(Stack):
             "The wildcard is the credential id path parameter; the broker lets a caller "
             "delete only their own keys, and only after a fresh assertion.",
         )
+        self.metadata = self._metadata()
         self._outputs()
+
+    def _metadata(self) -> MetadataRefresh | None:
+        """FIDO metadata kept fresh, when the configuration asks for it (stacks/config.py)."""
+        if self.config.metadata is None:
+            return None
+        metadata = MetadataRefresh(
+            self,
+            "Metadata",
+            code=broker_code(),
+            blob_url=self.config.metadata.blob_url,
+            root_pem=self.config.metadata.root_pem,
+        )
+        CfnOutput(
+            self,
+            "MetadataBucketName",
+            value=metadata.bucket.bucket_name,
+            description="Where the verified FIDO MDS3 metadata blob is kept",
+        )
+        return metadata
 
     def _environment(self, tables: TapgateTables, *, roles: list[dict[str, Any]]) -> dict:
         config = self.config

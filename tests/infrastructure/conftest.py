@@ -2,7 +2,8 @@
 
 ``raw``/``template``: the repository's cdk.json plus what exercises the optional paths: a
 second gated role that requires user verification, an external (retrofitted) role, admins
-(a user and a role), a custom domain, throttling limits other than the defaults.
+(a user and a role), a custom domain, throttling limits other than the defaults, and the
+FIDO metadata refresh (``metadataBlob``, ``metadataRoot``).
 ``shipped``: app.py run as the CDK CLI runs it, on cdk.json as shipped (no custom domain).
 Bundling is skipped (``aws:cdk:bundling-stacks``); test_bundling.py bundles once, marked
 slow.
@@ -33,6 +34,9 @@ CDK_JSON = REPO / "cdk.json"
 EXTERNAL_ROLE_ARN = "arn:aws:iam::111122223333:role/legacy-admin"
 CERT_ARN = "arn:aws:acm:eu-west-1:111122223333:certificate/0f1e2d3c-aaaa-bbbb-cccc-111122223333"
 ADMIN_ROLE_ARN = "arn:aws:iam::111122223333:role/tapgate-admins"
+METADATA_BLOB_URL = "https://metadata.example.org/blob.jwt"
+# A real CA certificate (the FIDO MDS3 specification's example root), as metadataRoot.
+METADATA_ROOT_PEM = (REPO / "tests/fixtures/mds/fido-spec-example-root.pem").read_text()
 # Not cdk.json's values, so a test can tell the template took them from context.
 FULL_THROTTLING = {
     "rateLimit": 12,
@@ -90,6 +94,8 @@ def full_context() -> dict[str, Any]:
     context["admins"] = ["alice", ADMIN_ROLE_ARN]
     context["throttling"] = dict(FULL_THROTTLING)
     context["customDomain"] = {"domainName": "tapgate.example.com", "certificateArn": CERT_ARN}
+    context["metadataBlob"] = METADATA_BLOB_URL
+    context["metadataRoot"] = METADATA_ROOT_PEM
     return context
 
 
