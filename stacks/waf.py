@@ -4,6 +4,8 @@ API Gateway throttles all callers together and cannot tell one address from anot
 rate-based rules can: a strict one for the unsigned, state-changing routes (the passkey and
 enrollment-token ceremonies anybody may start) and a loose one for every request. Both
 block with 429, ``Retry-After`` and a problem document, like the broker's own answers.
+A third rule, AWS's known-bad-inputs managed rule group, blocks request patterns of known
+exploits (Log4j's JNDI lookups among them) with WAF's plain 403.
 """
 
 from __future__ import annotations
@@ -97,6 +99,28 @@ def _throttle_rule(
     )
 
 
+# AWS's managed rule group for request patterns of known exploits (Log4j JNDI, Java
+# deserialization, localhost Host headers, ...): 200 WCUs, no charge beyond the rule's.
+KNOWN_BAD_INPUTS_RULE_GROUP = "AWSManagedRulesKnownBadInputsRuleSet"
+
+
+def _managed_rule_group(name: str, *, priority: int, metric: str) -> wafv2.CfnWebACL.RuleProperty:
+    """An AWS managed rule group with its own block actions (override: none)."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS", name=name
+            )
+        ),
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+        ),
+    )
+
+
 class PerIpThrottling(Construct):
     """A web ACL with the two per-IP rules, associated with one API Gateway stage."""
 
@@ -134,6 +158,9 @@ class PerIpThrottling(Construct):
                 ),
                 _throttle_rule(
                     "all-per-ip", priority=1, limit=all_per_ip_per_5_minutes, scope_down=None
+                ),
+                _managed_rule_group(
+                    KNOWN_BAD_INPUTS_RULE_GROUP, priority=2, metric="tapgate-known-bad-inputs"
                 ),
             ],
             visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
