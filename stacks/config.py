@@ -30,6 +30,12 @@ _ADMIN_ROLE_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)
 _POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}$")
 _ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
+# A KMS key by its key ARN (log groups refuse aliases), multi-Region keys included.
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$"
+)
+# ``kmsKey: "create"``: the stack creates (and retains) a customer-managed key.
+CREATE_KMS_KEY = "create"
 
 
 class ConfigError(ValueError):
@@ -102,6 +108,9 @@ class TapgateConfig:
     admins: tuple[str, ...] = ()
     rp_name: str = "tapgate"
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
+    # CREATE_KMS_KEY, a key ARN, or None (the services' AWS owned keys).
+    kms_key: str | None = None
+    reserved_concurrency: int | None = None
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -133,6 +142,8 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         admins=_admins(get("admins")),
         rp_name=rp_name or "tapgate",
         identity_roles=_identity_roles(get("identityRoles")),
+        kms_key=_kms_key(get("kmsKey")),
+        reserved_concurrency=_reserved_concurrency(get("reservedConcurrency")),
     )
 
 
@@ -263,58 +274,55 @@ def _gated_roles(value: Any) -> tuple[GatedRoleConfig, ...]:
     roles = []
     for i, raw in enumerate(value):
         key = f"gatedRoles[{i}]"
-        if not isinstance(raw, dict):
-            raise ConfigError(key, "must be an object {name, allowedSourceIdentities, ...}")
-        _no_unknown_keys(
-            key,
-            raw,
-            {
-                "name",
-                "managedPolicyArns",
-                "allowedSourceIdentities",
-                "maxSessionSeconds",
-                "userVerification",
-            },
-        )
-        name = raw.get("name")
-        if not isinstance(name, str) or not _ROLE_NAME.match(name):
-            raise ConfigError(f"{key}.name", f"must be an IAM role name; got {name!r}")
-        identities = _string_list(
-            f"{key}.allowedSourceIdentities",
-            raw.get("allowedSourceIdentities"),
-            _SOURCE_IDENTITY_PATTERN,
-            "a SourceIdentity value or pattern (letters, digits, +=,.@-_ and the wildcards * ?)",
-        )
-        if not identities:
-            raise ConfigError(
-                f"{key}.allowedSourceIdentities",
-                "must list at least one user name or pattern; an empty list would let nobody in",
-            )
-        if "*" in identities:
-            raise ConfigError(
-                f"{key}.allowedSourceIdentities",
-                "'*' would let every user with a key assume the role; list names or prefixes",
-            )
+        spec = _role_spec(key, raw, extra_keys={"managedPolicyArns"})
         policies = _string_list(
             f"{key}.managedPolicyArns",
             raw.get("managedPolicyArns", []),
             _POLICY_ARN,
             "a managed policy ARN",
         )
-        roles.append(
-            GatedRoleConfig(
-                name=name,
-                allowed_source_identities=identities,
-                managed_policy_arns=policies,
-                max_session_seconds=_session_seconds(
-                    f"{key}.maxSessionSeconds", raw.get("maxSessionSeconds")
-                ),
-                user_verification=_user_verification(
-                    f"{key}.userVerification", raw.get("userVerification")
-                ),
-            )
-        )
+        roles.append(GatedRoleConfig(managed_policy_arns=policies, **spec))
     return tuple(roles)
+
+
+def _role_spec(key: str, raw: Any, *, extra_keys: set[str]) -> dict[str, Any]:
+    """What every gated role declares: name, who may obtain it, session length, UV."""
+    if not isinstance(raw, dict):
+        raise ConfigError(key, "must be an object {name, allowedSourceIdentities, ...}")
+    _no_unknown_keys(
+        key,
+        raw,
+        {"name", "allowedSourceIdentities", "maxSessionSeconds", "userVerification", *extra_keys},
+    )
+    name = raw.get("name")
+    if not isinstance(name, str) or not _ROLE_NAME.match(name):
+        raise ConfigError(f"{key}.name", f"must be an IAM role name; got {name!r}")
+    identities = _string_list(
+        f"{key}.allowedSourceIdentities",
+        raw.get("allowedSourceIdentities"),
+        _SOURCE_IDENTITY_PATTERN,
+        "a SourceIdentity value or pattern (letters, digits, +=,.@-_ and the wildcards * ?)",
+    )
+    if not identities:
+        raise ConfigError(
+            f"{key}.allowedSourceIdentities",
+            "must list at least one user name or pattern; an empty list would let nobody in",
+        )
+    if "*" in identities:
+        raise ConfigError(
+            f"{key}.allowedSourceIdentities",
+            "'*' would let every user with a key assume the role; list names or prefixes",
+        )
+    return {
+        "name": name,
+        "allowed_source_identities": identities,
+        "max_session_seconds": _session_seconds(
+            f"{key}.maxSessionSeconds", raw.get("maxSessionSeconds")
+        ),
+        "user_verification": _user_verification(
+            f"{key}.userVerification", raw.get("userVerification")
+        ),
+    }
 
 
 def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
@@ -508,3 +516,30 @@ def _admins(value: Any) -> tuple[str, ...]:
             f"an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'{hint}",
         )
     return tuple(value)
+
+
+def _kms_key(value: Any) -> str | None:
+    """``"create"`` (the stack creates a key) or the key ARN of an existing key."""
+    if value is None or value == CREATE_KMS_KEY:
+        return value
+    if not isinstance(value, str) or not _KMS_KEY_ARN.match(value):
+        raise ConfigError(
+            "kmsKey",
+            f"must be {CREATE_KMS_KEY!r} or the key ARN of a KMS key in the stack's region "
+            f"(arn:aws:kms:REGION:ACCOUNT:key/KEY-ID; not an alias); got {value!r}",
+        )
+    return value
+
+
+def _reserved_concurrency(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)  # `-c reservedConcurrency=20` arrives as a string
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            "reservedConcurrency",
+            f"must be a positive integer (concurrent executions reserved for the broker); "
+            f"got {value!r}",
+        )
+    return value

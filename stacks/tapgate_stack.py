@@ -12,6 +12,7 @@ from stacks import broker_env
 from stacks.api import TapgateApi
 from stacks.broker import Broker
 from stacks.config import TapgateConfig
+from stacks.encryption import DataEncryption
 from stacks.gated_roles import GatedRole
 from stacks.nag import acknowledge
 from stacks.policies import gating_policy_document, self_service_policy_document
@@ -28,7 +29,12 @@ class TapgateStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        tables = TapgateTables(self, "Tables")
+        # The customer-managed key (or None) for everything the stack stores; later stores
+        # (e.g. a metadata bucket) take it from here.
+        self.encryption = DataEncryption(self, "Encryption", kms_key=config.kms_key)
+        self.encryption_key = self.encryption.key
+        self.encryption.encrypt_log_groups(self)
+        tables = TapgateTables(self, "Tables", encryption_key=self.encryption_key)
 
         self.gating_policy = iam.ManagedPolicy(
             self,
@@ -40,7 +46,7 @@ class TapgateStack(Stack):
 
         # The roles' trust policies refer to the broker role and the broker's environment
         # lists the roles: the broker comes first, its environment last.
-        self.broker = Broker(self, "Broker")
+        self.broker = Broker(self, "Broker", reserved_concurrency=config.reserved_concurrency)
         self.gated_roles = [
             GatedRole(
                 self,
@@ -92,6 +98,7 @@ class TapgateStack(Stack):
             ceremonies=tables.ceremonies,
             audit=tables.audit,
         )
+        self.encryption.grant_table_use(self.broker.role)
         self.broker.allow_assume(
             [r.role_arn for r in self.gated_roles] + [e.arn for e in config.external_roles]
         )
@@ -173,6 +180,13 @@ class TapgateStack(Stack):
         )
         for role, spec in zip(self.gated_roles, self.config.gated_roles, strict=True):
             CfnOutput(self, f"GatedRoleArn{spec.name}", value=role.role_arn)
+        if self.encryption_key is not None:
+            CfnOutput(
+                self,
+                "KmsKeyArn",
+                value=self.encryption_key.key_arn,
+                description="The customer-managed key of the tables and log groups",
+            )
         if self.api.domain is not None:
             CfnOutput(
                 self,

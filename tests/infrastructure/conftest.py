@@ -1,9 +1,11 @@
-"""Two synthesized templates for the whole infrastructure suite (a synth costs seconds).
+"""Three synthesized templates for the whole infrastructure suite (a synth costs seconds).
 
 ``raw``/``template``: the repository's cdk.json plus what exercises the optional paths: a
 second gated role that requires user verification, an external (retrofitted) role, admins
-(a user and a role), a custom domain, throttling limits other than the defaults.
+(a user and a role), a custom domain, throttling limits other than the defaults, an existing
+KMS key (cdk.json has the stack create one).
 ``shipped``: app.py run as the CDK CLI runs it, on cdk.json as shipped (no custom domain).
+``bare``: only ``rpId``, every option at its default.
 Bundling is skipped (``aws:cdk:bundling-stacks``); test_bundling.py bundles once, marked
 slow.
 """
@@ -33,6 +35,7 @@ CDK_JSON = REPO / "cdk.json"
 EXTERNAL_ROLE_ARN = "arn:aws:iam::111122223333:role/legacy-admin"
 CERT_ARN = "arn:aws:acm:eu-west-1:111122223333:certificate/0f1e2d3c-aaaa-bbbb-cccc-111122223333"
 ADMIN_ROLE_ARN = "arn:aws:iam::111122223333:role/tapgate-admins"
+KMS_KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 # Not cdk.json's values, so a test can tell the template took them from context.
 FULL_THROTTLING = {
     "rateLimit": 12,
@@ -90,7 +93,13 @@ def full_context() -> dict[str, Any]:
     context["admins"] = ["alice", ADMIN_ROLE_ARN]
     context["throttling"] = dict(FULL_THROTTLING)
     context["customDomain"] = {"domainName": "tapgate.example.com", "certificateArn": CERT_ARN}
+    context["kmsKey"] = KMS_KEY_ARN  # cdk.json creates one; this uses an existing key
     return context
+
+
+def bare_context() -> dict[str, Any]:
+    """Only the required key: every option at its default."""
+    return {"rpId": cdk_json_context()["rpId"]}
 
 
 def no_bundling(context: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +144,15 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr[-3000:]
     template = json.loads((outdir / "Tapgate.template.json").read_text(encoding="utf-8"))
     return {"result": result, "template": template, "outdir": outdir}
+
+
+@pytest.fixture(scope="session")
+def bare(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The stack with every option at its default: its template and the assembly's folder."""
+    outdir = tmp_path_factory.mktemp("cdk.out.bare")
+    app, _stack = build_app(context=no_bundling(bare_context()), outdir=str(outdir))
+    template = app.synth().get_stack_by_name(STACK_NAME).template
+    return {"template": template, "outdir": outdir}
 
 
 @pytest.fixture(scope="session")

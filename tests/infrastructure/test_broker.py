@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from tests.infrastructure.conftest import EXTERNAL_ROLE_ARN, only, resources_of
+from tests.infrastructure.conftest import EXTERNAL_ROLE_ARN, cdk_json_context, only, resources_of
 
 
 def _broker_function(raw: dict[str, Any]) -> dict[str, Any]:
@@ -139,3 +139,18 @@ def test_the_only_wildcard_resource_is_xray(raw: dict[str, Any]) -> None:
     assert [sorted(_as_list(st["Action"])) for st in wildcard] == [
         ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     ]
+
+
+def test_reserved_concurrency_comes_from_cdk_json(shipped: dict[str, Any]) -> None:
+    function = _broker_function(shipped["template"])
+    assert function["Properties"]["ReservedConcurrentExecutions"] == 20
+    assert cdk_json_context()["reservedConcurrency"] == 20
+    skipped = {s["id"] for s in function["Metadata"]["checkov"]["skip"]}
+    assert "CKV_AWS_115" not in skipped
+
+
+def test_without_reserved_concurrency_the_check_is_acknowledged(bare: dict[str, Any]) -> None:
+    function = _broker_function(bare["template"])
+    assert "ReservedConcurrentExecutions" not in function["Properties"]
+    skips = {s["id"]: s["comment"] for s in function["Metadata"]["checkov"]["skip"]}
+    assert "reservedConcurrency" in skips["CKV_AWS_115"]

@@ -8,11 +8,17 @@ from typing import Any
 import pytest
 
 from stacks.application import build_app
-from stacks.config import ConfigError, ThrottlingConfig, config_from_mapping
+from stacks.config import (
+    ConfigError,
+    ThrottlingConfig,
+    config_from_mapping,
+)
 from tapgate_broker.api.identity import user_name_from_arn
 from tapgate_broker.core.enrollment import is_admin
 from tapgate_broker.core.errors import ForbiddenError
 from tests.infrastructure.conftest import cdk_json_context
+
+KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def _with(**changes: Any) -> dict[str, Any]:
@@ -60,6 +66,24 @@ def test_defaults_when_optional_keys_are_absent() -> None:
         public_per_ip_per_5_minutes=100,
         all_per_ip_per_5_minutes=2000,
     )
+
+
+def test_the_operations_options_are_read() -> None:
+    config = config_from_mapping(
+        {
+            "rpId": "mfa.example.org",
+            "kmsKey": KEY_ARN,
+            "reservedConcurrency": "30",  # as `-c reservedConcurrency=30` passes it
+        }
+    )
+    assert config.kms_key == KEY_ARN
+    assert config.reserved_concurrency == 30
+
+
+def test_the_operations_options_default_to_off() -> None:
+    config = config_from_mapping({"rpId": "mfa.example.org"})
+    assert config.kms_key is None
+    assert config.reserved_concurrency is None
 
 
 def test_cdk_json_spells_out_the_default_limits() -> None:
@@ -263,6 +287,14 @@ def test_identity_roles_default_to_identity_center_and_reach_the_broker() -> Non
         (_with(identityRoles=["*"]), "identityRoles[0]", "matches every role"),
         (_with(identityRoles=["ok", "a/b"]), "identityRoles[1]", "'a/b' is neither"),
         (_with(identityRoles=[7]), "identityRoles[0]", "7 is neither"),
+        (_with(kmsKey="alias/tapgate"), "kmsKey", "not an alias"),
+        (_with(kmsKey=f"{KEY_ARN[: KEY_ARN.index(':key/')]}:alias/tapgate"), "kmsKey", "key ARN"),
+        (_with(kmsKey=KEY_ARN.replace("kms", "sns", 1)), "kmsKey", "key ARN"),
+        (_with(kmsKey=True), "kmsKey", "'create' or the key ARN"),
+        (_with(reservedConcurrency=0), "reservedConcurrency", "positive integer"),
+        (_with(reservedConcurrency=2.5), "reservedConcurrency", "positive integer"),
+        (_with(reservedConcurrency=True), "reservedConcurrency", "positive integer"),
+        (_with(reservedConcurrency="-1"), "reservedConcurrency", "positive integer"),
     ],
 )
 def test_invalid_context_names_the_key_and_the_reason(
