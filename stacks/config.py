@@ -34,6 +34,7 @@ _CERTIFICATE_ARN = re.compile(r"^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate
 _KMS_KEY_ARN = re.compile(
     r"^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$"
 )
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
 # ``kmsKey: "create"``: the stack creates (and retains) a customer-managed key.
 CREATE_KMS_KEY = "create"
 
@@ -98,6 +99,18 @@ class ThrottlingConfig:
 
 
 @dataclass(frozen=True)
+class AlarmsConfig:
+    """Where alarms notify and when the spike alarms fire (context ``alarms``)."""
+
+    topic_arn: str | None = None
+    refused_ceremonies_per_5_minutes: int = 20
+    throttled_requests_per_5_minutes: int = 50
+
+
+ALARMS_KEYS = ("topicArn", "refusedCeremoniesPer5Minutes", "throttledRequestsPer5Minutes")
+
+
+@dataclass(frozen=True)
 class TapgateConfig:
     rp_id: str
     allowed_origins: tuple[str, ...]
@@ -111,6 +124,7 @@ class TapgateConfig:
     # CREATE_KMS_KEY, a key ARN, or None (the services' AWS owned keys).
     kms_key: str | None = None
     reserved_concurrency: int | None = None
+    alarms: AlarmsConfig = AlarmsConfig()
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -144,6 +158,7 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         identity_roles=_identity_roles(get("identityRoles")),
         kms_key=_kms_key(get("kmsKey")),
         reserved_concurrency=_reserved_concurrency(get("reservedConcurrency")),
+        alarms=_alarms(get("alarms")),
     )
 
 
@@ -542,4 +557,41 @@ def _reserved_concurrency(value: Any) -> int | None:
             f"must be a positive integer (concurrent executions reserved for the broker); "
             f"got {value!r}",
         )
+    return value
+
+
+def _alarms(value: Any) -> AlarmsConfig:
+    value = _decoded("alarms", value)
+    if value is None:
+        return AlarmsConfig()
+    if not isinstance(value, dict):
+        raise ConfigError(
+            "alarms",
+            "must be an object {topicArn?, refusedCeremoniesPer5Minutes?, "
+            "throttledRequestsPer5Minutes?}",
+        )
+    _no_unknown_keys("alarms", value, set(ALARMS_KEYS))
+    default = AlarmsConfig()
+    topic = value.get("topicArn")
+    if topic is not None and (not isinstance(topic, str) or not _SNS_TOPIC_ARN.match(topic)):
+        raise ConfigError(
+            "alarms.topicArn",
+            f"must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME); got {topic!r}",
+        )
+    return AlarmsConfig(
+        topic_arn=topic,
+        refused_ceremonies_per_5_minutes=_positive(
+            "alarms.refusedCeremoniesPer5Minutes",
+            value.get("refusedCeremoniesPer5Minutes", default.refused_ceremonies_per_5_minutes),
+        ),
+        throttled_requests_per_5_minutes=_positive(
+            "alarms.throttledRequestsPer5Minutes",
+            value.get("throttledRequestsPer5Minutes", default.throttled_requests_per_5_minutes),
+        ),
+    )
+
+
+def _positive(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(key, f"must be a positive integer; got {value!r}")
     return value

@@ -13,7 +13,9 @@ from stacks.api import TapgateApi
 from stacks.broker import Broker
 from stacks.config import TapgateConfig
 from stacks.encryption import DataEncryption
+from stacks.events import allow_put_events
 from stacks.gated_roles import GatedRole
+from stacks.monitoring import Monitoring
 from stacks.nag import acknowledge
 from stacks.policies import gating_policy_document, self_service_policy_document
 from stacks.tables import CREDENTIAL_ID_INDEX, TapgateTables
@@ -99,6 +101,7 @@ class TapgateStack(Stack):
             audit=tables.audit,
         )
         self.encryption.grant_table_use(self.broker.role)
+        allow_put_events(self.broker.role)
         self.broker.allow_assume(
             [r.role_arn for r in self.gated_roles] + [e.arn for e in config.external_roles]
         )
@@ -118,6 +121,16 @@ class TapgateStack(Stack):
             document=iam.PolicyDocument.from_json(
                 self_service_policy_document(api_id=self.api.rest_api.rest_api_id)
             ),
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            function=self.broker.function,
+            rest_api=self.api.rest_api,
+            access_logs=self.api.access_logs,
+            tables=(tables.credentials, tables.ceremonies, tables.audit),
+            credential_index=(tables.credentials, CREDENTIAL_ID_INDEX),
+            config=config.alarms,
         )
         api_logical_id = self.get_logical_id(self.api.rest_api.node.default_child)  # type: ignore[arg-type]
         acknowledge(

@@ -29,6 +29,18 @@ THROTTLED_PROBLEM = {
     "status": 429,
     "detail": "Too many requests from this address; retry after the seconds in Retry-After.",
 }
+# CloudWatch names: WAF's metrics carry the web ACL's and each rule's metric name as their
+# WebACL and Rule dimensions (the alarms and the dashboard watch them).
+WEB_ACL_METRIC = "tapgate-web-acl"
+PUBLIC_PER_IP_RULE = "public-per-ip"
+ALL_PER_IP_RULE = "all-per-ip"
+KNOWN_BAD_INPUTS_METRIC = "tapgate-known-bad-inputs"
+
+
+def rule_metric(rule_name: str) -> str:
+    return f"tapgate-{rule_name}"
+
+
 # Path tricks (%-encoding, //, /./) must not dodge the strict rule: compare the decoded,
 # normalized, lower-cased path. Over-matching only counts requests API Gateway refuses.
 _PATH_TRANSFORMATIONS = ("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE")
@@ -93,7 +105,7 @@ def _throttle_rule(
         ),
         visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
             cloud_watch_metrics_enabled=True,
-            metric_name=f"tapgate-{name}",
+            metric_name=rule_metric(name),
             sampled_requests_enabled=True,
         ),
     )
@@ -151,21 +163,21 @@ class PerIpThrottling(Construct):
             },
             rules=[
                 _throttle_rule(
-                    "public-per-ip",
+                    PUBLIC_PER_IP_RULE,
                     priority=0,
                     limit=public_per_ip_per_5_minutes,
                     scope_down=_any_path_prefix(public_path_prefixes),
                 ),
                 _throttle_rule(
-                    "all-per-ip", priority=1, limit=all_per_ip_per_5_minutes, scope_down=None
+                    ALL_PER_IP_RULE, priority=1, limit=all_per_ip_per_5_minutes, scope_down=None
                 ),
                 _managed_rule_group(
-                    KNOWN_BAD_INPUTS_RULE_GROUP, priority=2, metric="tapgate-known-bad-inputs"
+                    KNOWN_BAD_INPUTS_RULE_GROUP, priority=2, metric=KNOWN_BAD_INPUTS_METRIC
                 ),
             ],
             visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
                 cloud_watch_metrics_enabled=True,
-                metric_name="tapgate-web-acl",
+                metric_name=WEB_ACL_METRIC,
                 sampled_requests_enabled=True,
             ),
         )

@@ -3,7 +3,7 @@
 ``raw``/``template``: the repository's cdk.json plus what exercises the optional paths: a
 second gated role that requires user verification, an external (retrofitted) role, admins
 (a user and a role), a custom domain, throttling limits other than the defaults, an existing
-KMS key (cdk.json has the stack create one).
+KMS key (cdk.json has the stack create one), an alarm topic and alarm thresholds.
 ``shipped``: app.py run as the CDK CLI runs it, on cdk.json as shipped (no custom domain).
 ``bare``: only ``rpId``, every option at its default.
 Bundling is skipped (``aws:cdk:bundling-stacks``); test_bundling.py bundles once, marked
@@ -36,6 +36,13 @@ EXTERNAL_ROLE_ARN = "arn:aws:iam::111122223333:role/legacy-admin"
 CERT_ARN = "arn:aws:acm:eu-west-1:111122223333:certificate/0f1e2d3c-aaaa-bbbb-cccc-111122223333"
 ADMIN_ROLE_ARN = "arn:aws:iam::111122223333:role/tapgate-admins"
 KMS_KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ALARM_TOPIC_ARN = "arn:aws:sns:eu-west-1:111122223333:security-alerts"
+# Not the defaults, so a test can tell the alarms took them from context.
+FULL_ALARMS = {
+    "topicArn": ALARM_TOPIC_ARN,
+    "refusedCeremoniesPer5Minutes": 7,
+    "throttledRequestsPer5Minutes": 40,
+}
 # Not cdk.json's values, so a test can tell the template took them from context.
 FULL_THROTTLING = {
     "rateLimit": 12,
@@ -94,6 +101,7 @@ def full_context() -> dict[str, Any]:
     context["throttling"] = dict(FULL_THROTTLING)
     context["customDomain"] = {"domainName": "tapgate.example.com", "certificateArn": CERT_ARN}
     context["kmsKey"] = KMS_KEY_ARN  # cdk.json creates one; this uses an existing key
+    context["alarms"] = dict(FULL_ALARMS)
     return context
 
 

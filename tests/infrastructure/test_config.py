@@ -9,6 +9,7 @@ import pytest
 
 from stacks.application import build_app
 from stacks.config import (
+    AlarmsConfig,
     ConfigError,
     ThrottlingConfig,
     config_from_mapping,
@@ -19,6 +20,7 @@ from tapgate_broker.core.errors import ForbiddenError
 from tests.infrastructure.conftest import cdk_json_context
 
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TOPIC_ARN = "arn:aws:sns:eu-west-1:111122223333:ops-alerts"
 
 
 def _with(**changes: Any) -> dict[str, Any]:
@@ -74,16 +76,23 @@ def test_the_operations_options_are_read() -> None:
             "rpId": "mfa.example.org",
             "kmsKey": KEY_ARN,
             "reservedConcurrency": "30",  # as `-c reservedConcurrency=30` passes it
+            "alarms": {"topicArn": TOPIC_ARN, "refusedCeremoniesPer5Minutes": 5},
         }
     )
     assert config.kms_key == KEY_ARN
     assert config.reserved_concurrency == 30
+    assert config.alarms == AlarmsConfig(
+        topic_arn=TOPIC_ARN,
+        refused_ceremonies_per_5_minutes=5,
+        throttled_requests_per_5_minutes=AlarmsConfig().throttled_requests_per_5_minutes,
+    )
 
 
 def test_the_operations_options_default_to_off() -> None:
     config = config_from_mapping({"rpId": "mfa.example.org"})
     assert config.kms_key is None
     assert config.reserved_concurrency is None
+    assert config.alarms.topic_arn is None
 
 
 def test_cdk_json_spells_out_the_default_limits() -> None:
@@ -295,6 +304,19 @@ def test_identity_roles_default_to_identity_center_and_reach_the_broker() -> Non
         (_with(reservedConcurrency=2.5), "reservedConcurrency", "positive integer"),
         (_with(reservedConcurrency=True), "reservedConcurrency", "positive integer"),
         (_with(reservedConcurrency="-1"), "reservedConcurrency", "positive integer"),
+        (_with(alarms="ops"), "alarms", "must be an object"),
+        (_with(alarms={"topic": TOPIC_ARN}), "alarms", "unknown keys"),
+        (_with(alarms={"topicArn": "ops-alerts"}), "alarms.topicArn", "SNS topic ARN"),
+        (
+            _with(alarms={"refusedCeremoniesPer5Minutes": 0}),
+            "alarms.refusedCeremoniesPer5Minutes",
+            "positive integer",
+        ),
+        (
+            _with(alarms={"throttledRequestsPer5Minutes": "50"}),
+            "alarms.throttledRequestsPer5Minutes",
+            "positive integer",
+        ),
     ],
 )
 def test_invalid_context_names_the_key_and_the_reason(

@@ -1,12 +1,13 @@
 """docs/deploy.md stays true: the retrofit snippet is what GatedRole deploys, the throttling
-keys and defaults are the config's."""
+and alarm keys and defaults are the config's, the alarm table is the stack's alarms."""
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
-from stacks.config import THROTTLING_KEYS, ThrottlingConfig
+from stacks.config import ALARMS_KEYS, THROTTLING_KEYS, AlarmsConfig, ThrottlingConfig
 from stacks.gated_roles import trust_policy_json
 from tests.infrastructure.conftest import REPO
 
@@ -33,3 +34,25 @@ def test_every_throttling_key_is_documented_with_its_default() -> None:
         f"| {defaults.public_rate_limit:g} requests/s, burst {defaults.public_burst_limit} " in text
     )
     assert f"| {defaults.rate_limit:g} requests/s, burst {defaults.burst_limit} |" in text
+
+
+def test_the_alarm_options_and_every_alarm_are_documented(raw: dict[str, Any]) -> None:
+    text = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    defaults = AlarmsConfig()
+    for key in ALARMS_KEYS:
+        assert f'"{key}"?' in text, key
+    assert (
+        f'"refusedCeremoniesPer5Minutes"? (default {defaults.refused_ceremonies_per_5_minutes})'
+        in text
+    )
+    assert (
+        f'"throttledRequestsPer5Minutes"? (default {defaults.throttled_requests_per_5_minutes})'
+        in text
+    )
+    documented = set(re.findall(r"^\| `(\w+)` \| (?:the first time|at least|any)", text, re.M))
+    synthesized = {
+        logical_id.removeprefix("Monitoring")[:-8]  # less CDK's 8-character hash
+        for logical_id, resource in raw["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert documented == synthesized
