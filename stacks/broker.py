@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, RemovalPolicy
+from aws_cdk import AssetHashType, Aws, BundlingOptions, DockerImage, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -182,6 +182,31 @@ class Broker(Construct):
                 resources=list(role_arns),
                 conditions={"StringEquals": {f"aws:ResourceTag/{GATED_ROLE_TAG}": "true"}},
             )
+        )
+
+    def allow_assume_in_organization(self, organization_id: str) -> None:
+        """The same STS actions on any role of the organization that carries the gated-role
+        tag (cdk.json ``organizationId``): gated roles in member accounts need no ARN list
+        here. Which of them the broker offers is still its TAPGATE_ROLES list, and each
+        role's trust policy still names the broker role."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(STS_ACTIONS),
+                resources=[f"arn:{Aws.PARTITION}:iam::*:role/*"],
+                conditions={
+                    "StringEquals": {
+                        "aws:ResourceOrgID": organization_id,
+                        f"aws:ResourceTag/{GATED_ROLE_TAG}": "true",
+                    }
+                },
+            )
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/*]",
+            "cdk.json's organizationId: any role, but only in that organization "
+            "(aws:ResourceOrgID) and only while tagged tapgate-gated=true; a role's own trust "
+            "policy must also trust the broker role.",
         )
 
 

@@ -14,7 +14,8 @@ from stacks.broker import Broker
 from stacks.config import TapgateConfig
 from stacks.encryption import DataEncryption
 from stacks.events import allow_put_events
-from stacks.gated_roles import GatedRole
+from stacks.gated_roles import GatedRole, acknowledge_aws_managed_policies
+from stacks.member_account import member_role_arn
 from stacks.monitoring import Monitoring
 from stacks.nag import acknowledge
 from stacks.policies import gating_policy_document, self_service_policy_document
@@ -67,14 +68,7 @@ class TapgateStack(Stack):
             for spec in config.gated_roles
         ]
         for role, spec in zip(self.gated_roles, config.gated_roles, strict=True):
-            for arn in spec.managed_policy_arns:
-                if ":iam::aws:policy/" in arn:
-                    acknowledge(
-                        role,
-                        f"AwsSolutions-IAM4[Policy::{arn}]",
-                        "The operator chose this AWS managed policy for the gated role in "
-                        "cdk.json; the gating policy denies all of it without WebAuthn.",
-                    )
+            acknowledge_aws_managed_policies(role, spec.managed_policy_arns)
         roles_json = [
             {
                 "arn": role.role_arn,
@@ -92,6 +86,18 @@ class TapgateStack(Stack):
             }
             for ext in config.external_roles
         ]
+        member_roles = [
+            {
+                "arn": member_role_arn(account=account, role_name=spec.name),
+                "name": name,
+                "maxSessionSeconds": spec.max_session_seconds,
+                "userVerification": spec.user_verification,
+            }
+            for account, spec, name in (
+                config.member_account.offered_roles() if config.member_account else ()
+            )
+        ]
+        roles_json += member_roles
         for name, value in self._environment(tables, roles=roles_json).items():
             self.broker.function.add_environment(name, value)
         self.broker.grant_tables(
@@ -103,8 +109,12 @@ class TapgateStack(Stack):
         self.encryption.grant_table_use(self.broker.role)
         allow_put_events(self.broker.role)
         self.broker.allow_assume(
-            [r.role_arn for r in self.gated_roles] + [e.arn for e in config.external_roles]
+            [r.role_arn for r in self.gated_roles]
+            + [e.arn for e in config.external_roles]
+            + [r["arn"] for r in member_roles]
         )
+        if config.organization_id is not None:
+            self.broker.allow_assume_in_organization(config.organization_id)
 
         self.api = TapgateApi(
             self,

@@ -1,4 +1,4 @@
-"""Three synthesized templates for the whole infrastructure suite (a synth costs seconds).
+"""Four synthesized apps for the whole infrastructure suite (a synth costs seconds).
 
 ``raw``/``template``: the repository's cdk.json plus what exercises the optional paths: a
 second gated role that requires user verification, an external (retrofitted) role, admins
@@ -6,6 +6,7 @@ second gated role that requires user verification, an external (retrofitted) rol
 KMS key (cdk.json has the stack create one), an alarm topic and alarm thresholds.
 ``shipped``: app.py run as the CDK CLI runs it, on cdk.json as shipped (no custom domain).
 ``bare``: only ``rpId``, every option at its default.
+``organization``: gated roles across accounts, with the member-account stack.
 Bundling is skipped (``aws:cdk:bundling-stacks``); test_bundling.py bundles once, marked
 slow.
 """
@@ -28,7 +29,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 from aws_cdk.assertions import Template
 
-from stacks.application import STACK_NAME, build_app
+from stacks.application import MEMBER_STACK_NAME, STACK_NAME, build_app
 
 REPO = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO / "cdk.json"
@@ -110,6 +111,36 @@ def bare_context() -> dict[str, Any]:
     return {"rpId": cdk_json_context()["rpId"]}
 
 
+ORGANIZATION_ID = "o-a1b2c3d4e5"
+MEMBER_ACCOUNTS = ["222233334444", "333344445555"]
+CROSS_ACCOUNT_ROLE_ARN = "arn:aws:iam::444455556666:role/legacy-prod-admin"
+MEMBER_ROLES = [
+    {
+        "name": "tapgate-prod-admin",
+        "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+        "allowedSourceIdentities": ["alice"],
+        "userVerification": "required",
+    },
+    {
+        "name": "tapgate-prod-deployer",
+        "managedPolicyNames": ["team/deployer"],
+        "allowedSourceIdentities": ["alice", "deploy-*"],
+        "maxSessionSeconds": 1800,
+    },
+]
+
+
+def organization_context() -> dict[str, Any]:
+    """Gated roles across accounts: the organization-wide permission, a retrofitted role in
+    another account, and the member-account stack's roles in two accounts."""
+    return {
+        **bare_context(),
+        "organizationId": ORGANIZATION_ID,
+        "externalRoles": [{"arn": CROSS_ACCOUNT_ROLE_ARN, "name": "Legacy prod admin"}],
+        "memberAccount": {"accounts": list(MEMBER_ACCOUNTS), "roles": copy.deepcopy(MEMBER_ROLES)},
+    }
+
+
 def no_bundling(context: dict[str, Any]) -> dict[str, Any]:
     return {**context, "aws:cdk:bundling-stacks": []}
 
@@ -161,6 +192,19 @@ def bare(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     app, _stack = build_app(context=no_bundling(bare_context()), outdir=str(outdir))
     template = app.synth().get_stack_by_name(STACK_NAME).template
     return {"template": template, "outdir": outdir}
+
+
+@pytest.fixture(scope="session")
+def organization(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """organization_context() synthesized: both stacks' templates and the assembly's folder."""
+    outdir = tmp_path_factory.mktemp("cdk.out.organization")
+    app, _stack = build_app(context=no_bundling(organization_context()), outdir=str(outdir))
+    assembly = app.synth()
+    return {
+        "template": assembly.get_stack_by_name(STACK_NAME).template,
+        "member": assembly.get_stack_by_name(MEMBER_STACK_NAME).template,
+        "outdir": outdir,
+    }
 
 
 @pytest.fixture(scope="session")

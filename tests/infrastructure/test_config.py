@@ -11,6 +11,8 @@ from stacks.application import build_app
 from stacks.config import (
     AlarmsConfig,
     ConfigError,
+    MemberAccountConfig,
+    MemberRoleConfig,
     ThrottlingConfig,
     config_from_mapping,
 )
@@ -77,6 +79,17 @@ def test_the_operations_options_are_read() -> None:
             "kmsKey": KEY_ARN,
             "reservedConcurrency": "30",  # as `-c reservedConcurrency=30` passes it
             "alarms": {"topicArn": TOPIC_ARN, "refusedCeremoniesPer5Minutes": 5},
+            "organizationId": "o-a1b2c3d4e5",
+            "memberAccount": {
+                "accounts": ["222233334444"],
+                "roles": [
+                    _role(
+                        managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+                        managedPolicyNames=["team/deployer"],
+                        userVerification="required",
+                    )
+                ],
+            },
         }
     )
     assert config.kms_key == KEY_ARN
@@ -86,6 +99,16 @@ def test_the_operations_options_are_read() -> None:
         refused_ceremonies_per_5_minutes=5,
         throttled_requests_per_5_minutes=AlarmsConfig().throttled_requests_per_5_minutes,
     )
+    assert config.organization_id == "o-a1b2c3d4e5"
+    role = MemberRoleConfig(
+        name="ops",
+        allowed_source_identities=("alice",),
+        managed_policy_arns=("arn:aws:iam::aws:policy/ReadOnlyAccess",),
+        managed_policy_names=("team/deployer",),
+        user_verification="required",
+    )
+    assert config.member_account == MemberAccountConfig(roles=(role,), accounts=("222233334444",))
+    assert config.member_account.offered_roles() == (("222233334444", role, "ops (222233334444)"),)
 
 
 def test_the_operations_options_default_to_off() -> None:
@@ -93,6 +116,8 @@ def test_the_operations_options_default_to_off() -> None:
     assert config.kms_key is None
     assert config.reserved_concurrency is None
     assert config.alarms.topic_arn is None
+    assert config.organization_id is None
+    assert config.member_account is None
 
 
 def test_cdk_json_spells_out_the_default_limits() -> None:
@@ -316,6 +341,58 @@ def test_identity_roles_default_to_identity_center_and_reach_the_broker() -> Non
             _with(alarms={"throttledRequestsPer5Minutes": "50"}),
             "alarms.throttledRequestsPer5Minutes",
             "positive integer",
+        ),
+        (_with(organizationId="o-123"), "organizationId", "Organizations id"),
+        (_with(organizationId="r-abcdefghij"), "organizationId", "Organizations id"),
+        (_with(memberAccount=[]), "memberAccount", "must be an object"),
+        (_with(memberAccount={}), "memberAccount.roles", "non-empty list"),
+        (_with(memberAccount={"roles": [_role()], "x": 1}), "memberAccount", "unknown keys"),
+        (
+            _with(memberAccount={"roles": [_role(name="a b")]}),
+            "memberAccount.roles[0].name",
+            "IAM role name",
+        ),
+        (
+            _with(memberAccount={"roles": [_role(allowedSourceIdentities=["*"])]}),
+            "memberAccount.roles[0].allowedSourceIdentities",
+            "every user",
+        ),
+        (
+            _with(
+                memberAccount={
+                    "roles": [
+                        _role(managedPolicyArns=["arn:aws:iam::111122223333:policy/team-admin"])
+                    ]
+                }
+            ),
+            "memberAccount.roles[0].managedPolicyArns",
+            "managedPolicyNames instead",
+        ),
+        (
+            _with(memberAccount={"roles": [_role(managedPolicyNames=["arn:aws:iam::1:policy/x"])]}),
+            "memberAccount.roles[0].managedPolicyNames",
+            "customer-managed policy name",
+        ),
+        (_with(memberAccount={"roles": [_role(), _role()]}), "memberAccount.roles", "unique"),
+        (
+            _with(memberAccount={"roles": [_role()], "accounts": ["2222-3333-4444"]}),
+            "memberAccount.accounts",
+            "12-digit AWS account id",
+        ),
+        (
+            _with(memberAccount={"roles": [_role()], "accounts": ["222233334444"] * 2}),
+            "memberAccount.accounts",
+            "repeated",
+        ),
+        (
+            _with(
+                externalRoles=[
+                    {"arn": "arn:aws:iam::444455556666:role/x", "name": "ops (111111111111)"}
+                ],
+                memberAccount={"roles": [_role()], "accounts": ["1" * 12]},
+            ),
+            "gatedRoles",
+            "unique",
         ),
     ],
 )

@@ -7,7 +7,13 @@ import json
 import re
 from typing import Any
 
-from stacks.config import ALARMS_KEYS, THROTTLING_KEYS, AlarmsConfig, ThrottlingConfig
+from stacks.config import (
+    ALARMS_KEYS,
+    THROTTLING_KEYS,
+    AlarmsConfig,
+    ThrottlingConfig,
+    config_from_mapping,
+)
 from stacks.gated_roles import trust_policy_json
 from tests.infrastructure.conftest import REPO
 
@@ -56,3 +62,16 @@ def test_the_alarm_options_and_every_alarm_are_documented(raw: dict[str, Any]) -
         if resource["Type"] == "AWS::CloudWatch::Alarm"
     }
     assert documented == synthesized
+
+
+def test_the_documented_member_account_configuration_is_valid() -> None:
+    text = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    match = re.search(r'```json\n("memberAccount": \{.*?\n\})\n```', text, re.S)
+    assert match, "the memberAccount example is missing from docs/deploy.md"
+    config = config_from_mapping({"rpId": "mfa.example.org", **json.loads(f"{{{match[1]}}}")})
+    assert config.member_account is not None
+    assert [r.name for r in config.member_account.roles] == [
+        "tapgate-prod-admin",
+        "tapgate-prod-deployer",
+    ]
+    assert len(config.member_account.offered_roles()) == 4

@@ -2,9 +2,10 @@
 
 Every finding is fixed or acknowledged in the resource's metadata with a written reason
 (stacks/nag.py). The templates: cdk.json plus the optional paths (an existing KMS key), cdk.json
-as shipped (a created key, reserved concurrency) and every option at its default, so each
-acknowledgment that depends on an option is scanned both ways. A copy of one template with
-one acknowledgment taken out shows that the harness reports a finding.
+as shipped (a created key, reserved concurrency), every option at its default (so each
+acknowledgment that depends on an option is scanned both ways), and the organization's: the
+tapgate stack with the organization-wide permission and the member-account stack. A copy of
+one template with one acknowledgment taken out shows that the harness reports a finding.
 
 checkov pins an older boto3 than the project's, so it runs from a venv of its own
 (`make scanners`, requirements-checkov.txt); cfn-lint runs in-process.
@@ -27,6 +28,8 @@ from tests.infrastructure.conftest import REPO, only
 
 CHECKOV = REPO / ".venv" / "checkov" / "bin" / "checkov"
 TEMPLATE = "Tapgate.template.json"
+MEMBER_TEMPLATE = "TapgateMemberAccount.template.json"
+SCANNED = ("full", "shipped", "bare", "organization", "member")
 # The acknowledgment the mutated copy loses: checkov's DLQ check on the broker function.
 REMOVED_CHECK = "CKV_AWS_116"
 REMOVED_CFN_LINT_RULE = "W3005"
@@ -49,6 +52,7 @@ def templates(
     synthesized: dict[str, Any],
     shipped: dict[str, Any],
     bare: dict[str, Any],
+    organization: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Path]:
     """The synthesized templates as files, and the copy with one acknowledgment removed."""
@@ -56,6 +60,8 @@ def templates(
         "full": synthesized["outdir"] / TEMPLATE,
         "shipped": shipped["outdir"] / TEMPLATE,
         "bare": bare["outdir"] / TEMPLATE,
+        "organization": organization["outdir"] / TEMPLATE,
+        "member": organization["outdir"] / MEMBER_TEMPLATE,
     }
     mutated = copy.deepcopy(json.loads(found["full"].read_text(encoding="utf-8")))
     metadata = _broker_function(mutated)["Metadata"]
@@ -92,7 +98,7 @@ def _failures(report: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     )
 
 
-@pytest.mark.parametrize("name", ["full", "shipped", "bare"])
+@pytest.mark.parametrize("name", SCANNED)
 def test_checkov_finds_nothing_unacknowledged(
     checkov_report: dict[str, Any], templates: dict[str, Path], name: str
 ) -> None:
@@ -130,7 +136,7 @@ def cfn_lint_matches(templates: dict[str, Path]) -> dict[str, list[str]]:
     return found
 
 
-@pytest.mark.parametrize("name", ["full", "shipped", "bare"])
+@pytest.mark.parametrize("name", SCANNED)
 def test_cfn_lint_finds_nothing_unacknowledged(
     cfn_lint_matches: dict[str, list[str]], name: str
 ) -> None:
@@ -139,7 +145,7 @@ def test_cfn_lint_finds_nothing_unacknowledged(
 
 def test_every_cfn_lint_acknowledgment_gives_its_reason(templates: dict[str, Path]) -> None:
     ignored = 0
-    for name in ("full", "shipped", "bare"):
+    for name in SCANNED:
         template = json.loads(templates[name].read_text(encoding="utf-8"))
         for resource in template["Resources"].values():
             lint = resource.get("Metadata", {}).get("cfn-lint")
