@@ -18,15 +18,15 @@ install: $(STAMP)
 # checkov pins an older boto3/botocore than the project's, so it gets a venv of its own
 # (requirements-checkov.txt is its lock). tests/infrastructure/test_scanners.py runs it.
 CHECKOV_VENV := $(VENV)/checkov
-CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-$(CHECKOV): requirements-checkov.txt | $(STAMP)
+$(CHECKOV_STAMP): requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
-	touch $(CHECKOV)
+	touch $(CHECKOV_STAMP)
 
-scanners: $(CHECKOV)
+scanners: $(CHECKOV_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tapgate local

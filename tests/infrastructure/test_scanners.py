@@ -26,7 +26,8 @@ from cfnlint.config import ManualArgs
 from stacks.nag import MIN_REASON_LENGTH
 from tests.infrastructure.conftest import REPO, only
 
-CHECKOV = REPO / ".venv" / "checkov" / "bin" / "checkov"
+CHECKOV_VENV = REPO / ".venv" / "checkov"
+CHECKOV = CHECKOV_VENV / "bin" / "checkov"
 TEMPLATE = "Tapgate.template.json"
 MEMBER_TEMPLATE = "TapgateMemberAccount.template.json"
 SCANNED = ("full", "shipped", "bare", "organization", "member")
@@ -37,8 +38,9 @@ REMOVED_CFN_LINT_RULE = "W3005"
 
 @pytest.fixture(scope="module")
 def checkov() -> Path:
-    if not CHECKOV.exists():
-        subprocess.run(["make", "--no-print-directory", "scanners"], cwd=REPO, check=True)
+    """checkov from its own venv, installed by `make scanners` when missing or stale (the
+    Makefile compares its stamp with requirements-checkov.txt)."""
+    subprocess.run(["make", "--no-print-directory", "--quiet", "scanners"], cwd=REPO, check=True)
     return CHECKOV
 
 
