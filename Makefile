@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench synth clean install browser-deps
+.PHONY: demo test lint unit bench synth clean install browser-deps scanners
 
 $(STAMP): pyproject.toml requirements.txt lambdas/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,19 @@ $(STAMP): pyproject.toml requirements.txt lambdas/requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# checkov pins an older boto3/botocore than the project's, so it gets a venv of its own
+# (requirements-checkov.txt is its lock). tests/infrastructure/test_scanners.py runs it.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+scanners: $(CHECKOV_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tapgate local
@@ -36,7 +49,7 @@ browser-deps:
 	fi
 	@[ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ] || { echo "chromium/chromedriver missing after install" >&2; exit 1; }
 
-unit: $(STAMP) browser-deps
+unit: $(STAMP) browser-deps scanners
 	$(BIN)/pytest -q
 
 test: lint unit

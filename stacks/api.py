@@ -18,7 +18,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import CustomDomainConfig, ThrottlingConfig
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_checkov
 from stacks.waf import PerIpThrottling
 
 STAGE_NAME = "v1"
@@ -334,6 +334,12 @@ class TapgateApi(Construct):
             "AmazonAPIGatewayPushToCloudWatchLogs]",
             "API Gateway's account-level CloudWatch role uses the AWS managed policy made "
             "for exactly this purpose; it is needed for execution logs.",
+        )
+        acknowledge_checkov(
+            self.rest_api.deployment_stage,
+            "CKV_AWS_120",
+            "Every answer is for one caller at one moment (single-use challenges, session "
+            "credentials, the caller's keys): a cache would hand them to another caller.",
         )
         self.domain: apigw.DomainName | None = None
         self._domain_name = custom_domain.domain_name if custom_domain else None

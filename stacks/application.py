@@ -9,18 +9,23 @@ from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.config import config_from_context
+from stacks.member_account import MemberAccountStack
 from stacks.tapgate_stack import TapgateStack
 
 STACK_NAME = "Tapgate"
+# Synthesized when cdk.json has memberAccount: a template for CloudFormation StackSets.
+MEMBER_STACK_NAME = "TapgateMemberAccount"
 
 
 def build_app(
     *, context: Mapping[str, Any] | None = None, outdir: str | None = None
 ) -> tuple[App, TapgateStack]:
-    """The app and its one stack. Raises ``ConfigError`` naming the bad context key.
+    """The app and the tapgate stack. Raises ``ConfigError`` naming the bad context key.
 
-    cdk-nag's AwsSolutions pack is a validation plugin: a synth with an unacknowledged
-    finding fails.
+    With ``memberAccount`` in the context, the app also holds the member-account stack
+    (``MEMBER_STACK_NAME``), deployed separately into other accounts. cdk-nag's AwsSolutions
+    pack is a validation plugin on the whole app: a synth with an unacknowledged finding in
+    either stack fails.
     """
     app = App(context=dict(context) if context is not None else None, outdir=outdir)
     config = config_from_context(app.node.try_get_context)
@@ -30,5 +35,13 @@ def build_app(
         config=config,
         description="tapgate: FIDO2/WebAuthn MFA for AWS (API Gateway, Lambda, DynamoDB)",
     )
+    if config.member_account is not None:
+        MemberAccountStack(
+            app,
+            MEMBER_STACK_NAME,
+            roles=config.member_account.roles,
+            description="tapgate: gated roles of a member account, trusting the tapgate "
+            "broker role (for CloudFormation StackSets)",
+        )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, RemovalPolicy
+from aws_cdk import AssetHashType, Aws, BundlingOptions, DockerImage, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -22,7 +22,7 @@ from stacks.bundling import (
     LocalPipBundling,
     asset_hash,
 )
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_cfn_lint, acknowledge_checkov
 from stacks.policies import GATED_ROLE_TAG
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambdas"
@@ -55,10 +55,15 @@ STS_ACTIONS = ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")
 
 
 class Broker(Construct):
+    """``reserved_concurrency``: executions reserved for (and the most allowed to) the
+    broker; None leaves it to the account's unreserved pool."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
+        *,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -83,6 +88,7 @@ class Broker(Construct):
             role=self.role,
             memory_size=512,
             timeout=Duration.seconds(15),
+            reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             environment={
@@ -107,6 +113,42 @@ class Broker(Construct):
             "The runtime is pinned to Python 3.12 on purpose: the bundle pip-installs wheels "
             "for exactly this version (--python-version), so a runtime bump is a reviewed "
             "change to the bundling and lambdas/requirements.txt together.",
+        )
+        self._acknowledge_scanner_findings(reserved_concurrency=reserved_concurrency)
+
+    def _acknowledge_scanner_findings(self, *, reserved_concurrency: int | None) -> None:
+        """checkov's and cfn-lint's findings on the function that are so by design."""
+        acknowledge_checkov(
+            self.function,
+            "CKV_AWS_116",
+            "API Gateway invokes the broker synchronously and gets every error as the "
+            "response; a dead-letter queue only receives failed asynchronous invocations.",
+        )
+        acknowledge_checkov(
+            self.function,
+            "CKV_AWS_117",
+            "The broker only calls AWS APIs (DynamoDB, STS, X-Ray) over TLS with SigV4 and "
+            "reaches no private network; a VPC would add NAT or endpoints and nothing to guard.",
+        )
+        acknowledge_checkov(
+            self.function,
+            "CKV_AWS_173",
+            "The environment holds no secret: table names, the RP ID, origins and role ARNs, "
+            "which are in the template and the outputs as well. Lambda encrypts it at rest.",
+        )
+        if reserved_concurrency is None:
+            acknowledge_checkov(
+                self.function,
+                "CKV_AWS_115",
+                "cdk.json sets no reservedConcurrency (an account whose concurrency quota is "
+                "below 100 plus the reservation cannot reserve any); API Gateway's stage "
+                "throttling and the web ACL bound the invocations.",
+            )
+        acknowledge_cfn_lint(
+            self.function,
+            "W3005",
+            "CDK's Function depends on its role and the role's policy so that the policy "
+            "exists before the first invocation; the role half repeats the Role GetAtt.",
         )
 
     def grant_tables(
@@ -140,6 +182,31 @@ class Broker(Construct):
                 resources=list(role_arns),
                 conditions={"StringEquals": {f"aws:ResourceTag/{GATED_ROLE_TAG}": "true"}},
             )
+        )
+
+    def allow_assume_in_organization(self, organization_id: str) -> None:
+        """The same STS actions on any role of the organization that carries the gated-role
+        tag (cdk.json ``organizationId``): gated roles in member accounts need no ARN list
+        here. Which of them the broker offers is still its TAPGATE_ROLES list, and each
+        role's trust policy still names the broker role."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(STS_ACTIONS),
+                resources=[f"arn:{Aws.PARTITION}:iam::*:role/*"],
+                conditions={
+                    "StringEquals": {
+                        "aws:ResourceOrgID": organization_id,
+                        f"aws:ResourceTag/{GATED_ROLE_TAG}": "true",
+                    }
+                },
+            )
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/*]",
+            "cdk.json's organizationId: any role, but only in that organization "
+            "(aws:ResourceOrgID) and only while tagged tapgate-gated=true; a role's own trust "
+            "policy must also trust the broker role.",
         )
 
 

@@ -30,8 +30,19 @@ _ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$", re.ASCII)
 # An admin role: its sessions (any session name) are admins. Paths are allowed; no wildcards.
 _ADMIN_ROLE_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 _POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}$")
+_AWS_MANAGED_POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::aws:policy/[\w+=,.@/-]{1,512}$")
+_POLICY_NAME = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}$")  # path/name, no ARN
 _ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
+# A KMS key by its key ARN (log groups refuse aliases), multi-Region keys included.
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$"
+)
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
+_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+# ``kmsKey: "create"``: the stack creates (and retains) a customer-managed key.
+CREATE_KMS_KEY = "create"
 
 
 class ConfigError(ValueError):
@@ -110,6 +121,49 @@ class MetadataConfig:
 
 
 @dataclass(frozen=True)
+class AlarmsConfig:
+    """Where alarms notify and when the spike alarms fire (context ``alarms``)."""
+
+    topic_arn: str | None = None
+    refused_ceremonies_per_5_minutes: int = 20
+    throttled_requests_per_5_minutes: int = 50
+
+
+ALARMS_KEYS = ("topicArn", "refusedCeremoniesPer5Minutes", "throttledRequestsPer5Minutes")
+
+
+@dataclass(frozen=True)
+class MemberRoleConfig:
+    """A gated role the member-account stack creates in every account it is deployed to
+    (context ``memberAccount.roles[i]``). Customer-managed policies are named, not given by
+    ARN: an ARN names one account, and the stack's template is the same in all of them."""
+
+    name: str
+    allowed_source_identities: tuple[str, ...]
+    managed_policy_arns: tuple[str, ...] = ()  # AWS managed policies only
+    managed_policy_names: tuple[str, ...] = ()  # customer-managed, in each member account
+    max_session_seconds: int = MAX_SESSION_SECONDS
+    user_verification: str = "preferred"
+
+
+@dataclass(frozen=True)
+class MemberAccountConfig:
+    """The member-account stack's gated roles, and the accounts it is deployed to (context
+    ``memberAccount``). The tapgate stack's broker offers each role of each listed account."""
+
+    roles: tuple[MemberRoleConfig, ...]
+    accounts: tuple[str, ...] = ()
+
+    def offered_roles(self) -> tuple[tuple[str, MemberRoleConfig, str], ...]:
+        """(account, role, display name) for each role in each account."""
+        return tuple(
+            (account, role, f"{role.name} ({account})")
+            for account in self.accounts
+            for role in self.roles
+        )
+
+
+@dataclass(frozen=True)
 class TapgateConfig:
     rp_id: str
     allowed_origins: tuple[str, ...]
@@ -122,6 +176,12 @@ class TapgateConfig:
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
     # None: no metadata refresh is deployed (nothing would use it; see _metadata).
     metadata: MetadataConfig | None = None
+    # CREATE_KMS_KEY, a key ARN, or None (the services' AWS owned keys).
+    kms_key: str | None = None
+    reserved_concurrency: int | None = None
+    alarms: AlarmsConfig = AlarmsConfig()
+    organization_id: str | None = None
+    member_account: MemberAccountConfig | None = None  # None: no member-account stack
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -136,7 +196,10 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
     origins = _origins(get("allowedOrigins"), rp_id=rp_id, default=default_origin)
     gated = _gated_roles(get("gatedRoles"))
     external = _external_roles(get("externalRoles"))
+    member_account = _member_account(get("memberAccount"))
     names = [r.name for r in gated] + [r.name for r in external]
+    if member_account is not None:
+        names += [name for _, _, name in member_account.offered_roles()]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError("gatedRoles", f"role names must be unique; repeated: {duplicates}")
@@ -154,6 +217,11 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         rp_name=rp_name or "tapgate",
         identity_roles=_identity_roles(get("identityRoles")),
         metadata=_metadata(get("metadataBlob"), get("metadataRoot")),
+        kms_key=_kms_key(get("kmsKey")),
+        reserved_concurrency=_reserved_concurrency(get("reservedConcurrency")),
+        alarms=_alarms(get("alarms")),
+        organization_id=_organization_id(get("organizationId")),
+        member_account=member_account,
     )
 
 
@@ -284,58 +352,55 @@ def _gated_roles(value: Any) -> tuple[GatedRoleConfig, ...]:
     roles = []
     for i, raw in enumerate(value):
         key = f"gatedRoles[{i}]"
-        if not isinstance(raw, dict):
-            raise ConfigError(key, "must be an object {name, allowedSourceIdentities, ...}")
-        _no_unknown_keys(
-            key,
-            raw,
-            {
-                "name",
-                "managedPolicyArns",
-                "allowedSourceIdentities",
-                "maxSessionSeconds",
-                "userVerification",
-            },
-        )
-        name = raw.get("name")
-        if not isinstance(name, str) or not _ROLE_NAME.match(name):
-            raise ConfigError(f"{key}.name", f"must be an IAM role name; got {name!r}")
-        identities = _string_list(
-            f"{key}.allowedSourceIdentities",
-            raw.get("allowedSourceIdentities"),
-            _SOURCE_IDENTITY_PATTERN,
-            "a SourceIdentity value or pattern (letters, digits, +=,.@-_ and the wildcards * ?)",
-        )
-        if not identities:
-            raise ConfigError(
-                f"{key}.allowedSourceIdentities",
-                "must list at least one user name or pattern; an empty list would let nobody in",
-            )
-        if "*" in identities:
-            raise ConfigError(
-                f"{key}.allowedSourceIdentities",
-                "'*' would let every user with a key assume the role; list names or prefixes",
-            )
+        spec = _role_spec(key, raw, extra_keys={"managedPolicyArns"})
         policies = _string_list(
             f"{key}.managedPolicyArns",
             raw.get("managedPolicyArns", []),
             _POLICY_ARN,
             "a managed policy ARN",
         )
-        roles.append(
-            GatedRoleConfig(
-                name=name,
-                allowed_source_identities=identities,
-                managed_policy_arns=policies,
-                max_session_seconds=_session_seconds(
-                    f"{key}.maxSessionSeconds", raw.get("maxSessionSeconds")
-                ),
-                user_verification=_user_verification(
-                    f"{key}.userVerification", raw.get("userVerification")
-                ),
-            )
-        )
+        roles.append(GatedRoleConfig(managed_policy_arns=policies, **spec))
     return tuple(roles)
+
+
+def _role_spec(key: str, raw: Any, *, extra_keys: set[str]) -> dict[str, Any]:
+    """What every gated role declares: name, who may obtain it, session length, UV."""
+    if not isinstance(raw, dict):
+        raise ConfigError(key, "must be an object {name, allowedSourceIdentities, ...}")
+    _no_unknown_keys(
+        key,
+        raw,
+        {"name", "allowedSourceIdentities", "maxSessionSeconds", "userVerification", *extra_keys},
+    )
+    name = raw.get("name")
+    if not isinstance(name, str) or not _ROLE_NAME.match(name):
+        raise ConfigError(f"{key}.name", f"must be an IAM role name; got {name!r}")
+    identities = _string_list(
+        f"{key}.allowedSourceIdentities",
+        raw.get("allowedSourceIdentities"),
+        _SOURCE_IDENTITY_PATTERN,
+        "a SourceIdentity value or pattern (letters, digits, +=,.@-_ and the wildcards * ?)",
+    )
+    if not identities:
+        raise ConfigError(
+            f"{key}.allowedSourceIdentities",
+            "must list at least one user name or pattern; an empty list would let nobody in",
+        )
+    if "*" in identities:
+        raise ConfigError(
+            f"{key}.allowedSourceIdentities",
+            "'*' would let every user with a key assume the role; list names or prefixes",
+        )
+    return {
+        "name": name,
+        "allowed_source_identities": identities,
+        "max_session_seconds": _session_seconds(
+            f"{key}.maxSessionSeconds", raw.get("maxSessionSeconds")
+        ),
+        "user_verification": _user_verification(
+            f"{key}.userVerification", raw.get("userVerification")
+        ),
+    }
 
 
 def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
@@ -580,3 +645,124 @@ def _metadata_root(value: Any) -> str:
     if not is_ca:
         raise ConfigError("metadataRoot", "must be a CA certificate (basicConstraints CA:TRUE)")
     return value
+
+
+def _kms_key(value: Any) -> str | None:
+    """``"create"`` (the stack creates a key) or the key ARN of an existing key."""
+    if value is None or value == CREATE_KMS_KEY:
+        return value
+    if not isinstance(value, str) or not _KMS_KEY_ARN.match(value):
+        raise ConfigError(
+            "kmsKey",
+            f"must be {CREATE_KMS_KEY!r} or the key ARN of a KMS key in the stack's region "
+            f"(arn:aws:kms:REGION:ACCOUNT:key/KEY-ID; not an alias); got {value!r}",
+        )
+    return value
+
+
+def _reserved_concurrency(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)  # `-c reservedConcurrency=20` arrives as a string
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            "reservedConcurrency",
+            f"must be a positive integer (concurrent executions reserved for the broker); "
+            f"got {value!r}",
+        )
+    return value
+
+
+def _alarms(value: Any) -> AlarmsConfig:
+    value = _decoded("alarms", value)
+    if value is None:
+        return AlarmsConfig()
+    if not isinstance(value, dict):
+        raise ConfigError(
+            "alarms",
+            "must be an object {topicArn?, refusedCeremoniesPer5Minutes?, "
+            "throttledRequestsPer5Minutes?}",
+        )
+    _no_unknown_keys("alarms", value, set(ALARMS_KEYS))
+    default = AlarmsConfig()
+    topic = value.get("topicArn")
+    if topic is not None and (not isinstance(topic, str) or not _SNS_TOPIC_ARN.match(topic)):
+        raise ConfigError(
+            "alarms.topicArn",
+            f"must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME); got {topic!r}",
+        )
+    return AlarmsConfig(
+        topic_arn=topic,
+        refused_ceremonies_per_5_minutes=_positive(
+            "alarms.refusedCeremoniesPer5Minutes",
+            value.get("refusedCeremoniesPer5Minutes", default.refused_ceremonies_per_5_minutes),
+        ),
+        throttled_requests_per_5_minutes=_positive(
+            "alarms.throttledRequestsPer5Minutes",
+            value.get("throttledRequestsPer5Minutes", default.throttled_requests_per_5_minutes),
+        ),
+    )
+
+
+def _positive(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(key, f"must be a positive integer; got {value!r}")
+    return value
+
+
+def _organization_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ORGANIZATION_ID.match(value):
+        raise ConfigError(
+            "organizationId",
+            f"must be an AWS Organizations id like 'o-a1b2c3d4e5'; got {value!r}",
+        )
+    return value
+
+
+def _member_account(value: Any) -> MemberAccountConfig | None:
+    """``memberAccount: {"roles": [...], "accounts"?: [...]}``: the gated roles of the
+    member-account stack and the accounts whose roles the broker offers."""
+    value = _decoded("memberAccount", value)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError("memberAccount", "must be an object {roles: [...], accounts?: [...]}")
+    _no_unknown_keys("memberAccount", value, {"roles", "accounts"})
+    accounts = _string_list(
+        "memberAccount.accounts",
+        value.get("accounts", []),
+        _ACCOUNT_ID,
+        "a 12-digit AWS account id",
+    )
+    repeated_accounts = sorted({a for a in accounts if accounts.count(a) > 1})
+    if repeated_accounts:
+        raise ConfigError("memberAccount.accounts", f"repeated: {repeated_accounts}")
+    raw_roles = value.get("roles")
+    if not isinstance(raw_roles, list) or not raw_roles:
+        raise ConfigError("memberAccount.roles", "must be a non-empty list of role objects")
+    roles = []
+    for i, raw in enumerate(raw_roles):
+        key = f"memberAccount.roles[{i}]"
+        spec = _role_spec(key, raw, extra_keys={"managedPolicyArns", "managedPolicyNames"})
+        arns = _string_list(
+            f"{key}.managedPolicyArns",
+            raw.get("managedPolicyArns", []),
+            _AWS_MANAGED_POLICY_ARN,
+            "an AWS managed policy ARN (arn:aws:iam::aws:policy/...); name a customer-managed "
+            "policy in managedPolicyNames instead, since an ARN names one account",
+        )
+        names = _string_list(
+            f"{key}.managedPolicyNames",
+            raw.get("managedPolicyNames", []),
+            _POLICY_NAME,
+            "a customer-managed policy name (letters, digits, +=,.@_-; a path as 'team/admin')",
+        )
+        roles.append(MemberRoleConfig(managed_policy_arns=arns, managed_policy_names=names, **spec))
+    names_seen = [r.name for r in roles]
+    repeated = sorted({n for n in names_seen if names_seen.count(n) > 1})
+    if repeated:
+        raise ConfigError("memberAccount.roles", f"role names must be unique; repeated: {repeated}")
+    return MemberAccountConfig(roles=tuple(roles), accounts=accounts)

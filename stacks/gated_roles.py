@@ -21,6 +21,7 @@ from aws_cdk import Duration, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from stacks.nag import acknowledge
 from stacks.policies import (
     GATED_ROLE_TAG,
     MFA_TAG,
@@ -141,3 +142,15 @@ class GatedRole(Construct):
         self.role_arn = self.role.role_arn
         self.max_session_seconds = max_session_seconds
         self.user_verification = user_verification
+
+
+def acknowledge_aws_managed_policies(role: GatedRole, policy_arns: Sequence[str]) -> None:
+    """cdk-nag's IAM4 on each AWS managed policy the operator chose for a gated role."""
+    for arn in policy_arns:
+        if ":iam::aws:policy/" in arn:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM4[Policy::{arn}]",
+                "The operator chose this AWS managed policy for the gated role in cdk.json; "
+                "the gating policy denies all of it without WebAuthn.",
+            )

@@ -13,11 +13,14 @@ from typing import Final
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.nag import acknowledge
@@ -51,13 +54,19 @@ class MetadataRefresh(Construct):
         code: lambda_.Code,
         blob_url: str,
         root_pem: str | None,
+        encryption_key: kms.IKey | None = None,
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
             versioned=True,
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            encryption=(
+                s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED
+            ),
+            encryption_key=encryption_key,
+            bucket_key_enabled=encryption_key is not None,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -139,6 +148,9 @@ class MetadataRefresh(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        if alarm_topic is not None:
+            for alarm in (self.rejected_alarm, self.errors_alarm):
+                alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
 
     def _grant_object_access(self) -> None:
         """Read and replace the one object. ListBucket, limited to that key, makes a missing

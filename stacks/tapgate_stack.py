@@ -13,8 +13,12 @@ from stacks.api import TapgateApi
 from stacks.broker import Broker
 from stacks.broker import _code as broker_code
 from stacks.config import TapgateConfig
-from stacks.gated_roles import GatedRole
+from stacks.encryption import DataEncryption
+from stacks.events import allow_put_events
+from stacks.gated_roles import GatedRole, acknowledge_aws_managed_policies
+from stacks.member_account import member_role_arn
 from stacks.metadata import MetadataRefresh
+from stacks.monitoring import Monitoring
 from stacks.nag import acknowledge
 from stacks.policies import gating_policy_document, self_service_policy_document
 from stacks.tables import CREDENTIAL_ID_INDEX, TapgateTables
@@ -30,7 +34,12 @@ class TapgateStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        tables = TapgateTables(self, "Tables")
+        # The customer-managed key (or None) for everything the stack stores; later stores
+        # (e.g. a metadata bucket) take it from here.
+        self.encryption = DataEncryption(self, "Encryption", kms_key=config.kms_key)
+        self.encryption_key = self.encryption.key
+        self.encryption.encrypt_log_groups(self)
+        tables = TapgateTables(self, "Tables", encryption_key=self.encryption_key)
 
         self.gating_policy = iam.ManagedPolicy(
             self,
@@ -42,7 +51,7 @@ class TapgateStack(Stack):
 
         # The roles' trust policies refer to the broker role and the broker's environment
         # lists the roles: the broker comes first, its environment last.
-        self.broker = Broker(self, "Broker")
+        self.broker = Broker(self, "Broker", reserved_concurrency=config.reserved_concurrency)
         self.gated_roles = [
             GatedRole(
                 self,
@@ -61,14 +70,7 @@ class TapgateStack(Stack):
             for spec in config.gated_roles
         ]
         for role, spec in zip(self.gated_roles, config.gated_roles, strict=True):
-            for arn in spec.managed_policy_arns:
-                if ":iam::aws:policy/" in arn:
-                    acknowledge(
-                        role,
-                        f"AwsSolutions-IAM4[Policy::{arn}]",
-                        "The operator chose this AWS managed policy for the gated role in "
-                        "cdk.json; the gating policy denies all of it without WebAuthn.",
-                    )
+            acknowledge_aws_managed_policies(role, spec.managed_policy_arns)
         roles_json = [
             {
                 "arn": role.role_arn,
@@ -86,6 +88,18 @@ class TapgateStack(Stack):
             }
             for ext in config.external_roles
         ]
+        member_roles = [
+            {
+                "arn": member_role_arn(account=account, role_name=spec.name),
+                "name": name,
+                "maxSessionSeconds": spec.max_session_seconds,
+                "userVerification": spec.user_verification,
+            }
+            for account, spec, name in (
+                config.member_account.offered_roles() if config.member_account else ()
+            )
+        ]
+        roles_json += member_roles
         for name, value in self._environment(tables, roles=roles_json).items():
             self.broker.function.add_environment(name, value)
         self.broker.grant_tables(
@@ -94,9 +108,15 @@ class TapgateStack(Stack):
             ceremonies=tables.ceremonies,
             audit=tables.audit,
         )
+        self.encryption.grant_table_use(self.broker.role)
+        allow_put_events(self.broker.role)
         self.broker.allow_assume(
-            [r.role_arn for r in self.gated_roles] + [e.arn for e in config.external_roles]
+            [r.role_arn for r in self.gated_roles]
+            + [e.arn for e in config.external_roles]
+            + [r["arn"] for r in member_roles]
         )
+        if config.organization_id is not None:
+            self.broker.allow_assume_in_organization(config.organization_id)
 
         self.api = TapgateApi(
             self,
@@ -113,6 +133,16 @@ class TapgateStack(Stack):
             document=iam.PolicyDocument.from_json(
                 self_service_policy_document(api_id=self.api.rest_api.rest_api_id)
             ),
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            function=self.broker.function,
+            rest_api=self.api.rest_api,
+            access_logs=self.api.access_logs,
+            tables=(tables.credentials, tables.ceremonies, tables.audit),
+            credential_index=(tables.credentials, CREDENTIAL_ID_INDEX),
+            config=config.alarms,
         )
         api_logical_id = self.get_logical_id(self.api.rest_api.node.default_child)  # type: ignore[arg-type]
         acknowledge(
@@ -135,7 +165,10 @@ class TapgateStack(Stack):
             code=broker_code(),
             blob_url=self.config.metadata.blob_url,
             root_pem=self.config.metadata.root_pem,
+            encryption_key=self.encryption_key,
+            alarm_topic=self.monitoring.topic,
         )
+        self.encryption.grant_object_use(metadata.role)
         CfnOutput(
             self,
             "MetadataBucketName",
@@ -195,6 +228,13 @@ class TapgateStack(Stack):
         )
         for role, spec in zip(self.gated_roles, self.config.gated_roles, strict=True):
             CfnOutput(self, f"GatedRoleArn{spec.name}", value=role.role_arn)
+        if self.encryption_key is not None:
+            CfnOutput(
+                self,
+                "KmsKeyArn",
+                value=self.encryption_key.key_arn,
+                description="The customer-managed key of the tables and log groups",
+            )
         if self.api.domain is not None:
             CfnOutput(
                 self,

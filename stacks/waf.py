@@ -4,6 +4,8 @@ API Gateway throttles all callers together and cannot tell one address from anot
 rate-based rules can: a strict one for the unsigned, state-changing routes (the passkey and
 enrollment-token ceremonies anybody may start) and a loose one for every request. Both
 block with 429, ``Retry-After`` and a problem document, like the broker's own answers.
+A third rule, AWS's known-bad-inputs managed rule group, blocks request patterns of known
+exploits (Log4j's JNDI lookups among them) with WAF's plain 403.
 """
 
 from __future__ import annotations
@@ -27,6 +29,18 @@ THROTTLED_PROBLEM = {
     "status": 429,
     "detail": "Too many requests from this address; retry after the seconds in Retry-After.",
 }
+# CloudWatch names: WAF's metrics carry the web ACL's and each rule's metric name as their
+# WebACL and Rule dimensions (the alarms and the dashboard watch them).
+WEB_ACL_METRIC = "tapgate-web-acl"
+PUBLIC_PER_IP_RULE = "public-per-ip"
+ALL_PER_IP_RULE = "all-per-ip"
+KNOWN_BAD_INPUTS_METRIC = "tapgate-known-bad-inputs"
+
+
+def rule_metric(rule_name: str) -> str:
+    return f"tapgate-{rule_name}"
+
+
 # Path tricks (%-encoding, //, /./) must not dodge the strict rule: compare the decoded,
 # normalized, lower-cased path. Over-matching only counts requests API Gateway refuses.
 _PATH_TRANSFORMATIONS = ("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE")
@@ -91,8 +105,30 @@ def _throttle_rule(
         ),
         visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
             cloud_watch_metrics_enabled=True,
-            metric_name=f"tapgate-{name}",
+            metric_name=rule_metric(name),
             sampled_requests_enabled=True,
+        ),
+    )
+
+
+# AWS's managed rule group for request patterns of known exploits (Log4j JNDI, Java
+# deserialization, localhost Host headers, ...): 200 WCUs, no charge beyond the rule's.
+KNOWN_BAD_INPUTS_RULE_GROUP = "AWSManagedRulesKnownBadInputsRuleSet"
+
+
+def _managed_rule_group(name: str, *, priority: int, metric: str) -> wafv2.CfnWebACL.RuleProperty:
+    """An AWS managed rule group with its own block actions (override: none)."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS", name=name
+            )
+        ),
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
         ),
     )
 
@@ -127,18 +163,21 @@ class PerIpThrottling(Construct):
             },
             rules=[
                 _throttle_rule(
-                    "public-per-ip",
+                    PUBLIC_PER_IP_RULE,
                     priority=0,
                     limit=public_per_ip_per_5_minutes,
                     scope_down=_any_path_prefix(public_path_prefixes),
                 ),
                 _throttle_rule(
-                    "all-per-ip", priority=1, limit=all_per_ip_per_5_minutes, scope_down=None
+                    ALL_PER_IP_RULE, priority=1, limit=all_per_ip_per_5_minutes, scope_down=None
+                ),
+                _managed_rule_group(
+                    KNOWN_BAD_INPUTS_RULE_GROUP, priority=2, metric=KNOWN_BAD_INPUTS_METRIC
                 ),
             ],
             visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
                 cloud_watch_metrics_enabled=True,
-                metric_name="tapgate-web-acl",
+                metric_name=WEB_ACL_METRIC,
                 sampled_requests_enabled=True,
             ),
         )

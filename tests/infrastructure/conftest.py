@@ -1,10 +1,13 @@
-"""Two synthesized templates for the whole infrastructure suite (a synth costs seconds).
+"""Four synthesized apps for the whole infrastructure suite (a synth costs seconds).
 
 ``raw``/``template``: the repository's cdk.json plus what exercises the optional paths: a
 second gated role that requires user verification, an external (retrofitted) role, admins
-(a user and a role), a custom domain, throttling limits other than the defaults, and the
-FIDO metadata refresh (``metadataBlob``, ``metadataRoot``).
+(a user and a role), a custom domain, throttling limits other than the defaults, the FIDO
+metadata refresh (``metadataBlob``, ``metadataRoot``), an existing KMS key (cdk.json has the
+stack create one), an alarm topic and alarm thresholds.
 ``shipped``: app.py run as the CDK CLI runs it, on cdk.json as shipped (no custom domain).
+``bare``: only ``rpId``, every option at its default.
+``organization``: gated roles across accounts, with the member-account stack.
 Bundling is skipped (``aws:cdk:bundling-stacks``); test_bundling.py bundles once, marked
 slow.
 """
@@ -27,7 +30,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 from aws_cdk.assertions import Template
 
-from stacks.application import STACK_NAME, build_app
+from stacks.application import MEMBER_STACK_NAME, STACK_NAME, build_app
 
 REPO = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO / "cdk.json"
@@ -37,6 +40,16 @@ ADMIN_ROLE_ARN = "arn:aws:iam::111122223333:role/tapgate-admins"
 METADATA_BLOB_URL = "https://metadata.example.org/blob.jwt"
 # A real CA certificate (the FIDO MDS3 specification's example root), as metadataRoot.
 METADATA_ROOT_PEM = (REPO / "tests/fixtures/mds/fido-spec-example-root.pem").read_text()
+KMS_KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ALARM_TOPIC_ARN = "arn:aws:sns:eu-west-1:111122223333:security-alerts"
+# Not the defaults, so a test can tell the alarms took them from context.
+FULL_ALARMS = {
+    "topicArn": ALARM_TOPIC_ARN,
+    "refusedCeremoniesPer5Minutes": 7,
+    "throttledRequestsPer5Minutes": 40,
+}
+# Not in cdk.json (a new account's concurrency quota may be too small for any reservation).
+FULL_RESERVED_CONCURRENCY = 25
 # Not cdk.json's values, so a test can tell the template took them from context.
 FULL_THROTTLING = {
     "rateLimit": 12,
@@ -96,7 +109,45 @@ def full_context() -> dict[str, Any]:
     context["customDomain"] = {"domainName": "tapgate.example.com", "certificateArn": CERT_ARN}
     context["metadataBlob"] = METADATA_BLOB_URL
     context["metadataRoot"] = METADATA_ROOT_PEM
+    context["kmsKey"] = KMS_KEY_ARN  # cdk.json creates one; this uses an existing key
+    context["alarms"] = dict(FULL_ALARMS)
+    context["reservedConcurrency"] = FULL_RESERVED_CONCURRENCY
     return context
+
+
+def bare_context() -> dict[str, Any]:
+    """Only the required key: every option at its default."""
+    return {"rpId": cdk_json_context()["rpId"]}
+
+
+ORGANIZATION_ID = "o-a1b2c3d4e5"
+MEMBER_ACCOUNTS = ["222233334444", "333344445555"]
+CROSS_ACCOUNT_ROLE_ARN = "arn:aws:iam::444455556666:role/legacy-prod-admin"
+MEMBER_ROLES = [
+    {
+        "name": "tapgate-prod-admin",
+        "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"],
+        "allowedSourceIdentities": ["alice"],
+        "userVerification": "required",
+    },
+    {
+        "name": "tapgate-prod-deployer",
+        "managedPolicyNames": ["team/deployer"],
+        "allowedSourceIdentities": ["alice", "deploy-*"],
+        "maxSessionSeconds": 1800,
+    },
+]
+
+
+def organization_context() -> dict[str, Any]:
+    """Gated roles across accounts: the organization-wide permission, a retrofitted role in
+    another account, and the member-account stack's roles in two accounts."""
+    return {
+        **bare_context(),
+        "organizationId": ORGANIZATION_ID,
+        "externalRoles": [{"arn": CROSS_ACCOUNT_ROLE_ARN, "name": "Legacy prod admin"}],
+        "memberAccount": {"accounts": list(MEMBER_ACCOUNTS), "roles": copy.deepcopy(MEMBER_ROLES)},
+    }
 
 
 def no_bundling(context: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +192,28 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr[-3000:]
     template = json.loads((outdir / "Tapgate.template.json").read_text(encoding="utf-8"))
     return {"result": result, "template": template, "outdir": outdir}
+
+
+@pytest.fixture(scope="session")
+def bare(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The stack with every option at its default: its template and the assembly's folder."""
+    outdir = tmp_path_factory.mktemp("cdk.out.bare")
+    app, _stack = build_app(context=no_bundling(bare_context()), outdir=str(outdir))
+    template = app.synth().get_stack_by_name(STACK_NAME).template
+    return {"template": template, "outdir": outdir}
+
+
+@pytest.fixture(scope="session")
+def organization(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """organization_context() synthesized: both stacks' templates and the assembly's folder."""
+    outdir = tmp_path_factory.mktemp("cdk.out.organization")
+    app, _stack = build_app(context=no_bundling(organization_context()), outdir=str(outdir))
+    assembly = app.synth()
+    return {
+        "template": assembly.get_stack_by_name(STACK_NAME).template,
+        "member": assembly.get_stack_by_name(MEMBER_STACK_NAME).template,
+        "outdir": outdir,
+    }
 
 
 @pytest.fixture(scope="session")

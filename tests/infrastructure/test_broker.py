@@ -6,7 +6,13 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
-from tests.infrastructure.conftest import EXTERNAL_ROLE_ARN, only, resources_of
+from tests.infrastructure.conftest import (
+    EXTERNAL_ROLE_ARN,
+    FULL_RESERVED_CONCURRENCY,
+    cdk_json_context,
+    only,
+    resources_of,
+)
 
 
 def _broker_function(raw: dict[str, Any]) -> dict[str, Any]:
@@ -139,3 +145,25 @@ def test_the_only_wildcard_resource_is_xray(raw: dict[str, Any]) -> None:
     assert [sorted(_as_list(st["Action"])) for st in wildcard] == [
         ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     ]
+
+
+def test_reserved_concurrency_comes_from_the_context(raw: dict[str, Any]) -> None:
+    function = _broker_function(raw)
+    assert function["Properties"]["ReservedConcurrentExecutions"] == FULL_RESERVED_CONCURRENCY
+    skipped = {s["id"] for s in function["Metadata"]["checkov"]["skip"]}
+    assert "CKV_AWS_115" not in skipped
+
+
+def test_cdk_json_reserves_no_concurrency(shipped: dict[str, Any]) -> None:
+    # An account must keep 100 executions unreserved; new accounts may start with a quota of 10,
+    # where any reservation fails the deploy.
+    assert "reservedConcurrency" not in cdk_json_context()
+    function = _broker_function(shipped["template"])
+    assert "ReservedConcurrentExecutions" not in function["Properties"]
+
+
+def test_without_reserved_concurrency_the_check_is_acknowledged(bare: dict[str, Any]) -> None:
+    function = _broker_function(bare["template"])
+    assert "ReservedConcurrentExecutions" not in function["Properties"]
+    skips = {s["id"]: s["comment"] for s in function["Metadata"]["checkov"]["skip"]}
+    assert "reservedConcurrency" in skips["CKV_AWS_115"]

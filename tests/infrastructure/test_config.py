@@ -8,11 +8,21 @@ from typing import Any
 import pytest
 
 from stacks.application import build_app
-from stacks.config import ConfigError, ThrottlingConfig, config_from_mapping
+from stacks.config import (
+    AlarmsConfig,
+    ConfigError,
+    MemberAccountConfig,
+    MemberRoleConfig,
+    ThrottlingConfig,
+    config_from_mapping,
+)
 from tapgate_broker.api.identity import user_name_from_arn
 from tapgate_broker.core.enrollment import is_admin
 from tapgate_broker.core.errors import ForbiddenError
 from tests.infrastructure.conftest import cdk_json_context
+
+KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TOPIC_ARN = "arn:aws:sns:eu-west-1:111122223333:ops-alerts"
 
 
 def _with(**changes: Any) -> dict[str, Any]:
@@ -60,6 +70,54 @@ def test_defaults_when_optional_keys_are_absent() -> None:
         public_per_ip_per_5_minutes=100,
         all_per_ip_per_5_minutes=2000,
     )
+
+
+def test_the_operations_options_are_read() -> None:
+    config = config_from_mapping(
+        {
+            "rpId": "mfa.example.org",
+            "kmsKey": KEY_ARN,
+            "reservedConcurrency": "30",  # as `-c reservedConcurrency=30` passes it
+            "alarms": {"topicArn": TOPIC_ARN, "refusedCeremoniesPer5Minutes": 5},
+            "organizationId": "o-a1b2c3d4e5",
+            "memberAccount": {
+                "accounts": ["222233334444"],
+                "roles": [
+                    _role(
+                        managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+                        managedPolicyNames=["team/deployer"],
+                        userVerification="required",
+                    )
+                ],
+            },
+        }
+    )
+    assert config.kms_key == KEY_ARN
+    assert config.reserved_concurrency == 30
+    assert config.alarms == AlarmsConfig(
+        topic_arn=TOPIC_ARN,
+        refused_ceremonies_per_5_minutes=5,
+        throttled_requests_per_5_minutes=AlarmsConfig().throttled_requests_per_5_minutes,
+    )
+    assert config.organization_id == "o-a1b2c3d4e5"
+    role = MemberRoleConfig(
+        name="ops",
+        allowed_source_identities=("alice",),
+        managed_policy_arns=("arn:aws:iam::aws:policy/ReadOnlyAccess",),
+        managed_policy_names=("team/deployer",),
+        user_verification="required",
+    )
+    assert config.member_account == MemberAccountConfig(roles=(role,), accounts=("222233334444",))
+    assert config.member_account.offered_roles() == (("222233334444", role, "ops (222233334444)"),)
+
+
+def test_the_operations_options_default_to_off() -> None:
+    config = config_from_mapping({"rpId": "mfa.example.org"})
+    assert config.kms_key is None
+    assert config.reserved_concurrency is None
+    assert config.alarms.topic_arn is None
+    assert config.organization_id is None
+    assert config.member_account is None
 
 
 def test_cdk_json_spells_out_the_default_limits() -> None:
@@ -263,6 +321,79 @@ def test_identity_roles_default_to_identity_center_and_reach_the_broker() -> Non
         (_with(identityRoles=["*"]), "identityRoles[0]", "matches every role"),
         (_with(identityRoles=["ok", "a/b"]), "identityRoles[1]", "'a/b' is neither"),
         (_with(identityRoles=[7]), "identityRoles[0]", "7 is neither"),
+        (_with(kmsKey="alias/tapgate"), "kmsKey", "not an alias"),
+        (_with(kmsKey=f"{KEY_ARN[: KEY_ARN.index(':key/')]}:alias/tapgate"), "kmsKey", "key ARN"),
+        (_with(kmsKey=KEY_ARN.replace("kms", "sns", 1)), "kmsKey", "key ARN"),
+        (_with(kmsKey=True), "kmsKey", "'create' or the key ARN"),
+        (_with(reservedConcurrency=0), "reservedConcurrency", "positive integer"),
+        (_with(reservedConcurrency=2.5), "reservedConcurrency", "positive integer"),
+        (_with(reservedConcurrency=True), "reservedConcurrency", "positive integer"),
+        (_with(reservedConcurrency="-1"), "reservedConcurrency", "positive integer"),
+        (_with(alarms="ops"), "alarms", "must be an object"),
+        (_with(alarms={"topic": TOPIC_ARN}), "alarms", "unknown keys"),
+        (_with(alarms={"topicArn": "ops-alerts"}), "alarms.topicArn", "SNS topic ARN"),
+        (
+            _with(alarms={"refusedCeremoniesPer5Minutes": 0}),
+            "alarms.refusedCeremoniesPer5Minutes",
+            "positive integer",
+        ),
+        (
+            _with(alarms={"throttledRequestsPer5Minutes": "50"}),
+            "alarms.throttledRequestsPer5Minutes",
+            "positive integer",
+        ),
+        (_with(organizationId="o-123"), "organizationId", "Organizations id"),
+        (_with(organizationId="r-abcdefghij"), "organizationId", "Organizations id"),
+        (_with(memberAccount=[]), "memberAccount", "must be an object"),
+        (_with(memberAccount={}), "memberAccount.roles", "non-empty list"),
+        (_with(memberAccount={"roles": [_role()], "x": 1}), "memberAccount", "unknown keys"),
+        (
+            _with(memberAccount={"roles": [_role(name="a b")]}),
+            "memberAccount.roles[0].name",
+            "IAM role name",
+        ),
+        (
+            _with(memberAccount={"roles": [_role(allowedSourceIdentities=["*"])]}),
+            "memberAccount.roles[0].allowedSourceIdentities",
+            "every user",
+        ),
+        (
+            _with(
+                memberAccount={
+                    "roles": [
+                        _role(managedPolicyArns=["arn:aws:iam::111122223333:policy/team-admin"])
+                    ]
+                }
+            ),
+            "memberAccount.roles[0].managedPolicyArns",
+            "managedPolicyNames instead",
+        ),
+        (
+            _with(memberAccount={"roles": [_role(managedPolicyNames=["arn:aws:iam::1:policy/x"])]}),
+            "memberAccount.roles[0].managedPolicyNames",
+            "customer-managed policy name",
+        ),
+        (_with(memberAccount={"roles": [_role(), _role()]}), "memberAccount.roles", "unique"),
+        (
+            _with(memberAccount={"roles": [_role()], "accounts": ["2222-3333-4444"]}),
+            "memberAccount.accounts",
+            "12-digit AWS account id",
+        ),
+        (
+            _with(memberAccount={"roles": [_role()], "accounts": ["222233334444"] * 2}),
+            "memberAccount.accounts",
+            "repeated",
+        ),
+        (
+            _with(
+                externalRoles=[
+                    {"arn": "arn:aws:iam::444455556666:role/x", "name": "ops (111111111111)"}
+                ],
+                memberAccount={"roles": [_role()], "accounts": ["1" * 12]},
+            ),
+            "gatedRoles",
+            "unique",
+        ),
     ],
 )
 def test_invalid_context_names_the_key_and_the_reason(

@@ -1,12 +1,19 @@
 """docs/deploy.md stays true: the retrofit snippet is what GatedRole deploys, the throttling
-keys and defaults are the config's."""
+and alarm keys and defaults are the config's, the alarm table is the stack's alarms."""
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
-from stacks.config import THROTTLING_KEYS, ThrottlingConfig
+from stacks.config import (
+    ALARMS_KEYS,
+    THROTTLING_KEYS,
+    AlarmsConfig,
+    ThrottlingConfig,
+    config_from_mapping,
+)
 from stacks.gated_roles import trust_policy_json
 from tests.infrastructure.conftest import REPO
 
@@ -33,3 +40,38 @@ def test_every_throttling_key_is_documented_with_its_default() -> None:
         f"| {defaults.public_rate_limit:g} requests/s, burst {defaults.public_burst_limit} " in text
     )
     assert f"| {defaults.rate_limit:g} requests/s, burst {defaults.burst_limit} |" in text
+
+
+def test_the_alarm_options_and_every_alarm_are_documented(raw: dict[str, Any]) -> None:
+    text = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    defaults = AlarmsConfig()
+    for key in ALARMS_KEYS:
+        assert f'"{key}"?' in text, key
+    assert (
+        f'"refusedCeremoniesPer5Minutes"? (default {defaults.refused_ceremonies_per_5_minutes})'
+        in text
+    )
+    assert (
+        f'"throttledRequestsPer5Minutes"? (default {defaults.throttled_requests_per_5_minutes})'
+        in text
+    )
+    documented = set(re.findall(r"^\| `(\w+)` \| (?:the first time|at least|any)", text, re.M))
+    synthesized = {
+        logical_id.removeprefix("Monitoring")[:-8].removesuffix("Alarm")  # less CDK's hash
+        for logical_id, resource in raw["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert documented == synthesized
+
+
+def test_the_documented_member_account_configuration_is_valid() -> None:
+    text = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    match = re.search(r'```json\n("memberAccount": \{.*?\n\})\n```', text, re.S)
+    assert match, "the memberAccount example is missing from docs/deploy.md"
+    config = config_from_mapping({"rpId": "mfa.example.org", **json.loads(f"{{{match[1]}}}")})
+    assert config.member_account is not None
+    assert [r.name for r in config.member_account.roles] == [
+        "tapgate-prod-admin",
+        "tapgate-prod-deployer",
+    ]
+    assert len(config.member_account.offered_roles()) == 4

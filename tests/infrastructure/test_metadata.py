@@ -20,6 +20,8 @@ from stacks.config import (
 from tapgate_broker import metadata_refresh as handler_side
 from tapgate_broker.core.metadata import DEFAULT_BLOB_URL
 from tests.infrastructure.conftest import (
+    ALARM_TOPIC_ARN,
+    KMS_KEY_ARN,
     METADATA_BLOB_URL,
     METADATA_ROOT_PEM,
     REPO,
@@ -56,8 +58,15 @@ def test_the_bucket_is_private_versioned_encrypted_and_kept(raw: dict[str, Any])
     _, bucket = _bucket(raw)
     props = bucket["Properties"]
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    # The full context's kmsKey (an existing key) encrypts the bucket too.
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
-        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        {
+            "BucketKeyEnabled": True,
+            "ServerSideEncryptionByDefault": {
+                "KMSMasterKeyID": KMS_KEY_ARN,
+                "SSEAlgorithm": "aws:kms",
+            },
+        }
     ]
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
@@ -121,7 +130,27 @@ def test_the_function_may_read_and_replace_only_the_blob(raw: dict[str, Any]) ->
             "Resource": {"Fn::GetAtt": [bucket_id, "Arn"]},
         },
     ]
-    others = {a for s in statements if s not in s3_statements for a in _as_list(s["Action"])}
+    kms_statements = [s for s in statements if str(s["Action"]).count("kms:")]
+    assert kms_statements == [
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": {
+                        "Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]
+                    }
+                }
+            },
+            "Effect": "Allow",
+            "Resource": KMS_KEY_ARN,
+        }
+    ]
+    others = {
+        a
+        for s in statements
+        if s not in s3_statements + kms_statements
+        for a in _as_list(s["Action"])
+    }
     assert others == {
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
@@ -158,15 +187,17 @@ def test_a_refused_download_raises_an_alarm(raw: dict[str, Any]) -> None:
     assert (props["Statistic"], props["Period"], props["Threshold"]) == ("Sum", 86400, 1)
     assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert props["TreatMissingData"] == "notBreaching"
+    assert props["AlarmActions"] == [ALARM_TOPIC_ARN]
 
 
 def test_a_failing_function_raises_an_alarm(raw: dict[str, Any]) -> None:
     function_id, _ = _function(raw)
-    _, alarm = only(raw, "AWS::CloudWatch::Alarm", MetricName="Errors")
+    dimensions = [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+    _, alarm = only(raw, "AWS::CloudWatch::Alarm", MetricName="Errors", Dimensions=dimensions)
     props = alarm["Properties"]
     assert props["Namespace"] == "AWS/Lambda"
-    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
     assert props["Threshold"] == 1
+    assert props["AlarmActions"] == [ALARM_TOPIC_ARN]
 
 
 def test_the_bucket_name_is_an_output(raw: dict[str, Any]) -> None:

@@ -44,7 +44,22 @@ def test_one_regional_web_acl_that_allows_by_default(raw: dict[str, Any]) -> Non
     assert [r["Name"] for r in sorted(acl["Rules"], key=lambda r: r["Priority"])] == [
         "public-per-ip",
         "all-per-ip",
+        "AWSManagedRulesKnownBadInputsRuleSet",
     ]
+
+
+def test_aws_known_bad_inputs_rules_block_with_their_own_actions(raw: dict[str, Any]) -> None:
+    """The managed group (Log4j JNDI lookups and other exploit patterns) blocks: its rules'
+    actions are not overridden to count, and none of them is excluded."""
+    rule = _rules(raw)["AWSManagedRulesKnownBadInputsRuleSet"]
+    assert rule["Statement"] == {
+        "ManagedRuleGroupStatement": {
+            "VendorName": "AWS",
+            "Name": "AWSManagedRulesKnownBadInputsRuleSet",
+        }
+    }
+    assert rule["OverrideAction"] == {"None": {}}
+    assert rule["VisibilityConfig"]["MetricName"] == "tapgate-known-bad-inputs"
 
 
 def test_the_web_acl_is_associated_with_the_v1_stage(raw: dict[str, Any]) -> None:
