@@ -102,6 +102,8 @@ class TapgateConfig:
     admins: tuple[str, ...] = ()
     rp_name: str = "tapgate"
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
+    # Lambda SnapStart for the broker (docs/deploy.md: what it costs).
+    snap_start: bool = False
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -133,6 +135,7 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         admins=_admins(get("admins")),
         rp_name=rp_name or "tapgate",
         identity_roles=_identity_roles(get("identityRoles")),
+        snap_start=_flag("snapStart", get("snapStart")),
     )
 
 
@@ -146,6 +149,17 @@ def _decoded(key: str, value: Any) -> Any:
             return json.loads(value)
         except ValueError as exc:
             raise ConfigError(key, f"is not valid JSON ({exc})") from exc
+    return value
+
+
+def _flag(key: str, value: Any) -> bool:
+    """A boolean switch; ``-c key=true`` arrives as a string."""
+    if value is None:
+        return False
+    if value in ("true", "false"):
+        return value == "true"
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false; got {value!r}")
     return value
 
 
