@@ -304,3 +304,20 @@ def test_a_user_handle_is_decoded_as_fido2_decodes_it() -> None:
     raw = generated("assertion", key)
     assert check_equivalent("assertion", raw)
     assert webauthn.parse_assertion(raw).response.user_handle == b"\x00user handle\xff"
+
+
+def test_a_stored_key_is_parsed_once_and_by_its_bytes() -> None:
+    """credential_data_from_bytes caches by the stored bytes: the same key gives the same
+    parsed object, another key its own."""
+    from fido2.webauthn import AttestedCredentialData  # noqa: PLC0415
+
+    keys = []
+    for _ in range(2):
+        raw = generated("registration", ForgedKey())
+        parsed = webauthn.parse_registration(raw)
+        keys.append(bytes(parsed.response.attestation_object.auth_data.credential_data))
+    first = webauthn.credential_data_from_bytes(keys[0])
+    assert webauthn.credential_data_from_bytes(bytes(bytearray(keys[0]))) is first
+    assert first == AttestedCredentialData(keys[0])
+    other = webauthn.credential_data_from_bytes(keys[1])
+    assert other.public_key != first.public_key

@@ -7,6 +7,7 @@ It does not check the sign counter; ``check_counter`` does.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import struct
 from collections.abc import Mapping, Sequence
@@ -232,7 +233,13 @@ def check_json_shape(raw: Mapping[str, Any], *, binary: tuple[str, ...], field: 
         raise BadRequestError(f"{field}: clientDataJSON type, challenge and origin must be strings")
 
 
+@functools.lru_cache(maxsize=256)
 def credential_data_from_bytes(raw: bytes) -> AttestedCredentialData:
+    """A stored key, parsed (its COSE key decoded) once per execution environment.
+
+    Keyed by the stored bytes themselves, so a changed or another key is parsed anew;
+    fido2 never mutates the result.
+    """
     return AttestedCredentialData(raw)
 
 
