@@ -100,6 +100,10 @@ class Broker(Construct):
             },
             description="tapgate broker (WebAuthn ceremonies -> STS AssumeRole)",
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            # A superseded version's snapshot is charged while the version exists.
+            current_version_options=(
+                lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY) if snap_start else None
+            ),
         )
         self.entry: lambda_.IFunction = self.function
         if snap_start:

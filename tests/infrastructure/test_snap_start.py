@@ -51,6 +51,8 @@ def test_snap_start_applies_to_published_versions(snap_template: dict[str, Any])
     assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
     (version,) = _resources(snap_template, "AWS::Lambda::Version").values()
     assert version["Properties"]["FunctionName"] == {"Ref": function_id}
+    # A superseded version (and the snapshot charged with it) goes with the next deploy.
+    assert version["DeletionPolicy"] == "Delete"
 
 
 def test_api_gateway_invokes_the_live_alias_not_the_unpublished_function(
