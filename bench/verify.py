@@ -177,10 +177,13 @@ def side_callables(main: Bench) -> dict[str, Callable[[int], None]]:
     algorithm = ec.ECDSA(hashes.SHA256())
     dep = main.deployment
 
-    def ours(i: int) -> None:
-        reply = dep.app.resolve(main.rounds[i].event, None)
-        if reply["statusCode"] != 200:
+    def resolved(event: dict[str, Any], status: int) -> None:
+        reply = dep.app.resolve(event, None)
+        if reply["statusCode"] != status:
             raise AssertionError(reply)
+
+    def ours(i: int) -> None:
+        resolved(main.rounds[i].event, 200)
 
     def ecdsa(i: int) -> None:
         public.verify(main.rounds[i].signature, main.rounds[i].message, algorithm)
@@ -197,9 +200,7 @@ def side_callables(main: Bench) -> dict[str, Callable[[int], None]]:
         )
 
     def ours_registration(i: int) -> None:
-        reply = dep.app.resolve(main.registrations[i].event, None)
-        if reply["statusCode"] != 201:
-            raise AssertionError(reply)
+        resolved(main.registrations[i].event, 201)
 
     def py_webauthn_registration(i: int) -> None:
         r = main.registrations[i]

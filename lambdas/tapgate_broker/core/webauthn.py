@@ -110,23 +110,17 @@ def parse_assertion(raw: object, *, field: str = "credential") -> Authentication
 _Response = TypeVar("_Response")
 
 # Every field of each class, set by the builders below (checked once, at import).
+_CREDENTIAL_FIELDS = (
+    "id",
+    "raw_id",
+    "response",
+    "authenticator_attachment",
+    "client_extension_results",
+    "type",
+)
 _FIELDS: dict[type[Any], tuple[str, ...]] = {
-    RegistrationResponse: (
-        "id",
-        "raw_id",
-        "response",
-        "authenticator_attachment",
-        "client_extension_results",
-        "type",
-    ),
-    AuthenticationResponse: (
-        "id",
-        "raw_id",
-        "response",
-        "authenticator_attachment",
-        "client_extension_results",
-        "type",
-    ),
+    RegistrationResponse: _CREDENTIAL_FIELDS,
+    AuthenticationResponse: _CREDENTIAL_FIELDS,
     AuthenticatorAttestationResponse: ("client_data", "attestation_object"),
     AuthenticatorAssertionResponse: (
         "client_data",
