@@ -12,10 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-# List prices, us-east-1, as remembered for 2025 (no internet here): CHECK them against
-# aws.amazon.com/lambda/pricing, /api-gateway/pricing, /dynamodb/pricing/on-demand and
-# /waf/pricing before quoting this. Free tiers are ignored.
-PRICES_AS_OF = "2025 list prices, us-east-1, from memory (not read from the price pages)"
+# List prices, us-east-1. Each is read from the stored copy of a public page (the search
+# tool's "pages" corpus, read 2026-12-02): AWS's own where its stored text has the rate,
+# else a third-party summary of AWS's page, as PRICE_SOURCES says. Check them against
+# aws.amazon.com/<service>/pricing before quoting the total. Free tiers are ignored.
+PRICES_READ_ON = "2026-12-02"
+PRICES_AS_OF = f"us-east-1 list prices, read {PRICES_READ_ON} from stored pages (sources below)"
 LAMBDA_ARM_GB_SECOND = 0.0000133334
 LAMBDA_REQUEST = 0.20 / 1e6
 APIGW_REST_REQUEST = 3.50 / 1e6  # first 333 M requests a month
@@ -25,6 +27,47 @@ DDB_STORAGE_GB_MONTH = 0.25
 WAF_WEB_ACL_MONTH = 5.00
 WAF_RULE_MONTH = 1.00
 WAF_REQUEST = 0.60 / 1e6
+# (what, price as the source states it, source, how it was read)
+PRICE_SOURCES = (
+    (
+        "Lambda arm64 duration; requests",
+        "$0.0000133334 per GB-second; $0.20 per million",
+        "git.mcrn.ar/mariano/lambda_local_runner docs/lambdas-md/lambda-13-cost.md",
+        "third-party table; aws.amazon.com/lambda/pricing renders its rates client-side, "
+        "so its stored copy has none",
+    ),
+    (
+        "API Gateway REST requests",
+        "$3.50 per million (first 333 M a month)",
+        "docs.aws.amazon.com/whitepapers/latest/best-practices-api-gateway-private-apis-"
+        "integration/cost-optimization.html (Table 4)",
+        "AWS whitepaper",
+    ),
+    (
+        "DynamoDB on-demand write / read request units",
+        "$0.625 / $0.125 per million",
+        "airbyte.com/data-engineering-resources/dynamodb-pricing",
+        "third-party; one 2026 summary (infratally.com) still gives $0.25 per million reads, "
+        "the figure before AWS halved on-demand prices in November 2024",
+    ),
+    (
+        "DynamoDB storage",
+        "$0.25 per GB-month",
+        "not found in the stored pages",
+        "remembered; used only for the audit-storage aside, not in the total",
+    ),
+    (
+        "WAF web ACL; rule; requests",
+        "$5.00 per month; $1.00 per month; $0.60 per million",
+        "c3x.dev/blog/aws-waf-cost-explained (and awsnegotiations.com/waf-pricing-strategy)",
+        "third-party; AWS's WAF blog states the price is the same in every region",
+    ),
+    ("STS AssumeRole", "no charge", "AWS STS is a free service", "remembered"),
+)
+# The per-user view: a user signs in this many times a day (one credential_process
+# refresh an hour of a working day is about 8; a console sign-in or two is 1-2).
+SIGN_INS_PER_USER_PER_DAY = 4
+DAYS_PER_MONTH = 30
 WAF_RULES = 2  # stacks/waf.py: public-per-ip and all-per-ip
 
 LAMBDA_MEMORY_MB = 512  # stacks/broker.py
@@ -106,4 +149,20 @@ def model(
         "audit_storage": (audit_gb, audit_gb * DDB_STORAGE_GB_MONTH),
         "invocations": invocations,
         "billed_ms": billed,
+    }
+
+
+def per_users(
+    invocations: list[Invocation], sizes: dict[str, int], *, users: int = 1000
+) -> dict[str, Any]:
+    """The model at ``users`` users signing in SIGN_INS_PER_USER_PER_DAY times a day."""
+    per_month = users * SIGN_INS_PER_USER_PER_DAY * DAYS_PER_MONTH
+    costs = model(invocations, sizes, per_month=per_month)
+    fixed = WAF_WEB_ACL_MONTH + WAF_RULES * WAF_RULE_MONTH
+    return {
+        "users": users,
+        "authentications": per_month,
+        "total": costs["total"],
+        "fixed": fixed,
+        "variable": costs["total"] - fixed,
     }

@@ -5,13 +5,13 @@ taken together travels better than either number). Where a goal is missed the ta
 so; docs/benchmarks.md says why and what would close it. Never loosen a measurement to
 meet a goal. Each row's method is in the module that measures it:
 
-- bench/verify.py      verify in-process vs bare ECDSA vs py_webauthn (+ callgrind)
-- bench/imports.py     handler cold import vs ``import boto3``, laid out as in Lambda
+- bench/verify.py      verify and registration in-process vs bare ECDSA vs py_webauthn
+- bench/imports.py     handler cold import and cold path vs ``import boto3``, as in Lambda
 - bench/cached_credentials.py  cached ``tapgate credentials`` vs ``python3 -I -c pass``
 - bench/aws_requests.py        DynamoDB and STS requests per ceremony
 - bench/throughput.py  local-mode authentications per second
 - bench/asset.py       the zipped Lambda asset, from stacks.bundling
-- bench/cost.py        1 M authentications a month
+- bench/cost.py        1 M authentications a month, and per 1,000 users
 - bench/audit_account.py  `tapgate audit` of a 500-policy account, end to end
 """
 
@@ -70,13 +70,14 @@ def say(text: str) -> None:
 # -- each row group ----------------------------------------------------------------------
 
 
+# The issue's goals (docs/benchmarks.md says where each is met or why not).
+ECDSA_GOAL = 3.0  # verify request / bare ECDSA verify
+PY_WEBAUTHN_GOAL = 1.5  # verify request / py_webauthn on the same input
+IMPORT_GOAL = 1.3  # handler import as deployed / import boto3
+
+
 def verify_rows(times: verify.VerifyTimes, counts: dict[str, float] | None) -> list[Row]:
     s = times.seconds
-    ecdsa, theirs, what_if = (
-        times.ratio("ours", "ecdsa"),
-        times.ratio("ours", "py_webauthn"),
-        times.ratio("what_if", "ecdsa"),
-    )
     n = f"median of {times.rounds}, interleaved"
     rows = [
         Row(
@@ -94,83 +95,96 @@ def verify_rows(times: verify.VerifyTimes, counts: dict[str, float] | None) -> l
             f"{s['py_webauthn'] * 1e3:.3f} ms",
             note=n,
         ),
-        Row("verify / bare ECDSA (time)", f"{ecdsa:.1f}x", "<= 10x", ecdsa <= 10),
-        Row("verify / py_webauthn (time)", f"{theirs:.2f}x", "<= 1.0x", theirs <= 1.0),
         Row(
-            "what-if, fido2 type hints memoized: verify / bare ECDSA (time)",
-            f"{what_if:.1f}x",
-            "<= 10x",
-            what_if <= 10,
-            "not shipped (a monkeypatch of fido2 in the benchmark)",
+            "registration verify in-process (first key, none attestation)",
+            f"{s['ours_registration'] * 1e3:.3f} ms",
+            note=n,
         ),
         Row(
-            "what-if, fido2 type hints memoized: verify / py_webauthn (time)",
-            f"{times.ratio('what_if', 'py_webauthn'):.2f}x",
-            "<= 1.0x",
-            times.ratio("what_if", "py_webauthn") <= 1.0,
-            "not shipped",
+            "py_webauthn verify_registration_response, same response",
+            f"{s['py_webauthn_registration'] * 1e3:.3f} ms",
+            note=n,
         ),
     ]
+    for label, ours, theirs in (
+        ("verify", "ours", "py_webauthn"),
+        ("registration", "ours_registration", "py_webauthn_registration"),
+    ):
+        ecdsa, other = times.ratio(ours, "ecdsa"), times.ratio(ours, theirs)
+        rows += [
+            Row(f"{label} / bare ECDSA (time)", f"{ecdsa:.1f}x", "<= 3x", ecdsa <= ECDSA_GOAL),
+            Row(
+                f"{label} / py_webauthn (time)",
+                f"{other:.2f}x",
+                "<= 1.5x",
+                other <= PY_WEBAUTHN_GOAL,
+            ),
+        ]
     if counts is None:
         rows.append(Row("instruction counts (callgrind)", "not measured", note="no valgrind"))
         return rows
     rows += [
         Row(
-            "instructions per verify: ours / ECDSA / py_webauthn / what-if",
-            " / ".join(
-                f"{counts[k] / 1e6:.2f} M" for k in ("ours", "ecdsa", "py_webauthn", "what_if")
+            "instructions per call: verify / ECDSA / py_webauthn; registration / py_webauthn",
+            " / ".join(f"{counts[k] / 1e6:.2f} M" for k in ("ours", "ecdsa", "py_webauthn"))
+            + "; "
+            + " / ".join(
+                f"{counts[k] / 1e6:.2f} M"
+                for k in ("ours_registration", "py_webauthn_registration")
             ),
             note="callgrind, noise-free",
         ),
-        Row(
-            "verify / bare ECDSA (instructions)",
-            f"{counts['ours'] / counts['ecdsa']:.1f}x",
-            "<= 10x",
-            counts["ours"] / counts["ecdsa"] <= 10,
-        ),
-        Row(
-            "verify / py_webauthn (instructions)",
-            f"{counts['ours'] / counts['py_webauthn']:.2f}x",
-            "<= 1.0x",
-            counts["ours"] / counts["py_webauthn"] <= 1.0,
-        ),
-        Row(
-            "what-if, type hints memoized: verify / bare ECDSA (instructions)",
-            f"{counts['what_if'] / counts['ecdsa']:.1f}x",
-            "<= 10x",
-            counts["what_if"] / counts["ecdsa"] <= 10,
-            "not shipped",
-        ),
     ]
+    for label, ours, theirs in (
+        ("verify", "ours", "py_webauthn"),
+        ("registration", "ours_registration", "py_webauthn_registration"),
+    ):
+        ecdsa, other = counts[ours] / counts["ecdsa"], counts[ours] / counts[theirs]
+        rows += [
+            Row(f"{label} / bare ECDSA (instructions)", f"{ecdsa:.1f}x", "<= 3x", ecdsa <= 3),
+            Row(f"{label} / py_webauthn (instructions)", f"{other:.2f}x", "<= 1.5x", other <= 1.5),
+        ]
     return rows
 
 
 def import_rows(r: imports.ImportResult) -> list[Row]:
     n = f"median of {r.runs} fresh interpreters, interleaved"
+    deployed = r.handler / r.boto3
     return [
         Row(
-            "cold import tapgate_broker.handler, as deployed (no bytecode)",
-            f"{r.handler * 1e3:.0f} ms",
-            note=n,
+            "cold import tapgate_broker.handler, asset source only",
+            f"{r.source * 1e3:.0f} ms",
+            note=n + " (compiled from source at every cold start)",
+        ),
+        Row(
+            "cold import tapgate_broker.handler, asset with bytecode",
+            f"{r.compiled * 1e3:.0f} ms",
+            note=n + " (what a Python 3.12 bundling ships)",
         ),
         Row("cold import boto3 (the runtime's, with bytecode)", f"{r.boto3 * 1e3:.0f} ms", note=n),
         Row(
-            "handler import / boto3 import",
-            f"{r.handler / r.boto3:.2f}x",
+            f"handler import / boto3 import, as deployed from this machine ({r.deployed_as})",
+            f"{deployed:.2f}x",
             "<= 1.3x",
-            r.handler / r.boto3 <= 1.3,
+            deployed <= IMPORT_GOAL,
+            "no Python 3.12 here to compile the asset"
+            if not r.deployed_compiled
+            else "bundled by a Python 3.12",
         ),
         Row(
-            "what-if, asset shipped with bytecode: handler import / boto3 import",
-            f"{r.handler_compiled / r.boto3:.2f}x",
-            "<= 1.3x",
-            r.handler_compiled / r.boto3 <= 1.3,
-            "not shipped: needs bytecode compiled by Python 3.12",
+            "handler import / boto3 import, the other asset "
+            f"({'bytecode' if not r.deployed_compiled else 'source only'})",
+            f"{(r.compiled if not r.deployed_compiled else r.source) / r.boto3:.2f}x",
         ),
         Row(
-            "import + the broker the first request builds, as deployed / boto3 import",
-            f"{r.ready / r.boto3:.2f}x",
-            note=f"{r.ready * 1e3:.0f} ms: the whole cold path that needs no network",
+            f"cold path: import + first API request (GET /v1/config), {r.deployed_as} / boto3",
+            f"{r.api_ready / r.boto3:.2f}x",
+            note=f"{r.api_ready * 1e3:.0f} ms: tracer, boto3 clients, fido2 server; no network",
+        ),
+        Row(
+            f"cold path: import + first page request (GET /), {r.deployed_as} / boto3",
+            f"{r.page_ready / r.boto3:.2f}x",
+            note=f"{r.page_ready * 1e3:.0f} ms: the page needs no Broker",
         ),
     ]
 
@@ -230,15 +244,20 @@ def request_rows(counts: aws_requests.Counts) -> list[Row]:
 
 
 def throughput_rows(results: list[throughput.Throughput]) -> list[Row]:
-    return [
-        Row(
-            f"local mode: authentications/s, {r.clients} client(s)",
-            f"{r.per_second:.1f}/s",
-            note=f"median {r.median_ms:.0f} ms per authentication"
-            + ("" if set(r.statuses) == {"200"} else f"; statuses {r.statuses}"),
+    rows = []
+    for r in results:
+        failures = ", ".join(f"{k}: {v}" for k, v in sorted(r.statuses.items()) if k != "200")
+        rows.append(
+            Row(
+                f"local mode: {r.clients} client(s): authentications/s; p50 / p99; failed",
+                f"{r.per_second:.1f}/s; {r.median_ms:.0f} / {r.p99_ms:.0f} ms; "
+                f"{r.failures} of {r.attempts}",
+                "0 failed" if r.clients == max(throughput.CLIENT_COUNTS) else "",
+                (r.failures == 0) if r.clients == max(throughput.CLIENT_COUNTS) else None,
+                failures,
+            )
         )
-        for r in results
-    ]
+    return rows
 
 
 def asset_rows(a: asset.Asset) -> list[Row]:
@@ -311,6 +330,8 @@ def main() -> int:
         )
     ]
     costs = cost.model(invocations, request_counts.item_bytes)
+    users = cost.per_users(invocations, request_counts.item_bytes)
+    costs["per_users"] = users
 
     rows = verify_rows(times, counts)
     rows += import_rows(import_result)
@@ -319,13 +340,20 @@ def main() -> int:
     rows += throughput_rows(rates)
     rows += asset_rows(bundle)
     rows += audit_rows(audit_time)
-    rows.append(
+    rows += [
         Row(
             "cost of 1 M authentications / month",
             f"${costs['total']:.2f}",
-            note=f"prices: {cost.PRICES_AS_OF}; check them",
-        )
-    )
+            note=f"prices: {cost.PRICES_AS_OF}",
+        ),
+        Row(
+            f"cost per {users['users']:,} users / month "
+            f"({cost.SIGN_INS_PER_USER_PER_DAY} sign-ins a user a day)",
+            f"${users['total']:.2f}",
+            note=f"{users['authentications']:,} authentications: ${users['variable']:.2f} "
+            f"by use + ${users['fixed']:.2f} fixed (WAF web ACL and rules)",
+        ),
+    ]
     rendered = table(rows)
     print(rendered)
     from bench.notes import render  # noqa: PLC0415

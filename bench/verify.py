@@ -1,29 +1,25 @@
-"""Authentication verify in-process vs bare ECDSA vs py_webauthn, on the same assertions.
+"""Authentication and registration in-process vs bare ECDSA vs py_webauthn, same inputs.
 
-Ours is ``POST /v1/authentication/verify`` through the real resolver and Broker
-(``build_app``), the AWS ports replaced by the in-memory fakes of
-``tests/hardening/fakes.py``. Each round prepares one ceremony and one assertion; then,
-for that round, ours verifies it through the resolver, py_webauthn
-``verify_authentication_response`` verifies the same assertion JSON against the same
-challenge, key and counter, and ``cryptography`` verifies the same signature over the
-same authenticatorData || SHA-256(clientDataJSON). The sides take turns in a rotating
-order, so drift on a noisy machine hits them alike; each side's median is reported.
+Ours is ``POST /v1/authentication/verify`` (and ``POST /v1/registration/verify``) through
+the real resolver and Broker (``build_app``), the AWS ports replaced by the in-memory
+fakes of ``tests/hardening/fakes.py``. Each round prepares one ceremony and one assertion
+(and one registration, of a new user's first key); then, for that round, ours verifies
+it through the resolver, py_webauthn ``verify_authentication_response`` (and
+``verify_registration_response``) verifies the same JSON against the same challenge (key
+and counter), and ``cryptography`` verifies the assertion's signature over the same
+authenticatorData || SHA-256(clientDataJSON). A registration with "none" attestation
+verifies no signature; its ECDSA ratio uses the same bare verify as the unit of cost. The
+sides take turns in a rotating order, so drift on a noisy machine hits them alike; each
+side's median is reported.
 
-Two more views:
-
-- ``what-if``: a second deployment verified in the same rounds with fido2's
-  ``get_type_hints`` memoized (a monkeypatch switched on around those calls only,
-  benchmark-only, never shipped).
-- ``instructions``: ``valgrind --tool=callgrind`` instruction counts, which a busy
-  machine does not disturb: the same script is run once per side (and once with no
-  side) and the difference divided by the rounds.
+Also ``instructions``: ``valgrind --tool=callgrind`` instruction counts, which a busy
+machine does not disturb: the same script is run once per side (and once with no side)
+and the difference divided by the rounds.
 """
 
 from __future__ import annotations
 
-import contextlib
 import cProfile
-import functools
 import hashlib
 import json
 import os
@@ -34,8 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.hardening: the forged key and in-memory adapters
 
 USER_ARN = "arn:aws:iam::123456789012:user/alice"
-SIDES = ("ours", "ecdsa", "py_webauthn", "what_if")
+SIDES = ("ours", "ecdsa", "py_webauthn", "ours_registration", "py_webauthn_registration")
 
 
 @dataclass
@@ -59,6 +54,13 @@ class Round:
 
 
 @dataclass
+class Registration:
+    event: dict[str, Any]  # the registration verify request of a new user's first key
+    credential: dict[str, Any]  # RegistrationResponseJSON
+    challenge: bytes
+
+
+@dataclass
 class Bench:
     """A deployment with one registered key, and the comparisons' shared inputs."""
 
@@ -67,6 +69,7 @@ class Bench:
     cose_key: bytes = b""
     rounds: list[Round] = field(default_factory=list)
     options_seconds: list[float] = field(default_factory=list)  # authentication/options
+    registrations: list[Registration] = field(default_factory=list)
 
     @classmethod
     def create(cls) -> Bench:
@@ -128,44 +131,59 @@ class Bench:
                 )
             )
 
+    def prepare_registrations(self, count: int) -> None:
+        """One new user per round (a first key needs no step-up); made ahead like the rest."""
+        from tests.hardening.forge import ForgedKey  # noqa: PLC0415
 
-def _event(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        dep = self.deployment
+        for n in range(count):
+            user = f"arn:aws:iam::123456789012:user/bench-{len(self.registrations) + n}"
+            reply = dep.app.resolve(_event("/registration/options", {}, user_arn=user), None)
+            assert reply["statusCode"] == 200, reply
+            options = json.loads(reply["body"])
+            credential = ForgedKey().register(options["publicKey"], dep.origin)
+            body = {"ceremonyId": options["ceremonyId"], "credential": credential}
+            self.registrations.append(
+                Registration(
+                    event=_event("/registration/verify", body, user_arn=user),
+                    credential=credential,
+                    challenge=websafe_decode(options["publicKey"]["challenge"]),
+                )
+            )
+
+
+def websafe_decode(value: str) -> bytes:
+    from fido2.utils import websafe_decode as decode  # noqa: PLC0415
+
+    return decode(value)
+
+
+def _event(path: str, body: dict[str, Any], *, user_arn: str = USER_ARN) -> dict[str, Any]:
     from tests.functional.broker_harness import api_event  # noqa: PLC0415
 
-    return api_event("POST", path, body=body, user_arn=USER_ARN)
+    return api_event("POST", path, body=body, user_arn=user_arn)
 
 
-@contextlib.contextmanager
-def cached_type_hints() -> Iterator[None]:
-    """What-if only, never shipped: fido2 re-resolves its dataclasses' string annotations
-    (``typing.get_type_hints``, which compiles each one) in every ``from_dict`` and
-    ``__post_init__``; memoize that for the duration."""
-    import fido2.utils  # noqa: PLC0415
-
-    fido2.utils.get_type_hints = _memoized_hints  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        fido2.utils.get_type_hints = typing.get_type_hints  # type: ignore[attr-defined]
-
-
-_memoized_hints = functools.cache(typing.get_type_hints)
-
-
-def side_callables(main: Bench, what_if: Bench) -> dict[str, Callable[[int], None]]:
+def side_callables(main: Bench) -> dict[str, Callable[[int], None]]:
     """One callable per side; each verifies round ``i``'s input once."""
     from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
     from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from webauthn import verify_authentication_response  # noqa: PLC0415
+    from webauthn import (  # noqa: PLC0415
+        verify_authentication_response,
+        verify_registration_response,
+    )
 
     public = main.key.private_key.public_key()
     algorithm = ec.ECDSA(hashes.SHA256())
     dep = main.deployment
 
-    def ours(i: int) -> None:
-        reply = dep.app.resolve(main.rounds[i].event, None)
-        if reply["statusCode"] != 200:
+    def resolved(event: dict[str, Any], status: int) -> None:
+        reply = dep.app.resolve(event, None)
+        if reply["statusCode"] != status:
             raise AssertionError(reply)
+
+    def ours(i: int) -> None:
+        resolved(main.rounds[i].event, 200)
 
     def ecdsa(i: int) -> None:
         public.verify(main.rounds[i].signature, main.rounds[i].message, algorithm)
@@ -181,13 +199,25 @@ def side_callables(main: Bench, what_if: Bench) -> dict[str, Callable[[int], Non
             credential_current_sign_count=r.sign_count_before,
         )
 
-    def what_if_side(i: int) -> None:
-        with cached_type_hints():
-            reply = what_if.deployment.app.resolve(what_if.rounds[i].event, None)
-        if reply["statusCode"] != 200:
-            raise AssertionError(reply)
+    def ours_registration(i: int) -> None:
+        resolved(main.registrations[i].event, 201)
 
-    return {"ours": ours, "ecdsa": ecdsa, "py_webauthn": py_webauthn, "what_if": what_if_side}
+    def py_webauthn_registration(i: int) -> None:
+        r = main.registrations[i]
+        verify_registration_response(
+            credential=r.credential,
+            expected_challenge=r.challenge,
+            expected_rp_id=dep.rp_id,
+            expected_origin=dep.origin,
+        )
+
+    return {
+        "ours": ours,
+        "ecdsa": ecdsa,
+        "py_webauthn": py_webauthn,
+        "ours_registration": ours_registration,
+        "py_webauthn_registration": py_webauthn_registration,
+    }
 
 
 @dataclass(frozen=True)
@@ -200,11 +230,15 @@ class VerifyTimes:
         return self.seconds[a] / self.seconds[b]
 
 
-def measure(rounds: int = 400, warmup: int = 20) -> VerifyTimes:
-    main, what_if = Bench.create(), Bench.create()
+def prepared(rounds: int, warmup: int) -> tuple[Bench, dict[str, Callable[[int], None]]]:
+    main = Bench.create()
     main.prepare(warmup + rounds)
-    what_if.prepare(warmup + rounds)
-    sides = side_callables(main, what_if)
+    main.prepare_registrations(warmup + rounds)
+    return main, side_callables(main)
+
+
+def measure(rounds: int = 400, warmup: int = 20) -> VerifyTimes:
+    main, sides = prepared(rounds, warmup)
     for i in range(warmup):
         for call in sides.values():
             call(i)
@@ -228,19 +262,19 @@ def measure(rounds: int = 400, warmup: int = 20) -> VerifyTimes:
 # (label, how to find it in the profile): cumulative time of these functions.
 PROFILE_PARTS = (
     (
-        "fido2 parses the assertion JSON (AuthenticationResponse.from_dict)",
-        "fido2/utils.py",
-        "from_dict",
+        "the assertion JSON into fido2's types (core.webauthn.parse_assertion)",
+        "core/webauthn.py",
+        "parse_assertion",
     ),
     (
-        "  of which typing.get_type_hints (re-evaluating string annotations)",
-        "typing.py",
-        "get_type_hints",
-    ),
-    (
-        "our JSON-shape check before fido2 (check_json_shape)",
+        "  of which the JSON-shape check (check_json_shape)",
         "core/webauthn.py",
         "check_json_shape",
+    ),
+    (
+        "typing.get_type_hints (fido2's from_dict; none is left on this path)",
+        "typing.py",
+        "get_type_hints",
     ),
     (
         "fido2 authenticate_complete (checks + signature)",
@@ -349,10 +383,7 @@ def instructions(rounds: int = 40, warmup: int = 5) -> dict[str, float]:
 
 def _child(side: str, rounds: int, warmup: int) -> None:
     """Under callgrind: the same setup for every side, then ``rounds`` calls of one side."""
-    main, what_if = Bench.create(), Bench.create()
-    main.prepare(warmup + rounds)
-    what_if.prepare(warmup + rounds)
-    sides = side_callables(main, what_if)
+    _, sides = prepared(rounds, warmup)
     for i in range(warmup):
         for call in sides.values():
             call(i)
@@ -376,9 +407,10 @@ if __name__ == "__main__":
         times = measure(rounds=args.rounds)
         print({k: f"{v * 1e3:.3f} ms" for k, v in times.seconds.items()})
         print(
-            f"ours/ecdsa {times.ratio('ours', 'ecdsa'):.1f}x, "
-            f"ours/py_webauthn {times.ratio('ours', 'py_webauthn'):.2f}x, "
-            f"what-if/ecdsa {times.ratio('what_if', 'ecdsa'):.1f}x"
+            f"verify: /ecdsa {times.ratio('ours', 'ecdsa'):.1f}x, "
+            f"/py_webauthn {times.ratio('ours', 'py_webauthn'):.2f}x; registration: "
+            f"/ecdsa {times.ratio('ours_registration', 'ecdsa'):.1f}x, /py_webauthn "
+            f"{times.ratio('ours_registration', 'py_webauthn_registration'):.2f}x"
         )
         total, parts = profile()
         for label, share in parts:

@@ -55,8 +55,10 @@ STS_ACTIONS = ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")
 
 
 class Broker(Construct):
-    """``reserved_concurrency``: executions reserved for (and the most allowed to) the
-    broker; None leaves it to the account's unreserved pool."""
+    """The function and its role. ``entry`` is what API Gateway invokes: the function, or
+    with ``snap_start`` its ``live`` alias on the current published version (SnapStart
+    snapshots published versions only). ``reserved_concurrency``: executions reserved for
+    (and the most allowed to) the broker; None leaves it to the account's unreserved pool."""
 
     def __init__(
         self,
@@ -64,6 +66,7 @@ class Broker(Construct):
         construct_id: str,
         *,
         reserved_concurrency: int | None = None,
+        snap_start: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -99,7 +102,20 @@ class Broker(Construct):
                 "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
             },
             description="tapgate broker (WebAuthn ceremonies -> STS AssumeRole)",
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            # A superseded version's snapshot is charged while the version exists.
+            current_version_options=(
+                lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY) if snap_start else None
+            ),
         )
+        self.entry: lambda_.IFunction = self.function
+        if snap_start:
+            # current_version hashes the function's final configuration at synth (the
+            # environment the stack adds later included): a changed function publishes a
+            # new version, and with it a new snapshot.
+            self.entry = lambda_.Alias(
+                self, "Live", alias_name="live", version=self.function.current_version
+            )
         self.log_group.grant_write(self.role)
         acknowledge(
             self.role,

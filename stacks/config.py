@@ -182,6 +182,8 @@ class TapgateConfig:
     alarms: AlarmsConfig = AlarmsConfig()
     organization_id: str | None = None
     member_account: MemberAccountConfig | None = None  # None: no member-account stack
+    # Lambda SnapStart for the broker (docs/deploy.md: what it costs).
+    snap_start: bool = False
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -222,6 +224,7 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         alarms=_alarms(get("alarms")),
         organization_id=_organization_id(get("organizationId")),
         member_account=member_account,
+        snap_start=_flag("snapStart", get("snapStart")),
     )
 
 
@@ -235,6 +238,17 @@ def _decoded(key: str, value: Any) -> Any:
             return json.loads(value)
         except ValueError as exc:
             raise ConfigError(key, f"is not valid JSON ({exc})") from exc
+    return value
+
+
+def _flag(key: str, value: Any) -> bool:
+    """A boolean switch; ``-c key=true`` arrives as a string."""
+    if value is None:
+        return False
+    if value in ("true", "false"):
+        return value == "true"
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false; got {value!r}")
     return value
 
 

@@ -51,7 +51,12 @@ class TapgateStack(Stack):
 
         # The roles' trust policies refer to the broker role and the broker's environment
         # lists the roles: the broker comes first, its environment last.
-        self.broker = Broker(self, "Broker", reserved_concurrency=config.reserved_concurrency)
+        self.broker = Broker(
+            self,
+            "Broker",
+            reserved_concurrency=config.reserved_concurrency,
+            snap_start=config.snap_start,
+        )
         self.gated_roles = [
             GatedRole(
                 self,
@@ -121,7 +126,7 @@ class TapgateStack(Stack):
         self.api = TapgateApi(
             self,
             "Api",
-            function=self.broker.function,
+            function=self.broker.entry,
             throttling=config.throttling,
             custom_domain=config.custom_domain,
         )

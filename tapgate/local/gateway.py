@@ -369,6 +369,11 @@ class _BodyTooLargeError(GatewayRequestError):
 
 class _GatewayHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog (socketserver's default is 5). Requests reach the handler one at
+    # a time, so under a burst of clients the accept queue fills; past the backlog Linux
+    # drops the handshakes and clients stall on SYN retransmits or see resets. The bench
+    # runs 32 clients; the kernel caps this at net.core.somaxconn.
+    request_queue_size = 128
 
     def __init__(
         self,

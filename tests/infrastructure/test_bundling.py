@@ -6,8 +6,10 @@ a small fake install, so its rules are tested without the network.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import shutil
+import sys
 import zipfile
 from email.parser import HeaderParser
 from pathlib import Path
@@ -18,13 +20,16 @@ from aws_cdk.assertions import Template
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from stacks import broker
+from stacks import broker, bundling
 from stacks.bundling import (
     LAMBDA_PYTHON_VERSION,
     RUNTIME_PROVIDED,
+    BundlingError,
     asset_hash,
     bundle,
+    compile_bytecode,
     remove_runtime_provided,
+    runtime_python,
 )
 from tests.infrastructure.conftest import REPO
 
@@ -80,8 +85,15 @@ def test_the_asset_has_the_dependencies_for_arm64_and_no_host_bytecode(asset: Pa
     assert (asset / "aws_lambda_powertools" / "__init__.py").is_file()
     assert (asset / "aws_xray_sdk").is_dir()  # the tracer extra
     assert (asset / "tapgate_broker" / "handler.py").is_file()
-    assert not list(asset.rglob("*.pyc"))
-    assert not list(asset.rglob("__pycache__"))
+    # Bytecode only from a Python of the runtime's version, and then for every module.
+    tag = "cpython-" + LAMBDA_PYTHON_VERSION.replace(".", "")
+    compiled = list(asset.rglob("*.pyc"))
+    if runtime_python() is None:
+        assert not compiled
+        assert not list(asset.rglob("__pycache__"))
+    else:
+        assert all(f".{tag}." in p.name for p in compiled)
+        assert (asset / "tapgate_broker" / "__pycache__" / f"handler.{tag}.pyc").is_file()
     assert not (asset / "bin").exists()
     native = [p.name for p in asset.rglob("*.so")]
     assert native, "cryptography should bring native code"
@@ -174,3 +186,43 @@ def test_the_function_code_is_keyed_by_asset_hash(monkeypatch: pytest.MonkeyPatc
         return key
 
     assert s3_key("1" * 64) != s3_key("2" * 64)
+
+
+def test_the_runtime_python_is_the_host_only_when_the_versions_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host = f"{sys.version_info.major}.{sys.version_info.minor}"
+    monkeypatch.setattr(bundling, "LAMBDA_PYTHON_VERSION", host)
+    assert runtime_python() == sys.executable
+    monkeypatch.setattr(bundling, "LAMBDA_PYTHON_VERSION", "3.1")  # no python3.1 anywhere
+    assert runtime_python() is None
+
+
+def test_a_python_on_path_that_does_not_run_is_not_the_runtime_python(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A pyenv shim for a version not selected exits non-zero: no bytecode then."""
+    shim = tmp_path / "python3.1"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.1: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(bundling, "LAMBDA_PYTHON_VERSION", "3.1")
+    assert runtime_python() is None
+
+
+def test_bytecode_is_hash_based_and_loads_without_the_sources_timestamps(tmp_path: Path) -> None:
+    """CDK's zip does not keep modification times: timestamp-checked bytecode would be
+    rejected in Lambda and every module compiled again from source."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 42\n")
+    compile_bytecode(tmp_path, python=sys.executable)
+    cached = importlib.util.cache_from_source(str(package / "__init__.py"))
+    flags = int.from_bytes(Path(cached).read_bytes()[4:8], "little")
+    assert flags == 0b01  # hash-based, unchecked (PEP 552)
+
+
+def test_a_module_that_does_not_compile_fails_the_bundling(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def broken(:\n")
+    with pytest.raises(BundlingError, match="could not compile"):
+        compile_bytecode(tmp_path, python=sys.executable)

@@ -7,18 +7,19 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
-from fido2.utils import websafe_encode
 
 from tapgate_broker.api import requests
 from tapgate_broker.api.identity import caller_from_event
 from tapgate_broker.api.problems import NO_STORE
 from tapgate_broker.core.errors import BadRequestError, ForbiddenError, TapgateError
 from tapgate_broker.core.models import Caller, IssuedCredentials, StoredCredential
-from tapgate_broker.core.service import Broker
+
+if TYPE_CHECKING:  # the Broker's module brings fido2: loaded with the Broker (handler.py)
+    from tapgate_broker.core.service import Broker
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ class RouteKit:
 
 
 def credential_summary(c: StoredCredential) -> dict[str, Any]:
+    from fido2.utils import websafe_encode  # noqa: PLC0415  (loaded with the Broker)
+
     return {
         "credentialId": websafe_encode(c.credential_id),
         "nickname": c.nickname,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
@@ -26,7 +26,9 @@ from tapgate_broker.api.pages import add_page_routes
 from tapgate_broker.api.problems import NO_STORE, internal_error, problem, problem_response
 from tapgate_broker.api.public_routes import add_public_routes
 from tapgate_broker.core.errors import TapgateError
-from tapgate_broker.core.service import Broker
+
+if TYPE_CHECKING:  # the Broker's module brings fido2: loaded with the Broker (handler.py)
+    from tapgate_broker.core.service import Broker
 
 logger = logging.getLogger(__name__)
 
