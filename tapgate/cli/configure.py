@@ -147,20 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replace(path: str, text: str, *, mode: int) -> None:
-    import contextlib  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
+    from tapgate.files import write_atomically  # noqa: PLC0415
 
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tapgate-config-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    write_atomically(path, text.encode("utf-8"), mode=mode)

@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from typing import Any, TextIO
 import boto3
 
 from tapgate.authenticators.soft import SoftAuthenticator
+from tapgate.files import private_directory, write_atomically
 from tapgate.local.bootstrap import (
     BROKER_ACCESS_KEY_ID,
     BROKER_SECRET_ACCESS_KEY,
@@ -186,7 +186,7 @@ def start_local(
         }
         demo_key_file = None
         if state_file is not None:
-            _private_dir(state_file.parent)
+            private_directory(state_file.parent)
             demo_key_file = (state_file.parent / DEMO_KEY_NAME).resolve()
             if not demo_key_file.exists():
                 # The demo's software key (0600); kept across runs, like a real key would be.
@@ -329,25 +329,8 @@ def _apply(values: dict[str, str | None]) -> None:
 
 def _write_private_json(path: Path, document: dict[str, Any]) -> None:
     """Write atomically with mode 0600; a new parent directory gets mode 0700."""
-    parent = path.parent
-    _private_dir(parent)
-    descriptor, temporary = tempfile.mkstemp(dir=parent, prefix=".local-", suffix=".json")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=2)
-            file.write("\n")
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _private_dir(directory: Path) -> None:
-    """Create ``directory`` with mode 0700 if it is missing (an existing one is kept)."""
-    if not directory.exists():
-        directory.mkdir(mode=0o700, parents=True)
-        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
+    private_directory(path.parent)
+    write_atomically(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
 @contextlib.contextmanager
