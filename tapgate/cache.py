@@ -31,6 +31,7 @@ REQUIRED_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration
 MAGIC = "tapgate-cache"
 FORMAT_VERSION = "1"
 SUFFIX = ".cache"
+LOCK_NAME = "touch.lock"
 MAX_FILE_BYTES = 64 * 1024
 
 
@@ -141,9 +142,18 @@ class CredentialCache:
             return False
         body = json.dumps(document).encode("utf-8")
         header = f"{MAGIC} {FORMAT_VERSION} {int(expiration.timestamp())} {_sha256_hex(body)}\n"
+        if not self.ensure_directory():
+            return False
+        try:
+            write_atomically(self.path_for(key), header.encode("ascii") + body)
+        except OSError:
+            return False
+        return True
+
+    def ensure_directory(self) -> bool:
+        """Create the cache folder (0700, this user's); False when that is not possible."""
         try:
             private_directory(self.directory, own=True)
-            write_atomically(self.path_for(key), header.encode("ascii") + body)
         except OSError:
             return False
         return True
@@ -180,6 +190,25 @@ class CredentialCache:
             return None
         finally:
             os.close(fd)
+
+
+class CacheEntry:
+    """One entry of a cache: what `tapgate credentials` reads and, after a touch, writes."""
+
+    def __init__(self, store: CredentialCache, key: str) -> None:
+        self.store = store
+        self.key = key
+
+    def read(self) -> str | None:
+        """The cached credential_process JSON while fresh enough, else None."""
+        return self.store.get_text(self.key)
+
+    def write(self, document: Mapping[str, Any]) -> bool:
+        return self.store.put(self.key, document)
+
+    def lock_path(self) -> str:
+        """The one lock file of the cache folder, which serialises touches (tapgate.locks)."""
+        return os.path.join(self.store.directory, LOCK_NAME)
 
 
 def _valid(document: object) -> bool:

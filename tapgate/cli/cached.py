@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from tapgate.cache import DEFAULT_MIN_REMAINING_SECONDS, CredentialCache, cache_key
+from tapgate.cache import DEFAULT_MIN_REMAINING_SECONDS, CacheEntry, CredentialCache, cache_key
 from tapgate.cache import default_directory as default_cache_directory
 from tapgate.cli import context
 from tapgate.cli.errors import UsageError
@@ -18,28 +18,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
-    from typing import Any
 
 ENV_MIN_REMAINING = "TAPGATE_CACHE_MIN_REMAINING"
 # The session lengths STS grants here: 15 minutes at least, and the broker assumes the
 # gated role from its own role session, which is role chaining: one hour at most.
 SESSION_SECONDS_MIN = 900
 SESSION_SECONDS_MAX = 3600
-
-
-class CacheEntry:
-    """One (API, role, base identity) entry of the credentials cache."""
-
-    def __init__(self, store: CredentialCache, key: str) -> None:
-        self.store = store
-        self.key = key
-
-    def read(self) -> str | None:
-        """The cached credential_process JSON while fresh enough, else None."""
-        return self.store.get_text(self.key)
-
-    def write(self, document: Mapping[str, Any]) -> bool:
-        return self.store.put(self.key, document)
 
 
 def check_duration(duration: int | None) -> None:

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any
 
@@ -57,7 +57,11 @@ def check_role_arn(value: str) -> str:
 
 
 def cached_text(args: argparse.Namespace, *, use_cache: bool) -> str:
-    """The role's credential_process JSON: from the cache while fresh, else after one touch."""
+    """The role's credential_process JSON: from the cache while fresh, else after one touch
+    (one for all the processes that ask at the same time)."""
+    from tapgate.locks import LockTimeoutError  # noqa: PLC0415
+    from tapgate.providers import CachedProvider  # noqa: PLC0415
+
     environ = os.environ
     role_arn = check_role_arn(args.role)
     url = context.api_url(args, environ)
@@ -69,17 +73,38 @@ def cached_text(args: argparse.Namespace, *, use_cache: bool) -> str:
         duration=duration,
         min_remaining=getattr(args, "min_remaining", None),
     )
-    if use_cache:
-        hit = entry.read()
-        if hit is not None:
-            return hit
-    from tapgate.cli import ceremony  # noqa: PLC0415  (botocore and fido2 from here on)
+    provider = CachedProvider(
+        key_ceremony(args, api_url=url, role_arn=role_arn, duration=duration),
+        entry=entry,
+        use_cache=use_cache,
+        on_wait=_tell_waiting,
+    )
+    try:
+        return provider.retrieve()
+    except LockTimeoutError as exc:
+        raise CliError(str(exc)) from exc
 
-    session = ceremony.open_session(args, api_url=url)
-    issued = ceremony.role_credentials(session, role_arn=role_arn, duration_seconds=duration)
-    document = process_document(issued)
-    entry.write(document)
-    return json.dumps(document)
+
+def key_ceremony(
+    args: argparse.Namespace, *, api_url: str, role_arn: str, duration: int | None
+) -> Callable[[], dict[str, Any]]:
+    """The source that asks the security key: options, one touch, verify."""
+
+    def fetch() -> dict[str, Any]:
+        from tapgate.cli import ceremony  # noqa: PLC0415  (botocore and fido2 from here on)
+
+        session = ceremony.open_session(args, api_url=api_url)
+        issued = ceremony.role_credentials(session, role_arn=role_arn, duration_seconds=duration)
+        return process_document(issued)
+
+    return fetch
+
+
+def _tell_waiting(holder: int | None) -> None:
+    from tapgate import tty  # noqa: PLC0415
+
+    who = f"another tapgate (pid {holder})" if holder else "another tapgate"
+    tty.say(f"Waiting for {who}: one touch of the key will serve both.")
 
 
 def cached_or_fresh(args: argparse.Namespace, *, use_cache: bool) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+from fido2.utils import websafe_decode
 
 from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.cache import CredentialCache
@@ -208,6 +209,36 @@ def test_aws_cli_gets_the_gated_role_then_serves_the_cache(profile: Local) -> No
 
     assert assumed_role_arn(profile) == arn
     assert profile.successful_authentications() == before + 1  # no new ceremony
+
+
+def test_parallel_runs_on_a_cold_cache_cost_one_touch(registered: Local) -> None:
+    """Four tools start at once: one ceremony, one signature, the same credentials for all."""
+    for path in registered.cache_files():
+        path.unlink()
+    listed = json.loads(registered.tapgate("list", "--json").stdout)["credentials"]
+    [key_id] = [c["credentialId"] for c in listed if c["nickname"] == "e2e"]
+    signatures_before = SoftAuthenticator.load(registered.key).sign_count(websafe_decode(key_id))
+    before = registered.successful_authentications()
+    command = [TAPGATE, "credentials", "--api-url", registered.api_url, "--role", registered.role]
+    command += ["--authenticator", f"soft:{registered.key}"]
+    processes = [
+        subprocess.Popen(
+            command,
+            env=registered.env(),
+            cwd=registered.work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for _ in range(4)
+    ]
+    answers = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, answers
+    assert len({json.loads(out)["AccessKeyId"] for out, _ in answers}) == 1
+    assert registered.successful_authentications() == before + 1
+    signatures = SoftAuthenticator.load(registered.key).sign_count(websafe_decode(key_id))
+    assert signatures == signatures_before + 1
 
 
 def test_expiring_cache_entry_is_refreshed(profile: Local) -> None:
