@@ -23,7 +23,6 @@ ENV_AUTHENTICATOR = "TAPGATE_AUTHENTICATOR"
 ENV_ALLOW_SOFT_KEY = "TAPGATE_ALLOW_SOFT_KEY"
 ENV_FEDERATION_URL = "TAPGATE_FEDERATION_URL"
 ENV_ORIGIN = "TAPGATE_ORIGIN"
-DEFAULT_STATE_FILE = os.path.join(".tapgate", "local.json")
 PROFILE_API_URL_KEY = "tapgate_api_url"
 
 
@@ -36,21 +35,20 @@ def profile_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str | 
 
 
 def state_file_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    from tapgate.local.state import DEFAULT_STATE_FILE  # noqa: PLC0415
+
     return getattr(args, "state_file", None) or environ.get(ENV_LOCAL_STATE) or DEFAULT_STATE_FILE
 
 
 def load_local_state(path: str) -> dict[str, Any] | None:
-    """The local mode state file, or None when there is none (or it is not one)."""
-    import json  # noqa: PLC0415
+    """The local mode state file; None when there is none; a CliError naming the file
+    when it is there but is not one."""
+    from tapgate.local.state import LocalStateError, read_state  # noqa: PLC0415
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            state = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(state, dict) or not isinstance(state.get("apiUrl"), str):
-        return None
-    return state
+        return read_state(path)
+    except LocalStateError as exc:
+        raise CliError(str(exc)) from exc
 
 
 STAGE_SUFFIX = "/v1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from tapgate.cli.errors import CliError
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         from tapgate.local.server import LocalModeError, run_local  # noqa: PLC0415
     except ImportError as exc:
         raise CliError(f"local mode is not available: {exc}") from exc
-    state_file = Path(getattr(args, "state_file", None) or context.DEFAULT_STATE_FILE)
+    state_file = Path(context.state_file_path(args, os.environ))
     try:
         return run_local(host=args.host, port=args.port, state_file=state_file)
     except (OSError, LocalModeError) as exc:

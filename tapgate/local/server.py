@@ -26,6 +26,7 @@ import boto3
 
 from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.files import private_directory, write_atomically
+from tapgate.local import state as state_file_format
 from tapgate.local.bootstrap import (
     BROKER_ACCESS_KEY_ID,
     BROKER_SECRET_ACCESS_KEY,
@@ -38,7 +39,7 @@ from tapgate.local.federation import FederationStandIn, session_check
 from tapgate.local.gateway import Handler, LocalGateway, TokenBucketLimiter
 from tapgate.local.sigv4 import SecretLookup, SecretRecord
 
-DEFAULT_STATE_FILE = Path(".tapgate/local.json")
+DEFAULT_STATE_FILE = Path(state_file_format.DEFAULT_STATE_FILE)
 DEFAULT_REGION = "us-east-1"
 DEMO_KEY_NAME = "demo-key.json"  # beside the state file
 BROKER_HANDLER = "tapgate_broker.handler"

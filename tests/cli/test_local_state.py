@@ -1,0 +1,82 @@
+"""A state file that is there but is not local mode's: one line naming the file and the fault."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tapgate.cli.main import main
+
+GOOD = {
+    "apiUrl": "http://localhost:8080",
+    "awsEndpointUrl": "http://127.0.0.1:5000",
+    "region": "us-east-1",
+    "rpId": "localhost",
+    "origin": "http://localhost:8080",
+    "demoUser": {"userName": "tapgate-demo"},
+    "gatedRoles": [{"arn": "arn:aws:iam::123456789012:role/tapgate-demo-admin"}],
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("TAPGATE_API_URL", "TAPGATE_LOCAL_STATE", "AWS_PROFILE", "AWS_ACCESS_KEY_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+
+
+def without(field: str) -> bytes:
+    return json.dumps({k: v for k, v in GOOD.items() if k != field}).encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "fault"),
+    [
+        (b"", "is empty"),
+        (b"\n  \n", "is empty"),
+        (json.dumps(GOOD).encode()[:40], "is not valid JSON"),
+        (b"\xff\xfe garbage", "is not valid JSON"),
+        (b"[1, 2, 3]", "no JSON object"),
+        (b'{"name": "someone else\'s settings"}', "lacks apiUrl, awsEndpointUrl, region"),
+        (without("origin"), "lacks origin"),
+        (json.dumps({**GOOD, "region": 7}).encode(), "lacks region"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list"],  # the API URL would come from the state file
+        ["list", "--api-url", "http://localhost:8080"],  # is it local mode's API?
+        ["credentials", "--role", "arn:aws:iam::123456789012:role/tapgate-demo-admin"],
+    ],
+)
+def test_a_broken_state_file_is_one_line_naming_it(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    fault: str,
+    command: list[str],
+) -> None:
+    state_file = tmp_path / "local.json"
+    state_file.write_bytes(content)
+    assert main([*command, "--state-file", str(state_file)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("tapgate: ")
+    assert str(state_file) in line
+    assert fault in line
+    assert "internal error" not in line
+
+
+def test_the_default_state_file_is_checked_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".tapgate").mkdir()
+    (tmp_path / ".tapgate" / "local.json").write_bytes(without("origin"))
+    assert main(["list"]) == 1
+    assert ".tapgate/local.json lacks origin" in capsys.readouterr().err
