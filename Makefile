@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml requirements.txt lambdas/requirements.txt
 
 install: $(STAMP)
 
+# `make demo PORT=9090` when 8080 is taken.
+PORT ?=
 demo: $(STAMP)
-	$(BIN)/tapgate local
+	$(BIN)/tapgate local $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,16 +8,26 @@ import os
 from tapgate.cli.errors import CliError
 
 DEFAULT_PORT = 8080
+DEFAULT_HOST = "localhost"
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
-        default="localhost",
-        help="host name in the URLs and the RP ID (default localhost)",
+        metavar="NAME",
+        help=f"host name in the URLs, and the RP ID (default {DEFAULT_HOST})",
     )
     parser.add_argument(
-        "--port", type=port_number, default=DEFAULT_PORT, help="0 picks a free port"
+        "--port",
+        type=port_number,
+        help=f"the API's port (default {DEFAULT_PORT}; 0 picks a free one; "
+        "`make demo PORT=N` passes it on)",
+    )
+    parser.add_argument(
+        "--state-file",
+        default=argparse.SUPPRESS,  # `tapgate --state-file X local` keeps X
+        metavar="PATH",
+        help="where to write the state file (or $TAPGATE_LOCAL_STATE; default .tapgate/local.json)",
     )
 
 
@@ -43,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"local mode is not available: {exc}") from exc
     state_file = Path(context.state_file_path(args, os.environ))
     try:
-        return run_local(host=args.host, port=args.port, state_file=state_file)
+        return run_local(
+            host=args.host or DEFAULT_HOST,
+            port=DEFAULT_PORT if args.port is None else args.port,
+            state_file=state_file,
+        )
     except (OSError, LocalModeError) as exc:
         raise CliError(f"local mode failed: {exc}") from exc

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import json
 import logging
@@ -143,7 +144,7 @@ def start_local(
                 federation=FederationStandIn(check_session=session_check(lookup)),
             )
         except OSError as exc:
-            raise LocalModeError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+            raise LocalModeError(_cannot_listen(port, exc)) from exc
         stops.append(gateway.stop)
         api_url = f"http://{host}:{gateway.port}"
 
@@ -282,6 +283,15 @@ def next_steps(handle: LocalHandle) -> str:
         "Stop with Ctrl-C.",
     ]
     return "\n".join(lines)
+
+
+def _cannot_listen(port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on 127.0.0.1:{port}: the port is in use (another tapgate local?); "
+            "pick another with `tapgate local --port N` (or `make demo PORT=N`)"
+        )
+    return f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}"
 
 
 def _broker_handler() -> Handler:
