@@ -17,6 +17,7 @@ import stat
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 TEMP_PREFIX = ".tmp-"  # a leftover temporary file (a crash mid-write) starts with this
 PRIVATE_FILE_MODE = 0o600
@@ -49,6 +50,31 @@ def write_atomically(
             os.unlink(temporary)
         raise
     fsync_directory(directory)
+
+
+def read_json(path: str | os.PathLike[str], *, limit: int) -> Any:
+    """The JSON in a file of at most ``limit`` bytes; None when there is no such file.
+
+    A file that is there but unusable raises ValueError saying how, in words that follow
+    the file's name ("is empty", "is not valid JSON (cut short?)", ...).
+    """
+    import json  # noqa: PLC0415  (not needed on a cache hit)
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror or exc})") from exc
+    if not raw.strip():
+        raise ValueError("is empty")
+    if len(raw) > limit:
+        raise ValueError(f"is larger than {limit} bytes")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("is not valid JSON (cut short?)") from exc
 
 
 def private_directory(path: str | os.PathLike[str], *, own: bool = False) -> None:

@@ -6,28 +6,34 @@ import argparse
 import os
 
 from tapgate.cli.errors import CliError
-
-DEFAULT_PORT = 8080
-DEFAULT_HOST = "localhost"
+from tapgate.local.state import DEFAULT_HOST, DEFAULT_PORT
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
         metavar="NAME",
-        help=f"host name in the URLs, and the RP ID (default {DEFAULT_HOST})",
+        help=f"host name in the URLs, and the RP ID (default: the last run's, else {DEFAULT_HOST}; "
+        "keys registered under one RP ID do not work under another)",
     )
     parser.add_argument(
         "--port",
         type=port_number,
-        help=f"the API's port (default {DEFAULT_PORT}; 0 picks a free one; "
+        help=f"the API's port (default: the last run's, else {DEFAULT_PORT}; 0 picks a free one; "
         "`make demo PORT=N` passes it on)",
     )
     parser.add_argument(
         "--state-file",
         default=argparse.SUPPRESS,  # `tapgate --state-file X local` keeps X
         metavar="PATH",
-        help="where to write the state file (or $TAPGATE_LOCAL_STATE; default .tapgate/local.json)",
+        help="where to write the state file (or $TAPGATE_LOCAL_STATE; default "
+        ".tapgate/local.json); this world's data (registered keys, the demo user's keys, "
+        "sessions, ports) is kept beside it, and another state file is another world",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="start over: forget this world's registered keys, sessions, demo user keys and ports",
     )
 
 
@@ -53,10 +59,6 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"local mode is not available: {exc}") from exc
     state_file = Path(context.state_file_path(args, os.environ))
     try:
-        return run_local(
-            host=args.host or DEFAULT_HOST,
-            port=DEFAULT_PORT if args.port is None else args.port,
-            state_file=state_file,
-        )
+        return run_local(host=args.host, port=args.port, state_file=state_file, reset=args.reset)
     except (OSError, LocalModeError) as exc:
         raise CliError(f"local mode failed: {exc}") from exc

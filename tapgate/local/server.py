@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import importlib
 import json
@@ -16,7 +17,7 @@ import shutil
 import signal
 import sys
 import threading
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ import boto3
 
 from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.files import private_directory, write_atomically
+from tapgate.local import moto_server, persistence
 from tapgate.local import state as state_file_format
 from tapgate.local.bootstrap import (
     BROKER_ACCESS_KEY_ID,
@@ -39,9 +41,12 @@ from tapgate.local.federation import PATH as FEDERATION_PATH
 from tapgate.local.federation import FederationStandIn, session_check
 from tapgate.local.gateway import Handler, LocalGateway, TokenBucketLimiter
 from tapgate.local.sigv4 import SecretLookup, SecretRecord
+from tapgate.locks import LockTimeoutError, ProcessLock
 
 DEFAULT_STATE_FILE = Path(state_file_format.DEFAULT_STATE_FILE)
 DEFAULT_REGION = "us-east-1"
+DEFAULT_HOST = state_file_format.DEFAULT_HOST
+DEFAULT_PORT = state_file_format.DEFAULT_PORT
 DEMO_KEY_NAME = "demo-key.json"  # beside the state file
 BROKER_HANDLER = "tapgate_broker.handler"
 # Per-IP token bucket on the open routes (the stack's WAF rule does this in AWS):
@@ -93,6 +98,8 @@ class LocalHandle:
     resources: LocalResources
     state_file: Path | None
     demo_key_file: Path | None = None
+    data_file: Path | None = None  # where the world is kept (persist=True)
+    notices: list[str] = field(default_factory=list)  # said once, above the next steps
     _stops: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def stop(self) -> None:
@@ -102,11 +109,13 @@ class LocalHandle:
 
 def start_local(
     *,
-    host: str = "localhost",
-    port: int = 0,
+    host: str | None = None,
+    port: int | None = 0,
     state_file: Path | None = None,
     region: str = DEFAULT_REGION,
     open_route_limits: tuple[float, int] = (OPEN_ROUTE_RATE_PER_SECOND, OPEN_ROUTE_BURST),
+    persist: bool = False,
+    reset: bool = False,
 ) -> LocalHandle:
     """Start moto, bootstrap, wire the broker handler behind the gateway, write the state.
 
@@ -117,9 +126,13 @@ def start_local(
     its state per process, so this resets it on start and on stop: do not mix it with
     an active ``mock_aws`` in the same process. ``open_route_limits`` is the per-IP
     token bucket (requests per second, burst) of the open ceremony routes.
+
+    ``persist`` (with a ``state_file``; what `tapgate local` does) keeps the world beside
+    the state file across restarts (tapgate.local.persistence): ``host`` and ``port``
+    default to the last run's (else localhost and 8080), and ``reset`` forgets it first.
+    Without it, ``host`` defaults to localhost and ``port=None`` to 8080.
     """
     from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 -- moto only in local mode
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
     stops: list[Callable[[], None]] = []
@@ -129,6 +142,12 @@ def start_local(
             stops.pop()()
 
     try:
+        world, data_file = _open_world(
+            state_file if persist else None, host=host, reset=reset, stops=stops
+        )
+        host = host or (world.host if world else DEFAULT_HOST)
+        if port is None:
+            port = world.api_port if world and world.api_port else DEFAULT_PORT
         # Bind the API port first: if it is taken, nothing else has happened yet.
         lookup = moto_secret_lookup(account_id=DEFAULT_ACCOUNT_ID)
         try:
@@ -148,14 +167,19 @@ def start_local(
         stops.append(gateway.stop)
         api_url = f"http://{host}:{gateway.port}"
 
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        moto.start()
-        stops.append(moto.stop)
-        moto_host, moto_port = moto.get_host_and_port()
-        endpoint_url = f"http://{moto_host}:{moto_port}"
+        aws_port = world.aws_port if world else 0
+        try:
+            endpoint_url, stop_moto = moto_server.start_moto(aws_port)
+        except OSError as exc:
+            raise LocalModeError(
+                f"cannot listen on 127.0.0.1:{aws_port} for the AWS endpoint kept from the "
+                f"last run ({exc.strerror or exc}); free it, or start over with "
+                "`tapgate local --reset`"
+            ) from exc
+        stops.append(stop_moto)
         # moto's state is per process: start clean, and leave nothing behind for a next start.
-        _reset_moto(endpoint_url)
-        stops.append(lambda: _reset_moto(endpoint_url))
+        moto_server.reset(endpoint_url)
+        stops.append(lambda: moto_server.reset(endpoint_url))
 
         stops.append(_set_environ(dict.fromkeys(_CLEARED_ENV)))
         session = boto3.session.Session(
@@ -163,7 +187,15 @@ def start_local(
             aws_secret_access_key=BROKER_SECRET_ACCESS_KEY,
             region_name=region,
         )
-        resources = bootstrap(session, endpoint_url=endpoint_url)
+        resources = bootstrap(
+            session,
+            endpoint_url=endpoint_url,
+            before_demo_key=(
+                (lambda: moto_server.seed(endpoint_url, world.demo_key_seed)) if world else None
+            ),
+        )
+        if world is not None:
+            moto_server.seed(endpoint_url)  # nothing after the demo key may be predictable
         environment = broker_environment(
             resources,
             endpoint_url=endpoint_url,
@@ -172,7 +204,22 @@ def start_local(
             federation_url=api_url + FEDERATION_PATH,
         )
         stops.append(_set_environ(dict(environment)))
-        gateway.handler = _broker_handler()
+        handler = _broker_handler()
+        notices: list[str] = []
+        if world is not None and data_file is not None:
+            keeper = _keep_world(
+                world,
+                data_file,
+                session=session,
+                endpoint_url=endpoint_url,
+                resources=resources,
+                ports=(gateway.port, urllib.parse.urlsplit(endpoint_url).port or 0),
+                host=host,
+                notices=notices,
+            )
+            handler = keeper.saving_after_changes(handler)
+            stops.append(keeper.save)  # the last save, once no request can come in
+        gateway.handler = handler
         stops.append(_forget_broker)  # a later start (or test) must not reuse this wiring
         gateway.start()
         stops.append(gateway.stop)  # on stop, refuse new requests before anything else goes
@@ -205,22 +252,98 @@ def start_local(
         resources=resources,
         state_file=state_file,
         demo_key_file=demo_key_file,
+        data_file=data_file,
+        notices=notices,
         _stops=stops,
     )
 
 
+def _open_world(
+    state_file: Path | None, *, host: str | None, reset: bool, stops: list[Callable[[], None]]
+) -> tuple[persistence.World | None, Path | None]:
+    """The world kept beside ``state_file`` (a new one if there is none), locked for this
+    process; (None, None) when nothing is kept."""
+    if state_file is None:
+        return None, None
+    private_directory(state_file.parent)
+    data_file = persistence.data_file_for(state_file)
+    lock = ProcessLock(state_file.with_name(state_file.stem + ".lock"), timeout=0)
+    try:
+        lock.acquire()
+    except LockTimeoutError as exc:
+        pid = f" (pid {exc.holder})" if exc.holder else ""
+        raise LocalModeError(
+            f"tapgate local is already running for {state_file}{pid}; stop it first, "
+            "or pass another --state-file for a separate world"
+        ) from exc
+    stops.append(lock.release)
+    if reset:
+        persistence.remove(data_file)
+    try:
+        world = persistence.load(data_file)
+    except persistence.LocalDataError as exc:
+        raise LocalModeError(str(exc)) from exc
+    if world is None:
+        return persistence.World(host=host or DEFAULT_HOST, api_port=0, aws_port=0), data_file
+    if host and host != world.host:
+        raise LocalModeError(
+            f"the keys registered in {data_file} are bound to RP ID {world.host!r}: "
+            f"start with --host {world.host}, or start over with `tapgate local --reset` "
+            "(or another --state-file)"
+        )
+    return world, data_file
+
+
+def _keep_world(
+    world: persistence.World,
+    data_file: Path,
+    *,
+    session: boto3.session.Session,
+    endpoint_url: str,
+    resources: LocalResources,
+    ports: tuple[int, int],
+    host: str,
+    notices: list[str],
+) -> persistence.Keeper:
+    """Bring the saved world back into the fresh moto, then save it with this run's ports."""
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
+    persistence.restore(
+        world, dynamodb=dynamodb, account_id=resources.account_id, region=resources.region
+    )
+    key_id = resources.demo_user.access_key_id
+    if world.demo_access_key_id not in (None, key_id):
+        notices.append(
+            "The demo user's access keys changed (after an upgrade of tapgate or moto): "
+            "use the exports below again."
+        )
+    keeper = persistence.Keeper(
+        data_file,
+        dataclasses.replace(
+            world, host=host, api_port=ports[0], aws_port=ports[1], demo_access_key_id=key_id
+        ),
+        dynamodb=dynamodb,
+        tables=[resources.credentials_table, resources.ceremonies_table, resources.audit_table],
+        account_id=resources.account_id,
+    )
+    keeper.save()
+    return keeper
+
+
 def run_local(
     *,
-    host: str = "localhost",
-    port: int = 8080,
+    host: str | None = None,
+    port: int | None = None,
     state_file: Path = DEFAULT_STATE_FILE,
+    reset: bool = False,
     ready: threading.Event | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Run local mode until SIGINT or SIGTERM; return the exit code (0 after a clean stop)."""
+    """Run local mode until SIGINT, SIGTERM or SIGHUP; return the exit code (0 after a clean
+    stop). The world is kept beside ``state_file`` across runs; ``host`` and ``port``
+    default to the last run's."""
     stop_requested = threading.Event()
     with _stop_on_signals(stop_requested):
-        handle = start_local(host=host, port=port, state_file=state_file)
+        handle = start_local(host=host, port=port, state_file=state_file, persist=True, reset=reset)
         try:
             print(next_steps(handle), file=out or sys.stdout, flush=True)
             if ready is not None:
@@ -243,7 +366,13 @@ def next_steps(handle: LocalHandle) -> str:
     lines = [
         f"tapgate local: API {handle.api_url}  (AWS endpoint {handle.aws_endpoint_url})",
         f"state file: {handle.state_file}",
-        "",
+    ]
+    if handle.data_file is not None:
+        lines.append(
+            f"data kept across restarts in {handle.data_file} (`tapgate local --reset` starts over)"
+        )
+    lines += [*handle.notices, ""]
+    lines += [
         "1. In another terminal, be the demo user (moto keys; local only):",
         f"  export PATH={bin_dir}:$PATH",
         f"  export AWS_ACCESS_KEY_ID={user['accessKeyId']}",
@@ -311,14 +440,6 @@ def _forget_broker() -> None:
         cache_clear()
 
 
-def _reset_moto(endpoint_url: str) -> None:
-    """moto's documented reset API: drop every backend's state in this process."""
-    url = f"{endpoint_url}/moto-api/reset"  # an http:// URL we built from moto's own address
-    request = urllib.request.Request(url, method="POST")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
-
-
 def _not_ready(event: dict[str, Any], context: Any) -> dict[str, Any]:
     raise LocalModeError("the broker handler is not wired yet")
 
@@ -353,7 +474,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal closed
+    previous = {sig: signal.signal(sig, request_stop) for sig in signals}
     try:
         yield
     finally:

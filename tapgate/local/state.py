@@ -9,14 +9,17 @@ names the file, never something to ignore or guess around. Stdlib only.
 
 from __future__ import annotations
 
-import json
 import os
+
+from tapgate.files import read_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 DEFAULT_STATE_FILE = os.path.join(".tapgate", "local.json")
+DEFAULT_HOST = "localhost"  # `tapgate local`'s defaults when no earlier run says otherwise
+DEFAULT_PORT = 8080
 MAX_STATE_BYTES = 64 * 1024
 FIELDS: dict[str, type] = {
     "apiUrl": str,
@@ -38,23 +41,11 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     name = os.fspath(path)
     fix = "restart `tapgate local` to write it again, or remove it"
     try:
-        with open(name, "rb") as handle:
-            raw = handle.read(MAX_STATE_BYTES + 1)
-    except FileNotFoundError:
+        state = read_json(name, limit=MAX_STATE_BYTES)
+    except ValueError as exc:
+        raise LocalStateError(f"local mode's state file {name} {exc}; {fix}") from exc
+    if state is None:
         return None
-    except OSError as exc:
-        reason = exc.strerror or exc
-        raise LocalStateError(f"cannot read local mode's state file {name}: {reason}") from exc
-    if not raw.strip():
-        raise LocalStateError(f"local mode's state file {name} is empty; {fix}")
-    if len(raw) > MAX_STATE_BYTES:
-        raise LocalStateError(f"{name} is too large to be local mode's state file; {fix}")
-    try:
-        state = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise LocalStateError(
-            f"local mode's state file {name} is not valid JSON (cut short?); {fix}"
-        ) from exc
     if not isinstance(state, dict):
         raise LocalStateError(f"{name} is not local mode's state file (no JSON object); {fix}")
     wrong = [field for field, kind in FIELDS.items() if not _filled(state.get(field), kind)]

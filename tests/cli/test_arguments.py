@@ -217,7 +217,7 @@ def test_local_help_shows_its_defaults_and_only_its_own_options(
         main(["local", "--help"])
     assert exit_info.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
-    for shown in ("--host", "default localhost", "--port", "default 8080", "PORT=N"):
+    for shown in ("--host", "else localhost", "--port", "else 8080", "PORT=N", "--reset"):
         assert shown in out
     assert "--state-file" in out and "default .tapgate/local.json" in out
     for foreign in ("--api-url", "--authenticator", "--profile", "--api-region"):
