@@ -60,6 +60,8 @@ def open_session(args: argparse.Namespace, *, api_url: str | None = None) -> Ses
     environ = os.environ
     url = api_url or context.api_url(args, environ)
     state = context.local_state_for(url, args, environ)
+    if state is None:
+        context.check_local_mode_running(url, args, environ)
     spec = authenticator_spec(args, environ)
     if spec.startswith("soft:"):
         check_soft_allowed(local_mode=state is not None)
@@ -75,7 +77,13 @@ def open_session(args: argparse.Namespace, *, api_url: str | None = None) -> Ses
     )
     if not region:
         raise CliError("no AWS region to sign API requests for: pass --api-region")
-    api = TapgateApi(api_url=url, region=region, credentials=credentials)
+    unreachable = None
+    if state is not None:  # its state file is left from a run that did not stop cleanly
+        state_file = os.path.abspath(context.state_file_path(args, environ))
+        unreachable = context.local_mode_not_running(url, state_file)
+    api = TapgateApi(
+        api_url=url, region=region, credentials=credentials, unreachable_message=unreachable
+    )
     return Session(api=api, local_state=state, authenticator=spec)
 
 

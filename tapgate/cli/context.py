@@ -109,6 +109,7 @@ def api_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     state = load_local_state(state_file_path(args, environ))
     if state is not None:
         return checked_api_url(str(state["apiUrl"]), source="the local mode state file's apiUrl")
+    check_local_mode_running(None, args, environ)
     raise CliError(
         "no tapgate API URL: pass --api-url, set TAPGATE_API_URL, "
         f"put {PROFILE_API_URL_KEY} in your AWS profile, or run `tapgate local`"
@@ -123,6 +124,34 @@ def local_state_for(
     if state is None or normalize_api_url(str(state["apiUrl"])) != normalize_api_url(url):
         return None
     return state
+
+
+def check_local_mode_running(
+    url: str | None, args: argparse.Namespace, environ: Mapping[str, str]
+) -> None:
+    """A CliError when ``url`` (None: any) is the API of a local mode that is stopped: its
+    state file is gone but the world it keeps beside it is there."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from tapgate.local import persistence  # noqa: PLC0415
+
+    path = Path(state_file_path(args, environ)).absolute()
+    try:
+        world = persistence.load(persistence.data_file_for(path))
+    except persistence.LocalDataError:
+        return  # not a world we can speak for; the command's own error follows
+    if world is None:
+        return
+    world_url = f"http://{world.host}:{world.api_port}"
+    if url is None or normalize_api_url(url) == world_url:
+        raise CliError(local_mode_not_running(world_url, str(path)))
+
+
+def local_mode_not_running(url: str, state_file: str) -> str:
+    return (
+        f"local mode is not running (nothing answers at {url}): "
+        f"start it with `tapgate local --state-file {state_file}`"
+    )
 
 
 def base_identity(args: argparse.Namespace, environ: Mapping[str, str]) -> str:

@@ -80,7 +80,10 @@ class TapgateApi:
         credentials: Any,
         timeout: float = 30,
         user_agent: str = "tapgate-cli",
+        unreachable_message: str | None = None,
     ) -> None:
+        """``unreachable_message``: what to say instead when nothing answers at all (local
+        mode knows why: it is not running)."""
         scheme = urllib.parse.urlsplit(api_url).scheme
         if scheme not in ("https", "http"):
             raise ApiUnreachableError(f"the API URL must be http(s), not {api_url!r}")
@@ -89,6 +92,7 @@ class TapgateApi:
         self._credentials = credentials
         self._timeout = timeout
         self._user_agent = user_agent
+        self._unreachable_message = unreachable_message
 
     # -- routes ------------------------------------------------------------------
 
@@ -194,6 +198,8 @@ class TapgateApi:
             raise ApiUnreachableError(f"not a usable API URL {url!r}: {exc}") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if self._unreachable_message and isinstance(reason, ConnectionRefusedError):
+                raise ApiUnreachableError(self._unreachable_message) from exc
             raise ApiUnreachableError(f"cannot reach the tapgate API at {url}: {reason}") from exc
         if status == 204 or not raw.strip():
             return {}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
 
 from tapgate.cli.main import main
+from tapgate.local import persistence
+from tapgate.local.persistence import World
 
 GOOD = {
     "apiUrl": "http://localhost:8080",
@@ -80,3 +83,77 @@ def test_the_default_state_file_is_checked_too(
     (tmp_path / ".tapgate" / "local.json").write_bytes(without("origin"))
     assert main(["list"]) == 1
     assert ".tapgate/local.json lacks origin" in capsys.readouterr().err
+
+
+# -- local mode stopped: say so, and how to start it ---------------------------------------
+
+ROLE = "arn:aws:iam::123456789012:role/tapgate-demo-admin"
+
+
+@pytest.fixture
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def not_running(port: int, state_file: Path) -> str:
+    return (
+        f"tapgate: local mode is not running (nothing answers at http://localhost:{port}): "
+        f"start it with `tapgate local --state-file {state_file}`"
+    )
+
+
+@pytest.mark.parametrize("how", ["printed profile", "printed exports", "no API URL"])
+def test_a_stopped_local_mode_says_how_to_start_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    unused_port: int,
+    how: str,
+) -> None:
+    state_file = tmp_path / ".tapgate" / "local.json"  # stopped: gone, its world kept
+    state_file.parent.mkdir()
+    world = World(host="localhost", api_port=unused_port, aws_port=unused_port)
+    persistence.save(persistence.data_file_for(state_file), world)
+    key = f"soft:{tmp_path / '.tapgate' / 'demo-key.json'}"
+    url = f"http://localhost:{unused_port}"
+    if how == "printed profile":
+        argv = ["credentials", "--api-url", url, "--state-file", str(state_file)]
+        argv += ["--authenticator", key, "--role", ROLE]
+    elif how == "printed exports":
+        monkeypatch.setenv("TAPGATE_API_URL", url)
+        monkeypatch.setenv("TAPGATE_LOCAL_STATE", str(state_file))
+        argv = ["register", "--authenticator", key]
+    else:
+        argv = ["list"]  # from its folder: the default state file
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [not_running(unused_port, state_file)]
+
+
+def test_a_state_file_left_by_a_crash_says_how_to_start_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    unused_port: int,
+) -> None:
+    url = f"http://localhost:{unused_port}"
+    state_file = tmp_path / "local.json"
+    state_file.write_text(json.dumps({**GOOD, "apiUrl": url, "origin": url}))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    assert main(["list", "--state-file", str(state_file)]) == 1
+    assert capsys.readouterr().err.strip() == not_running(unused_port, state_file)
+
+
+def test_another_api_is_not_taken_for_a_stopped_local_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], unused_port: int
+) -> None:
+    state_file = tmp_path / ".tapgate" / "local.json"
+    state_file.parent.mkdir()
+    persistence.save(persistence.data_file_for(state_file), World("localhost", 1234, 1235))
+    argv = ["credentials", "--api-url", f"http://localhost:{unused_port}", "--role", ROLE]
+    assert main([*argv, "--authenticator", f"soft:{tmp_path / 'key.json'}"]) == 1
+    assert "not running" not in capsys.readouterr().err
