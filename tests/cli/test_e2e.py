@@ -21,6 +21,7 @@ import sys
 import termios
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -670,6 +671,59 @@ def test_console_url_in_local_mode(registered: Local, federation: dict[str, Any]
         "Destination": "https://eu-west-1.console.aws.amazon.com/s3/home?region=eu-west-1",
         "SigninToken": "token-from-federation",
     }
+
+
+@pytest.fixture
+def recording_proxy() -> Iterator[list[str]]:
+    """An HTTP(S) proxy that records every request it is asked to forward, and forwards none."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def handle_one_request(self) -> None:
+            self.raw_requestline = self.rfile.readline(65537)
+            if self.raw_requestline:
+                seen.append(self.raw_requestline.decode(errors="replace").strip())
+                self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            self.close_connection = True
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen.append(f"http://127.0.0.1:{server.server_address[1]}")  # the proxy's own address
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("found_by", ["state file", "API URL"])
+def test_console_in_local_mode_uses_its_stand_in_and_nothing_else(
+    registered: Local, recording_proxy: list[str], found_by: str
+) -> None:
+    proxy = recording_proxy.pop()
+    env = registered.env(
+        HTTPS_PROXY=proxy, HTTP_PROXY=proxy, ALL_PROXY=proxy, NO_PROXY="localhost,127.0.0.1"
+    )
+    if found_by == "API URL":  # no state file names it: an API on this machine is local
+        env.update(TAPGATE_LOCAL_STATE=str(registered.work / "elsewhere.json"))
+        env.update(TAPGATE_ALLOW_SOFT_KEY="1")
+    done = registered.tapgate(
+        "console",
+        "--api-url",
+        registered.api_url,
+        "--authenticator",
+        f"soft:{registered.key}",
+        "--role",
+        registered.role,
+        "--stdout",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert recording_proxy == []  # not one request left this machine
+    link = done.stdout.strip()
+    assert link.startswith(registered.api_url + "/federation?Action=login&")
+    with urllib.request.urlopen(link, timeout=30) as page:  # the stand-in's console
+        assert f"assumed-role/{registered.role.rsplit('/', 1)[1]}/" in page.read().decode()
 
 
 def test_console_opens_the_browser_unless_stdout(
