@@ -643,15 +643,25 @@ def federation(registered: Local) -> Iterator[dict[str, Any]]:
         server.server_close()
 
 
-def test_console_url_in_local_mode(registered: Local, federation: dict[str, Any]) -> None:
-    done = registered.tapgate(
+def console(local: Local, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`tapgate console` for the gated role with the registered soft key."""
+    key = f"soft:{local.key}"
+    return local.tapgate(
         "console",
         "--api-url",
-        registered.api_url,
+        local.api_url,
         "--authenticator",
-        f"soft:{registered.key}",
+        key,
         "--role",
-        registered.role,
+        local.role,
+        *args,
+        env=env,
+    )
+
+
+def test_console_url_in_local_mode(registered: Local, federation: dict[str, Any]) -> None:
+    done = console(
+        registered,
         "--stdout",
         "--region",
         "eu-west-1",
@@ -707,17 +717,7 @@ def test_console_in_local_mode_uses_its_stand_in_and_nothing_else(
     if found_by == "API URL":  # no state file names it: an API on this machine is local
         env.update(TAPGATE_LOCAL_STATE=str(registered.work / "elsewhere.json"))
         env.update(TAPGATE_ALLOW_SOFT_KEY="1")
-    done = registered.tapgate(
-        "console",
-        "--api-url",
-        registered.api_url,
-        "--authenticator",
-        f"soft:{registered.key}",
-        "--role",
-        registered.role,
-        "--stdout",
-        env=env,
-    )
+    done = console(registered, "--stdout", env=env)
     assert done.returncode == 0, done.stderr
     assert recording_proxy == []  # not one request left this machine
     link = done.stdout.strip()
@@ -733,14 +733,8 @@ def test_console_opens_the_browser_unless_stdout(
     browser = registered.work / "record-browser"
     browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > "{opened}"\n')
     browser.chmod(0o755)
-    done = registered.tapgate(
-        "console",
-        "--api-url",
-        registered.api_url,
-        "--authenticator",
-        f"soft:{registered.key}",
-        "--role",
-        registered.role,
+    done = console(
+        registered,
         env=registered.env(TAPGATE_FEDERATION_URL=federation["endpoint"], BROWSER=str(browser)),
     )
     assert done.returncode == 0, done.stderr
