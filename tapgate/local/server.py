@@ -373,13 +373,14 @@ def next_steps(handle: LocalHandle) -> str:
         )
     lines += [*handle.notices, ""]
     lines += [
-        "1. In another terminal, be the demo user (moto keys; local only):",
+        "1. In another terminal, be the demo user (moto keys; local only), with the demo key:",
         f"  export PATH={bin_dir}:$PATH",
         f"  export AWS_ACCESS_KEY_ID={user['accessKeyId']}",
         f"  export AWS_SECRET_ACCESS_KEY={user['secretAccessKey']}",
         f"  export AWS_DEFAULT_REGION={state['region']}",
         f"  export TAPGATE_API_URL={handle.api_url}",
         f"  export TAPGATE_LOCAL_STATE={state_file}",
+        f"  export TAPGATE_AUTHENTICATOR=soft:{key}",
         "",
         "2. Register the demo software key (a key file; tapgate refuses it outside local mode):",
         f"  tapgate register --authenticator soft:{key} --nickname demo",
