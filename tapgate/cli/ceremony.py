@@ -28,7 +28,7 @@ from fido2.webauthn import PublicKeyCredentialCreationOptions, PublicKeyCredenti
 from tapgate import tty
 from tapgate.authenticators.usb import NoSecurityKeyError, TerminalInteraction, usb_client
 from tapgate.cli import context
-from tapgate.cli.errors import CliError, UsageError
+from tapgate.cli.errors import CliError
 from tapgate.client.api import TapgateApi, load_base_credentials, region_from_api_url
 
 
@@ -62,7 +62,7 @@ def open_session(args: argparse.Namespace, *, api_url: str | None = None) -> Ses
     state = context.local_state_for(url, args, environ)
     if state is None:
         context.check_local_mode_running(url, args, environ)
-    spec = authenticator_spec(args, environ)
+    spec = context.authenticator_spec(args, environ)
     if spec.startswith("soft:"):
         check_soft_allowed(local_mode=state is not None)
     explicit_region = getattr(args, "api_region", None) or environ.get(context.ENV_API_REGION)
@@ -85,15 +85,6 @@ def open_session(args: argparse.Namespace, *, api_url: str | None = None) -> Ses
         api_url=url, region=region, credentials=credentials, unreachable_message=unreachable
     )
     return Session(api=api, local_state=state, authenticator=spec)
-
-
-def authenticator_spec(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    spec = getattr(args, "authenticator", None) or environ.get(context.ENV_AUTHENTICATOR) or "usb"
-    if spec == "usb":
-        return spec
-    if spec.startswith("soft:") and len(spec) > len("soft:"):
-        return spec
-    raise UsageError(f"--authenticator must be usb or soft:PATH, not {spec!r}")
 
 
 def check_soft_allowed(*, local_mode: bool) -> None:

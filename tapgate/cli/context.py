@@ -34,6 +34,17 @@ def profile_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str | 
     return environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None
 
 
+def authenticator_spec(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """``--authenticator``, else $TAPGATE_AUTHENTICATOR, else the USB key: ``usb`` or
+    ``soft:PATH``."""
+    spec = getattr(args, "authenticator", None) or environ.get(ENV_AUTHENTICATOR) or "usb"
+    if spec == "usb":
+        return spec
+    if spec.startswith("soft:") and len(spec) > len("soft:"):
+        return spec
+    raise UsageError(f"--authenticator must be usb or soft:PATH, not {spec!r}")
+
+
 def state_file_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     from tapgate.local.state import DEFAULT_STATE_FILE  # noqa: PLC0415
 

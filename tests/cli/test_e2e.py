@@ -11,14 +11,11 @@ stderr and a PIN is read from stdin (as in CI).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import select
 import socket
 import subprocess
 import sys
-import termios
 import threading
 import time
 import urllib.request
@@ -35,6 +32,7 @@ from fido2.utils import websafe_decode
 from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.cache import CredentialCache
 from tapgate.local.server import LocalHandle, start_local
+from tests.cli.terminal import on_a_terminal
 
 pytestmark = pytest.mark.slow
 
@@ -185,6 +183,43 @@ def assumed_role_arn(local: Local) -> str:
     assert done.returncode == 0, done.stderr
     arn: str = json.loads(done.stdout)["Arn"]
     return arn
+
+
+def test_configure_in_local_mode_writes_a_profile_that_works_as_printed(
+    registered: Local,
+) -> None:
+    """From the printed exports alone: the profile names the API, the key, local mode's
+    state file and AWS endpoint, and the printed Try: command works as it is."""
+    exports = {
+        "TAPGATE_API_URL": registered.api_url,
+        "TAPGATE_AUTHENTICATOR": f"soft:{registered.key}",
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+    }
+    done = registered.tapgate(
+        "configure",
+        "--profile",
+        "local-demo",
+        "--role",
+        registered.role,
+        env=registered.env(**exports),
+    )
+    assert done.returncode == 0, done.stderr
+    config = (registered.work / "aws-config").read_text()
+    assert f"endpoint_url = {registered.handle.aws_endpoint_url}" in config
+    assert f"region = {registered.state['region']}" in config
+    [try_line] = [line for line in done.stdout.splitlines() if line.startswith("Try: ")]
+    tried = subprocess.run(
+        ["/bin/sh", "-c", try_line.removeprefix("Try: ")],
+        env={**registered.env(), "PATH": exports["PATH"]},  # a shell without the tapgate exports
+        cwd=registered.work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+        check=False,
+    )
+    assert tried.returncode == 0, tried.stderr
+    assert f":assumed-role/{registered.role.rsplit('/', 1)[1]}/" in json.loads(tried.stdout)["Arn"]
 
 
 def test_list_shows_the_registered_key(registered: Local) -> None:
@@ -361,58 +396,14 @@ def test_wrong_pin_is_one_line(pin_key: Local) -> None:
     assert_one_line_error(done, "wrong PIN")
 
 
-def on_a_terminal(
-    local: Local, command: list[str], *, answer: str
-) -> tuple[subprocess.CompletedProcess[str], str]:
-    """Run ``command`` with a pseudo-terminal as its controlling terminal (stdin, stdout and
-    stderr are not the terminal); type ``answer`` when it asks for the PIN. Returns the
-    process and everything written to the terminal."""
-    master, slave = os.openpty()
-
-    def take_terminal() -> None:  # in the child: a new session whose terminal is the pty
-        os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-
-    process = subprocess.Popen(
-        command,
-        env=local.env(),
-        cwd=local.work,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        pass_fds=(slave,),
-        preexec_fn=take_terminal,  # noqa: PLW1509  (the way to give a child a terminal)
-    )
-    os.close(slave)
-    seen = b""
-    answered = False
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the child closed its last handle on the terminal
-                chunk = b""
-            if not chunk and process.poll() is not None:
-                break
-            seen += chunk
-            if not answered and b"PIN" in seen:
-                os.write(master, answer.encode() + b"\n")
-                answered = True
-        elif process.poll() is not None:
-            break
-    out, err = process.communicate(timeout=60)
-    os.close(master)
-    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-    return done, seen.decode(errors="replace")
-
-
 def test_prompts_go_to_the_terminal_and_stdout_is_only_the_json(pin_key: Local) -> None:
     args = ["credentials", "--api-url", pin_key.api_url, "--role", pin_key.role, "--no-cache"]
     done, terminal = on_a_terminal(
-        pin_key, [TAPGATE, *args, "--authenticator", f"soft:{pin_key.pin_key}"], answer=PIN
+        [TAPGATE, *args, "--authenticator", f"soft:{pin_key.pin_key}"],
+        env=pin_key.env(),
+        cwd=pin_key.work,
+        answer=PIN,
+        when="PIN",
     )
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)) == OUTPUT_KEYS
@@ -443,7 +434,7 @@ def test_aws_cli_asks_for_the_pin_on_the_terminal(pin_key: Local, profile: Local
     before = pin_key.successful_authentications()
     aws = [AWS, "sts", "get-caller-identity", "--profile", "gated-pin"]
     aws += ["--endpoint-url", pin_key.handle.aws_endpoint_url, "--output", "json"]
-    done, terminal = on_a_terminal(pin_key, aws, answer=PIN)
+    done, terminal = on_a_terminal(aws, env=pin_key.env(), cwd=pin_key.work, answer=PIN, when="PIN")
     assert done.returncode == 0, done.stderr
     assert f":assumed-role/{pin_key.role.rsplit('/', 1)[1]}/" in json.loads(done.stdout)["Arn"]
     assert "PIN for your security key:" in terminal
