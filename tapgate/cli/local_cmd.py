@@ -35,6 +35,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start over: forget this world's registered keys, sessions, demo user keys and ports",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=("human", "json"),
+        help="a short line per request (human) or the Lambda's JSON lines with its metrics "
+        "(json); default: human on a terminal, else json",
+    )
 
 
 def port_number(text: str) -> int:
@@ -59,6 +65,12 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"local mode is not available: {exc}") from exc
     state_file = Path(context.state_file_path(args, os.environ))
     try:
-        return run_local(host=args.host, port=args.port, state_file=state_file, reset=args.reset)
+        return run_local(
+            host=args.host,
+            port=args.port,
+            state_file=state_file,
+            reset=args.reset,
+            log_format=args.log_format,
+        )
     except (OSError, LocalModeError) as exc:
         raise CliError(f"local mode failed: {exc}") from exc

@@ -28,7 +28,7 @@ import boto3
 
 from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.files import private_directory, write_atomically
-from tapgate.local import moto_server, persistence
+from tapgate.local import logs, moto_server, persistence
 from tapgate.local import state as state_file_format
 from tapgate.local.bootstrap import (
     BROKER_ACCESS_KEY_ID,
@@ -116,6 +116,8 @@ def start_local(
     open_route_limits: tuple[float, int] = (OPEN_ROUTE_RATE_PER_SECOND, OPEN_ROUTE_BURST),
     persist: bool = False,
     reset: bool = False,
+    log_format: str | None = None,
+    log_stream: TextIO | None = None,
 ) -> LocalHandle:
     """Start moto, bootstrap, wire the broker handler behind the gateway, write the state.
 
@@ -131,6 +133,9 @@ def start_local(
     the state file across restarts (tapgate.local.persistence): ``host`` and ``port``
     default to the last run's (else localhost and 8080), and ``reset`` forgets it first.
     Without it, ``host`` defaults to localhost and ``port=None`` to 8080.
+
+    ``log_format`` (tapgate.local.logs: "human" or "json", on ``log_stream``) routes the
+    per-request lines; None leaves the Lambda's JSON logging as it is.
     """
     from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 -- moto only in local mode
 
@@ -203,8 +208,13 @@ def start_local(
             rp_id=host,
             federation_url=api_url + FEDERATION_PATH,
         )
-        stops.append(_set_environ(dict(environment)))
+        variables: dict[str, str | None] = dict(environment)
+        if log_format is not None:
+            variables.update(logs.environment(log_format))
+        stops.append(_set_environ(variables))
         handler = _broker_handler()
+        if log_format is not None:
+            stops.append(logs.apply(log_format, log_stream or sys.stdout))
         notices: list[str] = []
         if world is not None and data_file is not None:
             keeper = _keep_world(
@@ -335,6 +345,7 @@ def run_local(
     port: int | None = None,
     state_file: Path = DEFAULT_STATE_FILE,
     reset: bool = False,
+    log_format: str | None = None,
     ready: threading.Event | None = None,
     out: TextIO | None = None,
 ) -> int:
@@ -343,9 +354,18 @@ def run_local(
     default to the last run's."""
     stop_requested = threading.Event()
     with _stop_on_signals(stop_requested):
-        handle = start_local(host=host, port=port, state_file=state_file, persist=True, reset=reset)
+        stream = out or sys.stdout
+        handle = start_local(
+            host=host,
+            port=port,
+            state_file=state_file,
+            persist=True,
+            reset=reset,
+            log_format=logs.choose(log_format, stream),
+            log_stream=stream,
+        )
         try:
-            print(next_steps(handle), file=out or sys.stdout, flush=True)
+            print(next_steps(handle), file=stream, flush=True)
             if ready is not None:
                 ready.set()
             while not stop_requested.wait(timeout=0.5):
