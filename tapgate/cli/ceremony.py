@@ -150,7 +150,7 @@ def role_credentials(
 ) -> dict[str, Any]:
     """Options, one touch, verify: the API's credential_process document for the role."""
     options = session.api.authentication_options(role_arn=role_arn)
-    ceremony_id, public_key = ceremony_parts(options)
+    ceremony_id, public_key = ceremony_parts(session, options)
     client = webauthn_client(session, origin=session.origin_for(public_key.get("rpId")))
     assertion = get_assertion(client, public_key)
     return session.api.authentication_verify(
@@ -161,10 +161,12 @@ def role_credentials(
     )
 
 
-def ceremony_parts(options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def ceremony_parts(session: Session, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The ceremony id and the WebAuthn options, before anything asks for a touch."""
     ceremony_id = options.get("ceremonyId")
     public_key = options.get("publicKey")
     if not isinstance(ceremony_id, str) or not isinstance(public_key, dict):
+        session.api.check_is_tapgate()  # a wrong --api-url, named as such
         raise CliError("the tapgate API answered options without ceremonyId and publicKey")
     return ceremony_id, public_key
 

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     session = ceremony.open_session(args)
     options = session.api.registration_options(nickname=args.nickname)
-    ceremony_id, public_key = ceremony.ceremony_parts(options)
+    ceremony_id, public_key = ceremony.ceremony_parts(session, options)
     rp = public_key.get("rp")
     origin = session.origin_for(rp.get("id") if isinstance(rp, dict) else None)
     step_up = None
