@@ -23,13 +23,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
     return lines[0]
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory) -> None:
-    for name in ("TAPGATE_API_URL", "TAPGATE_LOCAL_STATE", "AWS_PROFILE", "AWS_ACCESS_KEY_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path) + "/none")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.chdir(str(tmp_path))
+pytestmark = pytest.mark.usefixtures("isolated_cli")
 
 
 @pytest.mark.parametrize(

@@ -23,15 +23,10 @@ MINE = "AAECAwQFBgcICQoLDA0ODw"  # 16 bytes, base64url
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("TAPGATE_API_URL", "TAPGATE_LOCAL_STATE", "AWS_PROFILE", "TAPGATE_AUTHENTICATOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+def isolated(isolated_cli: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     monkeypatch.setenv("TAPGATE_ALLOW_SOFT_KEY", "1")
-    monkeypatch.chdir(tmp_path)
 
 
 def only_line(capsys: pytest.CaptureFixture[str]) -> str:

@@ -12,11 +12,7 @@ from tapgate.cli.main import main
 from tapgate.local import persistence
 from tapgate.local.persistence import World
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("TAPGATE_LOCAL_STATE", raising=False)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_cli")
 
 
 def test_a_world_survives_the_file_with_its_binary_values(tmp_path: Path) -> None:
