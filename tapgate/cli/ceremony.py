@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fido2.client import (
@@ -39,6 +39,7 @@ class Session:
     api: TapgateApi
     local_state: dict[str, Any] | None
     authenticator: str  # "usb" or "soft:PATH"
+    base_credentials: Any = field(default=None, repr=False)  # what signs the API requests
 
     @property
     def local_mode(self) -> bool:
@@ -84,7 +85,7 @@ def open_session(args: argparse.Namespace, *, api_url: str | None = None) -> Ses
     api = TapgateApi(
         api_url=url, region=region, credentials=credentials, unreachable_message=unreachable
     )
-    return Session(api=api, local_state=state, authenticator=spec)
+    return Session(api=api, local_state=state, authenticator=spec, base_credentials=credentials)
 
 
 def check_soft_allowed(*, local_mode: bool) -> None:
