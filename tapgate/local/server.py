@@ -495,7 +495,12 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal closed
+    # SIGHUP: the terminal closed (POSIX only); the world is saved on the way out.
+    signals = [
+        signal.SIGINT,
+        signal.SIGTERM,
+        *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []),
+    ]
     previous = {sig: signal.signal(sig, request_stop) for sig in signals}
     try:
         yield

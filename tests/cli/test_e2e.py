@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -485,14 +484,6 @@ def test_api_unreachable_is_one_line(registered: Local, unused_port: int) -> Non
         env=registered.env(TAPGATE_ALLOW_SOFT_KEY="1"),
     )
     assert_one_line_error(done, "cannot reach the tapgate API")
-
-
-@pytest.fixture
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -82,14 +81,6 @@ def test_the_default_state_file_is_checked_too(
 # -- local mode stopped: say so, and how to start it ---------------------------------------
 
 ROLE = "arn:aws:iam::123456789012:role/tapgate-demo-admin"
-
-
-@pytest.fixture
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def not_running(port: int, state_file: Path) -> str:
