@@ -167,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
     if authenticator.startswith("soft:"):
         authenticator = "soft:" + os.path.abspath(authenticator[len("soft:") :])
     # The profile runs wherever the AWS CLI runs: it names the API and the key itself.
-    api_url = context.api_url(args, environ)
+    base = argparse.Namespace(**{**vars(args), "profile": args.base_profile})
+    api_url = context.api_url(base, environ)  # a tapgate_api_url of the base profile counts
     state = context.local_state_for(api_url, args, environ)
     state_file = os.path.abspath(context.state_file_path(args, environ)) if state else None
     import shlex  # noqa: PLC0415

@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.files import private_directory, write_atomically
@@ -317,9 +318,15 @@ def _keep_world(
 ) -> persistence.Keeper:
     """Bring the saved world back into the fresh moto, then save it with this run's ports."""
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
-    persistence.restore(
-        world, dynamodb=dynamodb, account_id=resources.account_id, region=resources.region
-    )
+    try:
+        persistence.restore(
+            world, dynamodb=dynamodb, account_id=resources.account_id, region=resources.region
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise LocalModeError(
+            f"cannot bring back what {data_file} keeps ({exc}); move it away, or start over "
+            "with `tapgate local --reset`"
+        ) from exc
     key_id = resources.demo_user.access_key_id
     if world.demo_access_key_id not in (None, key_id):
         notices.append(

@@ -244,3 +244,12 @@ def test_what_would_fail_later_is_refused_now(
     assert done.returncode != 0
     assert fault in done.stderr
     assert not config.exists()
+
+
+def test_the_base_profiles_api_url_is_the_one_written(env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(f"[profile base]\ntapgate_api_url = {API}/v1\n")
+    env = {**env, "AWS_CONFIG_FILE": str(config)}
+    done = configure(env, tmp_path, "--profile", "gated", "--role", ROLE, "--base-profile", "base")
+    assert done.returncode == 0, done.stderr
+    assert f"--api-url {API} --profile base" in config.read_text()
