@@ -33,22 +33,24 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tapgate.files import read_json, write_atomically
+from tapgate.files import private_directory, read_json, write_atomically
+from tapgate.local.state import DEFAULT_HOST
+from tapgate.locks import LockTimeoutError, ProcessLock
 
 if TYPE_CHECKING:
+    from tapgate.local.bootstrap import LocalResources
     from tapgate.local.gateway import Handler
 
 FORMAT = "tapgate-local-data"
 VERSION = 1
 DATA_SUFFIX = ".data.json"
 MAX_DATA_BYTES = 64 * 1024 * 1024
-TTL_ATTRIBUTE = "expiresAt"  # the tables' TTL attribute (tapgate.local.bootstrap)
 PARTITION = "aws"
 
 
@@ -84,6 +86,78 @@ class World:
         }
 
 
+def open_world(
+    state_file: Path | None, *, host: str | None, reset: bool, stops: list[Callable[[], None]]
+) -> tuple[World | None, Path | None]:
+    """The world kept beside ``state_file`` (a new one when there is none, or after
+    ``reset``), locked for this process until ``stops`` run; (None, None) without a
+    state file. LocalDataError when it is not usable or ``host`` would change its RP ID."""
+    if state_file is None:
+        return None, None
+    private_directory(state_file.parent)
+    data_file = data_file_for(state_file)
+    lock = ProcessLock(state_file.with_name(state_file.stem + ".lock"), timeout=0)
+    try:
+        lock.acquire()
+    except LockTimeoutError as exc:
+        pid = f" (pid {exc.holder})" if exc.holder else ""
+        raise LocalDataError(
+            f"tapgate local is already running for {state_file}{pid}; stop it first, "
+            "or pass another --state-file for a separate world"
+        ) from exc
+    stops.append(lock.release)
+    if reset:
+        remove(data_file)
+    world = load(data_file)
+    if world is None:
+        return World(host=host or DEFAULT_HOST, api_port=0, aws_port=0), data_file
+    if host and host != world.host:
+        raise LocalDataError(
+            f"the keys registered in {data_file} are bound to RP ID {world.host!r}: "
+            f"start with --host {world.host}, or start over with `tapgate local --reset` "
+            "(or another --state-file)"
+        )
+    return world, data_file
+
+
+def keep_world(
+    world: World,
+    data_file: Path,
+    *,
+    dynamodb: Any,
+    resources: LocalResources,
+    ports: tuple[int, int],
+    host: str,
+    notices: list[str],
+) -> Keeper:
+    """Bring the saved world back into a freshly bootstrapped moto, then save it with this
+    run's host, ports and demo key; the Keeper saves it again after each change."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        restore(world, dynamodb=dynamodb, account_id=resources.account_id, region=resources.region)
+    except (BotoCoreError, ClientError) as exc:
+        raise LocalDataError(
+            f"cannot bring back what {data_file} keeps ({exc}); move it away, or start over "
+            "with `tapgate local --reset`"
+        ) from exc
+    key_id = resources.demo_user.access_key_id
+    if world.demo_access_key_id not in (None, key_id):
+        notices.append(
+            "The demo user's access keys changed (after an upgrade of tapgate or moto): "
+            "use the exports below again."
+        )
+    keeper = Keeper(
+        data_file,
+        replace(world, host=host, api_port=ports[0], aws_port=ports[1], demo_access_key_id=key_id),
+        dynamodb=dynamodb,
+        tables=[resources.credentials_table, resources.ceremonies_table, resources.audit_table],
+        account_id=resources.account_id,
+    )
+    keeper.save()
+    return keeper
+
+
 def data_file_for(state_file: Path) -> Path:
     """``.tapgate/local.json`` keeps its world in ``.tapgate/local.data.json``."""
     return state_file.with_name(state_file.stem + DATA_SUFFIX)
@@ -110,7 +184,8 @@ def save(path: Path, world: World) -> None:
 
 
 def snapshot(world: World, *, dynamodb: Any, tables: list[str], account_id: str) -> World:
-    """``world`` with the tables' items and moto's live role sessions as they are now."""
+    """``world`` with the tables' items (but those TTL would have deleted) and moto's live
+    role sessions, as they are now."""
     now = time.time()
     contents = {}
     for table in tables:
@@ -230,6 +305,8 @@ def _is_port(value: object) -> bool:
 
 
 def _expired(item: Mapping[str, Any], now: float) -> bool:
+    from tapgate.local.bootstrap import TTL_ATTRIBUTE  # noqa: PLC0415  (the tables' TTL)
+
     ttl = item.get(TTL_ATTRIBUTE)
     if not isinstance(ttl, dict) or "N" not in ttl:
         return False

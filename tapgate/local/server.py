@@ -7,13 +7,11 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import importlib
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -25,7 +23,6 @@ from types import FrameType
 from typing import Any, TextIO
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
 from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.files import private_directory, write_atomically
@@ -41,8 +38,8 @@ from tapgate.local.bootstrap import (
 from tapgate.local.federation import PATH as FEDERATION_PATH
 from tapgate.local.federation import FederationStandIn, session_check
 from tapgate.local.gateway import Handler, LocalGateway, TokenBucketLimiter
+from tapgate.local.guide import next_steps
 from tapgate.local.sigv4 import SecretLookup, SecretRecord
-from tapgate.locks import LockTimeoutError, ProcessLock
 
 DEFAULT_STATE_FILE = Path(state_file_format.DEFAULT_STATE_FILE)
 DEFAULT_REGION = "us-east-1"
@@ -148,9 +145,12 @@ def start_local(
             stops.pop()()
 
     try:
-        world, data_file = _open_world(
-            state_file if persist else None, host=host, reset=reset, stops=stops
-        )
+        try:
+            world, data_file = persistence.open_world(
+                state_file if persist else None, host=host, reset=reset, stops=stops
+            )
+        except persistence.LocalDataError as exc:
+            raise LocalModeError(str(exc)) from exc
         host = host or (world.host if world else DEFAULT_HOST)
         if port is None:
             port = world.api_port if world and world.api_port else DEFAULT_PORT
@@ -218,16 +218,18 @@ def start_local(
             stops.append(logs.apply(log_format, log_stream or sys.stdout))
         notices: list[str] = []
         if world is not None and data_file is not None:
-            keeper = _keep_world(
-                world,
-                data_file,
-                session=session,
-                endpoint_url=endpoint_url,
-                resources=resources,
-                ports=(gateway.port, urllib.parse.urlsplit(endpoint_url).port or 0),
-                host=host,
-                notices=notices,
-            )
+            try:
+                keeper = persistence.keep_world(
+                    world,
+                    data_file,
+                    dynamodb=session.client("dynamodb", endpoint_url=endpoint_url),
+                    resources=resources,
+                    ports=(gateway.port, urllib.parse.urlsplit(endpoint_url).port or 0),
+                    host=host,
+                    notices=notices,
+                )
+            except persistence.LocalDataError as exc:
+                raise LocalModeError(str(exc)) from exc
             handler = keeper.saving_after_changes(handler)
             stops.append(keeper.save)  # the last save, once no request can come in
         gateway.handler = handler
@@ -269,83 +271,6 @@ def start_local(
     )
 
 
-def _open_world(
-    state_file: Path | None, *, host: str | None, reset: bool, stops: list[Callable[[], None]]
-) -> tuple[persistence.World | None, Path | None]:
-    """The world kept beside ``state_file`` (a new one if there is none), locked for this
-    process; (None, None) when nothing is kept."""
-    if state_file is None:
-        return None, None
-    private_directory(state_file.parent)
-    data_file = persistence.data_file_for(state_file)
-    lock = ProcessLock(state_file.with_name(state_file.stem + ".lock"), timeout=0)
-    try:
-        lock.acquire()
-    except LockTimeoutError as exc:
-        pid = f" (pid {exc.holder})" if exc.holder else ""
-        raise LocalModeError(
-            f"tapgate local is already running for {state_file}{pid}; stop it first, "
-            "or pass another --state-file for a separate world"
-        ) from exc
-    stops.append(lock.release)
-    if reset:
-        persistence.remove(data_file)
-    try:
-        world = persistence.load(data_file)
-    except persistence.LocalDataError as exc:
-        raise LocalModeError(str(exc)) from exc
-    if world is None:
-        return persistence.World(host=host or DEFAULT_HOST, api_port=0, aws_port=0), data_file
-    if host and host != world.host:
-        raise LocalModeError(
-            f"the keys registered in {data_file} are bound to RP ID {world.host!r}: "
-            f"start with --host {world.host}, or start over with `tapgate local --reset` "
-            "(or another --state-file)"
-        )
-    return world, data_file
-
-
-def _keep_world(
-    world: persistence.World,
-    data_file: Path,
-    *,
-    session: boto3.session.Session,
-    endpoint_url: str,
-    resources: LocalResources,
-    ports: tuple[int, int],
-    host: str,
-    notices: list[str],
-) -> persistence.Keeper:
-    """Bring the saved world back into the fresh moto, then save it with this run's ports."""
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
-    try:
-        persistence.restore(
-            world, dynamodb=dynamodb, account_id=resources.account_id, region=resources.region
-        )
-    except (BotoCoreError, ClientError) as exc:
-        raise LocalModeError(
-            f"cannot bring back what {data_file} keeps ({exc}); move it away, or start over "
-            "with `tapgate local --reset`"
-        ) from exc
-    key_id = resources.demo_user.access_key_id
-    if world.demo_access_key_id not in (None, key_id):
-        notices.append(
-            "The demo user's access keys changed (after an upgrade of tapgate or moto): "
-            "use the exports below again."
-        )
-    keeper = persistence.Keeper(
-        data_file,
-        dataclasses.replace(
-            world, host=host, api_port=ports[0], aws_port=ports[1], demo_access_key_id=key_id
-        ),
-        dynamodb=dynamodb,
-        tables=[resources.credentials_table, resources.ceremonies_table, resources.audit_table],
-        account_id=resources.account_id,
-    )
-    keeper.save()
-    return keeper
-
-
 def run_local(
     *,
     host: str | None = None,
@@ -380,66 +305,6 @@ def run_local(
         finally:
             handle.stop()
     return 0
-
-
-def next_steps(handle: LocalHandle) -> str:
-    """What to do next, with absolute paths so it works from any directory."""
-    state = handle.state
-    user = state["demoUser"]
-    tapgate = shutil.which("tapgate") or str(Path(sys.executable).parent / "tapgate")
-    bin_dir = str(Path(tapgate).parent)
-    key = str(handle.demo_key_file) if handle.demo_key_file else "PATH-TO-A-KEY-FILE"
-    state_file = handle.state_file.resolve() if handle.state_file else DEFAULT_STATE_FILE
-    lines = [
-        f"tapgate local: API {handle.api_url}  (AWS endpoint {handle.aws_endpoint_url})",
-        f"state file: {handle.state_file}",
-    ]
-    if handle.data_file is not None:
-        lines.append(
-            f"data kept across restarts in {handle.data_file} (`tapgate local --reset` starts over)"
-        )
-    lines += [*handle.notices, ""]
-    lines += [
-        "1. In another terminal, be the demo user (moto keys; local only), with the demo key:",
-        f"  export PATH={bin_dir}:$PATH",
-        f"  export AWS_ACCESS_KEY_ID={user['accessKeyId']}",
-        f"  export AWS_SECRET_ACCESS_KEY={user['secretAccessKey']}",
-        f"  export AWS_DEFAULT_REGION={state['region']}",
-        f"  export TAPGATE_API_URL={handle.api_url}",
-        f"  export TAPGATE_LOCAL_STATE={state_file}",
-        f"  export TAPGATE_AUTHENTICATOR=soft:{key}",
-        "",
-        "2. Register the demo software key (a key file; tapgate refuses it outside local mode):",
-        f"  tapgate register --authenticator soft:{key} --nickname demo",
-        "",
-        "3. Use a gated role from the AWS CLI: add this profile to ~/.aws/config",
-        "   (or to a file named by AWS_CONFIG_FILE), then run the command below it:",
-    ]
-    for role in state["gatedRoles"]:
-        name = role["arn"].rsplit("/", 1)[-1]
-        lines += [
-            f"  [profile {name}]",
-            f"  credential_process = {tapgate} credentials"
-            f" --api-url {handle.api_url}"
-            f" --state-file {state_file}"
-            f" --authenticator soft:{key}"
-            f" --role {role['arn']}",
-            f"  region = {state['region']}",
-            f"  endpoint_url = {handle.aws_endpoint_url}",
-            "",
-            f"  aws sts get-caller-identity --profile {name}",
-            "",
-        ]
-    lines += [
-        "4. In a browser: create a one-time enrollment link as the demo user (an admin here),",
-        "   open it, enroll a passkey, then sign in with it on the page:",
-        f"  tapgate enroll --user {user['userName']}",
-        f"  web page: {handle.api_url}/v1/",
-        "",
-        "Not enforced in local mode: IAM conditions and trust policies (moto ignores them).",
-        "Stop with Ctrl-C.",
-    ]
-    return "\n".join(lines)
 
 
 def _cannot_listen(port: int, error: OSError) -> str:
