@@ -28,8 +28,10 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 scanners: $(CHECKOV_STAMP)
 
+# `make demo PORT=9090` when 8080 is taken.
+PORT ?=
 demo: $(STAMP)
-	$(BIN)/tapgate local
+	$(BIN)/tapgate local $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Validations
+from aws_cdk import Annotations, App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from stacks.config import config_from_context
+from stacks.config import config_from_context, placeholder_rp_id_warning
 from stacks.member_account import MemberAccountStack
 from stacks.tapgate_stack import TapgateStack
 
@@ -43,5 +43,8 @@ def build_app(
             description="tapgate: gated roles of a member account, trusting the tapgate "
             "broker role (for CloudFormation StackSets)",
         )
+    warning = placeholder_rp_id_warning(config.rp_id)
+    if warning is not None:  # shown by every `cdk synth` and `cdk deploy`; --strict fails
+        Annotations.of(stack).add_warning_v2("tapgate:placeholder-rp-id", warning)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

@@ -272,6 +272,22 @@ def _rp_id(value: Any) -> str:
     return value
 
 
+# Names reserved for examples and tests (RFC 2606, RFC 6761): never a deployment's own domain.
+_EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org", "example", "test", "invalid")
+
+
+def placeholder_rp_id_warning(rp_id: str) -> str | None:
+    """A warning when ``rpId`` is a name reserved for examples, like cdk.json's placeholder:
+    every key registered is bound to the RP ID for life, so it must be changed first."""
+    if not any(rp_id == name or rp_id.endswith("." + name) for name in _EXAMPLE_DOMAINS):
+        return None
+    return (
+        f"rpId {rp_id!r} is a placeholder (a name reserved for examples). Every security key "
+        "registered is bound to the rpId for life: set rpId (and allowedOrigins) in cdk.json "
+        "to a domain you control before anyone registers a key."
+    )
+
+
 def _within_rp_id(host: str, rp_id: str) -> bool:
     return host == rp_id or host.endswith("." + rp_id)
 

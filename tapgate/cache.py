@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import stat
 
+from tapgate.files import TEMP_PREFIX, is_private, private_directory, write_atomically
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs every start ~4 ms at run time
     from collections.abc import Callable, Mapping
@@ -29,7 +31,7 @@ REQUIRED_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration
 MAGIC = "tapgate-cache"
 FORMAT_VERSION = "1"
 SUFFIX = ".cache"
-TEMP_PREFIX = ".tmp-"
+LOCK_NAME = "touch.lock"
 MAX_FILE_BYTES = 64 * 1024
 
 
@@ -140,9 +142,18 @@ class CredentialCache:
             return False
         body = json.dumps(document).encode("utf-8")
         header = f"{MAGIC} {FORMAT_VERSION} {int(expiration.timestamp())} {_sha256_hex(body)}\n"
+        if not self.ensure_directory():
+            return False
         try:
-            self._ensure_directory()
-            self._write_atomically(self.path_for(key), header.encode("ascii") + body)
+            write_atomically(self.path_for(key), header.encode("ascii") + body)
+        except OSError:
+            return False
+        return True
+
+    def ensure_directory(self) -> bool:
+        """Create the cache folder (0700, this user's); False when that is not possible."""
+        try:
+            private_directory(self.directory, own=True)
         except OSError:
             return False
         return True
@@ -172,7 +183,7 @@ class CredentialCache:
             return None
         try:
             info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or not _private(info):
+            if not stat.S_ISREG(info.st_mode) or not is_private(info):
                 return None
             return os.read(fd, MAX_FILE_BYTES)
         except OSError:
@@ -180,55 +191,27 @@ class CredentialCache:
         finally:
             os.close(fd)
 
-    def _ensure_directory(self) -> None:
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        info = os.lstat(self.directory)
-        if not stat.S_ISDIR(info.st_mode):
-            raise NotADirectoryError(self.directory)
-        if hasattr(os, "getuid") and info.st_uid != os.getuid():
-            raise PermissionError(f"{self.directory} belongs to another user")
-        if stat.S_IMODE(info.st_mode) != 0o700:
-            os.chmod(self.directory, 0o700)
 
-    def _write_atomically(self, path: str, data: bytes) -> None:
-        import contextlib  # noqa: PLC0415  (only on a cache miss)
-        import tempfile  # noqa: PLC0415
+class CacheEntry:
+    """One entry of a cache: what `tapgate credentials` reads and, after a touch, writes."""
 
-        fd, temp_name = tempfile.mkstemp(dir=self.directory, prefix=TEMP_PREFIX)  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-        _fsync_directory(self.directory)
+    def __init__(self, store: CredentialCache, key: str) -> None:
+        self.store = store
+        self.key = key
+
+    def read(self) -> str | None:
+        """The cached credential_process JSON while fresh enough, else None."""
+        return self.store.get_text(self.key)
+
+    def write(self, document: Mapping[str, Any]) -> bool:
+        return self.store.put(self.key, document)
+
+    def lock_path(self) -> str:
+        """The one lock file of the cache folder, which serialises touches (tapgate.locks)."""
+        return os.path.join(self.store.directory, LOCK_NAME)
 
 
 def _valid(document: object) -> bool:
     if not isinstance(document, dict) or document.get("Version") != 1:
         return False
     return all(isinstance(document.get(name), str) for name in REQUIRED_FIELDS)
-
-
-def _private(info: os.stat_result) -> bool:
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        return False
-    return stat.S_IMODE(info.st_mode) & 0o077 == 0
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable; not every platform can open a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

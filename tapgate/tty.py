@@ -70,6 +70,17 @@ def ask_secret(prompt: str) -> str:
     return line.rstrip("\r\n")
 
 
+def ask(prompt: str) -> str | None:
+    """A line typed on the terminal after ``prompt``; None when there is no terminal."""
+    terminal = _open_terminal()
+    if terminal is None:
+        return None
+    with terminal:
+        terminal.write(prompt)
+        terminal.flush()
+        return terminal.readline().rstrip("\r\n")
+
+
 def confirm(prompt: str) -> None:
     """Wait for Enter on the terminal (e.g. after swapping keys); no-op without a terminal."""
     terminal = _open_terminal()

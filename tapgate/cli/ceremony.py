@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fido2.client import (
@@ -28,7 +28,7 @@ from fido2.webauthn import PublicKeyCredentialCreationOptions, PublicKeyCredenti
 from tapgate import tty
 from tapgate.authenticators.usb import NoSecurityKeyError, TerminalInteraction, usb_client
 from tapgate.cli import context
-from tapgate.cli.errors import CliError, UsageError
+from tapgate.cli.errors import CliError
 from tapgate.client.api import TapgateApi, load_base_credentials, region_from_api_url
 
 
@@ -39,6 +39,7 @@ class Session:
     api: TapgateApi
     local_state: dict[str, Any] | None
     authenticator: str  # "usb" or "soft:PATH"
+    base_credentials: Any = field(default=None, repr=False)  # what signs the API requests
 
     @property
     def local_mode(self) -> bool:
@@ -60,7 +61,9 @@ def open_session(args: argparse.Namespace, *, api_url: str | None = None) -> Ses
     environ = os.environ
     url = api_url or context.api_url(args, environ)
     state = context.local_state_for(url, args, environ)
-    spec = authenticator_spec(args, environ)
+    if state is None:
+        context.check_local_mode_running(url, args, environ)
+    spec = context.authenticator_spec(args, environ)
     if spec.startswith("soft:"):
         check_soft_allowed(local_mode=state is not None)
     explicit_region = getattr(args, "api_region", None) or environ.get(context.ENV_API_REGION)
@@ -75,17 +78,14 @@ def open_session(args: argparse.Namespace, *, api_url: str | None = None) -> Ses
     )
     if not region:
         raise CliError("no AWS region to sign API requests for: pass --api-region")
-    api = TapgateApi(api_url=url, region=region, credentials=credentials)
-    return Session(api=api, local_state=state, authenticator=spec)
-
-
-def authenticator_spec(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    spec = getattr(args, "authenticator", None) or environ.get(context.ENV_AUTHENTICATOR) or "usb"
-    if spec == "usb":
-        return spec
-    if spec.startswith("soft:") and len(spec) > len("soft:"):
-        return spec
-    raise UsageError(f"--authenticator must be usb or soft:PATH, not {spec!r}")
+    unreachable = None
+    if state is not None:  # its state file is left from a run that did not stop cleanly
+        state_file = os.path.abspath(context.state_file_path(args, environ))
+        unreachable = context.local_mode_not_running(url, state_file)
+    api = TapgateApi(
+        api_url=url, region=region, credentials=credentials, unreachable_message=unreachable
+    )
+    return Session(api=api, local_state=state, authenticator=spec, base_credentials=credentials)
 
 
 def check_soft_allowed(*, local_mode: bool) -> None:
@@ -151,7 +151,7 @@ def role_credentials(
 ) -> dict[str, Any]:
     """Options, one touch, verify: the API's credential_process document for the role."""
     options = session.api.authentication_options(role_arn=role_arn)
-    ceremony_id, public_key = ceremony_parts(options)
+    ceremony_id, public_key = ceremony_parts(session, options)
     client = webauthn_client(session, origin=session.origin_for(public_key.get("rpId")))
     assertion = get_assertion(client, public_key)
     return session.api.authentication_verify(
@@ -162,10 +162,12 @@ def role_credentials(
     )
 
 
-def ceremony_parts(options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def ceremony_parts(session: Session, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The ceremony id and the WebAuthn options, before anything asks for a touch."""
     ceremony_id = options.get("ceremonyId")
     public_key = options.get("publicKey")
     if not isinstance(ceremony_id, str) or not isinstance(public_key, dict):
+        session.api.check_is_tapgate()  # a wrong --api-url, named as such
         raise CliError("the tapgate API answered options without ceremonyId and publicKey")
     return ceremony_id, public_key
 

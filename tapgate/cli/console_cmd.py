@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from tapgate.cli import context
 from tapgate.cli.credentials import cached_or_fresh
@@ -32,6 +33,42 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def federation_endpoint(args: argparse.Namespace, *, partition: Any) -> str:
+    """Where the session credentials go to become a sign-in token: the partition's AWS
+    federation endpoint, or — for local mode's API — its stand-in, never AWS.
+
+    Local mode is its state file's API, or any API on this machine or over plain http
+    (local mode run from elsewhere): its credentials mean nothing to AWS and must not
+    reach it. ``--federation-endpoint`` may point elsewhere in local mode only.
+    """
+    from tapgate.local.federation import PATH as STAND_IN_PATH  # noqa: PLC0415
+
+    environ = os.environ
+    url = context.api_url(args, environ)
+    local = context.local_state_for(url, args, environ) is not None or _on_this_machine(url)
+    override = args.federation_endpoint or environ.get(context.ENV_FEDERATION_URL)
+    if override and not local:
+        # The endpoint receives the session credentials: only local mode may redirect it.
+        raise UsageError("--federation-endpoint is allowed only in local mode")
+    if local:
+        return str(override or url + STAND_IN_PATH)
+    return str(partition.federation_endpoint)
+
+
+def _on_this_machine(url: str) -> bool:
+    import ipaddress  # noqa: PLC0415
+    import urllib.parse  # noqa: PLC0415
+
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    if parts.scheme == "http" or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
     from tapgate import console  # noqa: PLC0415
 
@@ -47,12 +84,8 @@ def run(args: argparse.Namespace) -> int:
             f"--session-duration must be {console.SESSION_DURATION_MIN}.."
             f"{console.SESSION_DURATION_MAX} seconds"
         )
-    override = args.federation_endpoint or os.environ.get(context.ENV_FEDERATION_URL)
+    endpoint = federation_endpoint(args, partition=partition)
     url = context.api_url(args, os.environ)
-    if override and context.local_state_for(url, args, os.environ) is None:
-        # The endpoint receives the session credentials: only local mode may redirect it.
-        raise UsageError("--federation-endpoint is allowed only in local mode")
-    endpoint = override or partition.federation_endpoint
     credentials = cached_or_fresh(args, use_cache=not args.no_cache)
     try:
         token_url = console.signin_token_request_url(

@@ -23,7 +23,6 @@ ENV_AUTHENTICATOR = "TAPGATE_AUTHENTICATOR"
 ENV_ALLOW_SOFT_KEY = "TAPGATE_ALLOW_SOFT_KEY"
 ENV_FEDERATION_URL = "TAPGATE_FEDERATION_URL"
 ENV_ORIGIN = "TAPGATE_ORIGIN"
-DEFAULT_STATE_FILE = os.path.join(".tapgate", "local.json")
 PROFILE_API_URL_KEY = "tapgate_api_url"
 
 
@@ -35,22 +34,32 @@ def profile_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str | 
     return environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None
 
 
+def authenticator_spec(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """``--authenticator``, else $TAPGATE_AUTHENTICATOR, else the USB key: ``usb`` or
+    ``soft:PATH``."""
+    spec = getattr(args, "authenticator", None) or environ.get(ENV_AUTHENTICATOR) or "usb"
+    if spec == "usb":
+        return spec
+    if spec.startswith("soft:") and len(spec) > len("soft:"):
+        return spec
+    raise UsageError(f"--authenticator must be usb or soft:PATH, not {spec!r}")
+
+
 def state_file_path(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    from tapgate.local.state import DEFAULT_STATE_FILE  # noqa: PLC0415
+
     return getattr(args, "state_file", None) or environ.get(ENV_LOCAL_STATE) or DEFAULT_STATE_FILE
 
 
 def load_local_state(path: str) -> dict[str, Any] | None:
-    """The local mode state file, or None when there is none (or it is not one)."""
-    import json  # noqa: PLC0415
+    """The local mode state file; None when there is none; a CliError naming the file
+    when it is there but is not one."""
+    from tapgate.local.state import LocalStateError, read_state  # noqa: PLC0415
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            state = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(state, dict) or not isinstance(state.get("apiUrl"), str):
-        return None
-    return state
+        return read_state(path)
+    except LocalStateError as exc:
+        raise CliError(str(exc)) from exc
 
 
 STAGE_SUFFIX = "/v1"
@@ -111,6 +120,7 @@ def api_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     state = load_local_state(state_file_path(args, environ))
     if state is not None:
         return checked_api_url(str(state["apiUrl"]), source="the local mode state file's apiUrl")
+    check_local_mode_running(None, args, environ)
     raise CliError(
         "no tapgate API URL: pass --api-url, set TAPGATE_API_URL, "
         f"put {PROFILE_API_URL_KEY} in your AWS profile, or run `tapgate local`"
@@ -125,6 +135,34 @@ def local_state_for(
     if state is None or normalize_api_url(str(state["apiUrl"])) != normalize_api_url(url):
         return None
     return state
+
+
+def check_local_mode_running(
+    url: str | None, args: argparse.Namespace, environ: Mapping[str, str]
+) -> None:
+    """A CliError when ``url`` (None: any) is the API of a local mode that is stopped: its
+    state file is gone but the world it keeps beside it is there."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from tapgate.local import persistence  # noqa: PLC0415
+
+    path = Path(state_file_path(args, environ)).absolute()
+    try:
+        world = persistence.load(persistence.data_file_for(path))
+    except persistence.LocalDataError:
+        return  # not a world we can speak for; the command's own error follows
+    if world is None:
+        return
+    world_url = f"http://{world.host}:{world.api_port}"
+    if url is None or normalize_api_url(url) == world_url:
+        raise CliError(local_mode_not_running(world_url, str(path)))
+
+
+def local_mode_not_running(url: str, state_file: str) -> str:
+    return (
+        f"local mode is not running (nothing answers at {url}): "
+        f"start it with `tapgate local --state-file {state_file}`"
+    )
 
 
 def base_identity(args: argparse.Namespace, environ: Mapping[str, str]) -> str:

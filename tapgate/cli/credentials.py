@@ -13,22 +13,14 @@ import json
 import os
 import re
 import sys
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any
 
-from tapgate.cache import (
-    DEFAULT_MIN_REMAINING_SECONDS,
-    CredentialCache,
-    cache_key,
-    parse_expiration,
-)
-from tapgate.cache import default_directory as default_cache_directory
-from tapgate.cli import context
+from tapgate.cache import DEFAULT_MIN_REMAINING_SECONDS, parse_expiration
+from tapgate.cli import cached, context
 from tapgate.cli.errors import CliError, UsageError
 
-ENV_MIN_REMAINING = "TAPGATE_CACHE_MIN_REMAINING"
 OUTPUT_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
@@ -39,7 +31,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--duration",
         type=int,
         metavar="SECONDS",
-        help="session length (900 to the role's maximum; default: the role's maximum)",
+        help=f"session length ({cached.SESSION_SECONDS_MIN}..{cached.SESSION_SECONDS_MAX}, "
+        "and at most the role's maximum; default: the role's maximum)",
     )
     parser.add_argument(
         "--no-cache",
@@ -52,7 +45,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=(
             "reuse cached credentials only while more than this is left "
-            f"(default {DEFAULT_MIN_REMAINING_SECONDS}, or ${ENV_MIN_REMAINING})"
+            f"(default {DEFAULT_MIN_REMAINING_SECONDS}, or ${cached.ENV_MIN_REMAINING})"
         ),
     )
 
@@ -63,42 +56,55 @@ def check_role_arn(value: str) -> str:
     return value
 
 
-def credential_cache(args: argparse.Namespace, environ: Mapping[str, str]) -> CredentialCache:
-    raw = getattr(args, "min_remaining", None)
-    if raw is None:
-        text = environ.get(ENV_MIN_REMAINING)
-        try:
-            raw = int(text) if text else DEFAULT_MIN_REMAINING_SECONDS
-        except ValueError as exc:
-            raise UsageError(f"{ENV_MIN_REMAINING} must be a number of seconds") from exc
-    if raw < 0:
-        raise UsageError("--min-remaining must not be negative")
-    return CredentialCache(
-        default_cache_directory(environ), clock=time.time, min_remaining_seconds=raw
-    )
-
-
 def cached_text(args: argparse.Namespace, *, use_cache: bool) -> str:
-    """The role's credential_process JSON: from the cache while fresh, else after one touch."""
+    """The role's credential_process JSON: from the cache while fresh, else after one touch
+    (one for all the processes that ask at the same time)."""
+    from tapgate.locks import LockTimeoutError  # noqa: PLC0415
+    from tapgate.providers import CachedProvider  # noqa: PLC0415
+
     environ = os.environ
     role_arn = check_role_arn(args.role)
-    duration = getattr(args, "duration", None)
-    if duration is not None and duration < 900:
-        raise UsageError("--duration must be at least 900 seconds")
     url = context.api_url(args, environ)
-    store = credential_cache(args, environ)
-    key = cache_key(api_url=url, role_arn=role_arn, identity=context.base_identity(args, environ))
-    if use_cache:
-        hit = store.get_text(key)
-        if hit is not None:
-            return hit
-    from tapgate.cli import ceremony  # noqa: PLC0415  (botocore and fido2 from here on)
+    duration = getattr(args, "duration", None)
+    entry = cached.entry_for(
+        args,
+        api_url=url,
+        environ=environ,
+        duration=duration,
+        min_remaining=getattr(args, "min_remaining", None),
+    )
+    provider = CachedProvider(
+        key_ceremony(args, api_url=url, role_arn=role_arn, duration=duration),
+        entry=entry,
+        use_cache=use_cache,
+        on_wait=_tell_waiting,
+    )
+    try:
+        return provider.retrieve()
+    except LockTimeoutError as exc:
+        raise CliError(str(exc)) from exc
 
-    session = ceremony.open_session(args, api_url=url)
-    issued = ceremony.role_credentials(session, role_arn=role_arn, duration_seconds=duration)
-    document = process_document(issued)
-    store.put(key, document)
-    return json.dumps(document)
+
+def key_ceremony(
+    args: argparse.Namespace, *, api_url: str, role_arn: str, duration: int | None
+) -> Callable[[], dict[str, Any]]:
+    """The source that asks the security key: options, one touch, verify."""
+
+    def fetch() -> dict[str, Any]:
+        from tapgate.cli import ceremony  # noqa: PLC0415  (botocore and fido2 from here on)
+
+        session = ceremony.open_session(args, api_url=api_url)
+        issued = ceremony.role_credentials(session, role_arn=role_arn, duration_seconds=duration)
+        return process_document(issued)
+
+    return fetch
+
+
+def _tell_waiting(holder: int | None) -> None:
+    from tapgate import tty  # noqa: PLC0415
+
+    who = f"another tapgate (pid {holder})" if holder else "another tapgate"
+    tty.say(f"Waiting for {who}: one touch of the key will serve both.")
 
 
 def cached_or_fresh(args: argparse.Namespace, *, use_cache: bool) -> dict[str, Any]:

@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-
-from tapgate.cache import DEFAULT_MIN_REMAINING_SECONDS, CredentialCache, cache_key
-from tapgate.cache import default_directory as default_cache_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,7 +29,6 @@ VALUE_OPTIONS = {
     "--duration": "duration",
     "--min-remaining": "min_remaining",
 }
-ENV_MIN_REMAINING = "TAPGATE_CACHE_MIN_REMAINING"  # same as tapgate.cli.credentials
 
 
 class _Options:
@@ -71,7 +66,8 @@ def parse(argv: Sequence[str]) -> dict[str, str] | None:
 
 def cached_credentials(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
     """The cached credential_process JSON for ``tapgate credentials ARGV``, or None."""
-    from tapgate.cli import context  # noqa: PLC0415
+    from tapgate.cli import cached, context  # noqa: PLC0415
+    from tapgate.cli.errors import CliError  # noqa: PLC0415
 
     values = parse(argv)
     if values is None:
@@ -79,24 +75,21 @@ def cached_credentials(argv: Sequence[str], environ: Mapping[str, str]) -> str |
     api_url = values.get("api_url") or environ.get(context.ENV_API_URL)
     if not api_url:
         return None
-    raw = values.get("min_remaining") or environ.get(ENV_MIN_REMAINING)
     try:
-        min_remaining = int(raw) if raw else DEFAULT_MIN_REMAINING_SECONDS
-        if values.get("duration") is not None:
-            int(values["duration"])
-    except ValueError:
-        return None
-    if min_remaining < 0:
-        return None
-    options = _Options(values)
-    identity = context.base_identity(options, environ)  # type: ignore[arg-type]
-    store = CredentialCache(
-        default_cache_directory(environ), clock=time.time, min_remaining_seconds=min_remaining
-    )
-    key = cache_key(
-        api_url=context.normalize_api_url(api_url), role_arn=values["role"], identity=identity
-    )
-    return store.get_text(key)
+        entry = cached.entry_for(
+            _Options(values),  # type: ignore[arg-type]
+            api_url=api_url,
+            environ=environ,
+            duration=_number(values.get("duration")),
+            min_remaining=_number(values.get("min_remaining")),
+        )
+    except (ValueError, CliError):
+        return None  # the full parser says what is wrong
+    return entry.read()
+
+
+def _number(text: str | None) -> int | None:
+    return None if text is None else int(text)
 
 
 def serve(argv: Sequence[str]) -> bool:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from tapgate.cli.errors import CliError, UsageError
+
+CREDENTIAL_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+MAX_CREDENTIAL_ID_CHARS = 1366  # base64url of WebAuthn's longest credential id, 1023 bytes
 
 COLUMNS = (
     ("credentialId", "CREDENTIAL ID"),
@@ -49,13 +55,33 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_credential_id(value: str) -> str:
+    """A credential id as `tapgate list` shows it: base64url without padding, of at most the
+    1023 bytes WebAuthn allows."""
+    if (
+        not CREDENTIAL_ID.match(value)
+        or len(value) > MAX_CREDENTIAL_ID_CHARS
+        or len(value) % 4 == 1  # no byte string encodes to that length
+    ):
+        raise UsageError(
+            f"CREDENTIAL_ID must be a credential id as `tapgate list` shows it, not {value!r}"
+        )
+    return value
+
+
 def run_revoke(args: argparse.Namespace) -> int:
-    """Revoking needs a fresh assertion (purpose "manage") from one of your keys."""
+    """Revoking needs a fresh assertion (purpose "manage") from one of your keys; nothing asks
+    for it until the id is known to be one of yours."""
     from tapgate.cli import ceremony  # noqa: PLC0415
 
+    check_credential_id(args.credential_id)
     session = ceremony.open_session(args)
+    if args.credential_id not in {c.get("credentialId") for c in session.api.list_credentials()}:
+        raise CliError(
+            f"no key with id {args.credential_id} is registered for you (see `tapgate list`)"
+        )
     options = session.api.authentication_options(role_arn=None, purpose="manage")
-    ceremony_id, public_key = ceremony.ceremony_parts(options)
+    ceremony_id, public_key = ceremony.ceremony_parts(session, options)
     client = ceremony.webauthn_client(
         session,
         origin=session.origin_for(public_key.get("rpId")),

@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from tapgate.cli.errors import CliError
-
-DEFAULT_PORT = 8080
+from tapgate.local.state import DEFAULT_HOST, DEFAULT_PORT
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host",
-        default="localhost",
-        help="host name in the URLs and the RP ID (default localhost)",
+        metavar="NAME",
+        help=f"host name in the URLs, and the RP ID (default: the last run's, else {DEFAULT_HOST}; "
+        "keys registered under one RP ID do not work under another)",
     )
     parser.add_argument(
-        "--port", type=port_number, default=DEFAULT_PORT, help="0 picks a free port"
+        "--port",
+        type=port_number,
+        help=f"the API's port (default: the last run's, else {DEFAULT_PORT}; 0 picks a free one; "
+        "`make demo PORT=N` passes it on)",
+    )
+    parser.add_argument(
+        "--state-file",
+        default=argparse.SUPPRESS,  # `tapgate --state-file X local` keeps X
+        metavar="PATH",
+        help="where to write the state file (or $TAPGATE_LOCAL_STATE; default "
+        ".tapgate/local.json); this world's data (registered keys, the demo user's keys, "
+        "sessions, ports) is kept beside it, and another state file is another world",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="start over: forget this world's registered keys, sessions, demo user keys and ports",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("human", "json"),
+        help="a short line per request (human) or the Lambda's JSON lines with its metrics "
+        "(json); default: human on a terminal, else json",
     )
 
 
@@ -40,8 +63,14 @@ def run(args: argparse.Namespace) -> int:
         from tapgate.local.server import LocalModeError, run_local  # noqa: PLC0415
     except ImportError as exc:
         raise CliError(f"local mode is not available: {exc}") from exc
-    state_file = Path(getattr(args, "state_file", None) or context.DEFAULT_STATE_FILE)
+    state_file = Path(context.state_file_path(args, os.environ))
     try:
-        return run_local(host=args.host, port=args.port, state_file=state_file)
+        return run_local(
+            host=args.host,
+            port=args.port,
+            state_file=state_file,
+            reset=args.reset,
+            log_format=args.log_format,
+        )
     except (OSError, LocalModeError) as exc:
         raise CliError(f"local mode failed: {exc}") from exc

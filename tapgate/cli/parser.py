@@ -35,6 +35,7 @@ class Command:
         run: str,
         *,
         base_profile: bool = True,  # has the global --profile (configure uses its own)
+        common: bool = True,  # has the options of commands that talk to the API
     ) -> None:
         self.name = name
         self.help = help_text
@@ -42,6 +43,7 @@ class Command:
         self.configure = configure
         self.run = run
         self.base_profile = base_profile
+        self.common = common
 
 
 COMMANDS = (
@@ -82,13 +84,16 @@ COMMANDS = (
         "run",
         base_profile=False,
     ),
-    Command("cache", "manage cached credentials", "cache_cmd", "configure_parser", ""),
+    Command(
+        "cache", "manage cached credentials", "cache_cmd", "configure_parser", "", common=False
+    ),
     Command(
         "local",
         "run tapgate on this machine (moto, no AWS account)",
         "local_cmd",
         "configure_parser",
         "run",
+        common=False,
     ),
     Command(
         "enroll",
@@ -131,6 +136,29 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="print tapgate's version and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+        try:
+            number = version("tapgate")
+        except PackageNotFoundError:
+            number = "(not installed: run from a source tree)"
+        print(f"tapgate {number}")
+        parser.exit(0)
+
+
 def _common_options(parser: argparse.ArgumentParser, *, top: bool, profile: bool = True) -> None:
     # On subcommands the default is SUPPRESS so `tapgate --api-url X credentials` keeps X.
     default = None if top else argparse.SUPPRESS
@@ -147,7 +175,7 @@ def _common_options(parser: argparse.ArgumentParser, *, top: bool, profile: bool
         default=default,
         metavar="usb|soft:PATH",
         help="the security key over USB (default), or a software key file (local mode only, "
-        "unless TAPGATE_ALLOW_SOFT_KEY=1)",
+        "unless TAPGATE_ALLOW_SOFT_KEY=1); or $TAPGATE_AUTHENTICATOR",
     )
     if profile:
         group.add_argument(
@@ -180,6 +208,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         prog="tapgate",
         description="A FIDO2 security key as the MFA for AWS CLI, SDK and console sessions.",
     )
+    parser.add_argument("--version", action=_Version)
     _common_options(parser, top=True)
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=Parser, prog="tapgate"
@@ -190,7 +219,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
             commands.add_parser(command.name, help=command.help, add_help=False)
             continue
         sub = commands.add_parser(command.name, help=command.help, description=command.help)
-        if command.name != "cache":
+        if command.common:
             _common_options(sub, top=False, profile=command.base_profile)
         module = importlib.import_module(f"tapgate.cli.{command.module}")
         getattr(module, command.configure)(sub)

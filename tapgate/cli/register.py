@@ -23,16 +23,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tapgate import tty  # noqa: PLC0415
-    from tapgate.cli import ceremony  # noqa: PLC0415
+    from tapgate.cli import ceremony, context  # noqa: PLC0415
 
     session = ceremony.open_session(args)
     options = session.api.registration_options(nickname=args.nickname)
-    ceremony_id, public_key = ceremony.ceremony_parts(options)
+    ceremony_id, public_key = ceremony.ceremony_parts(session, options)
     rp = public_key.get("rp")
     origin = session.origin_for(rp.get("id") if isinstance(rp, dict) else None)
     step_up = None
     if isinstance(options.get("stepUp"), dict):
-        existing_spec = ceremony.authenticator_spec(
+        existing_spec = context.authenticator_spec(
             argparse.Namespace(authenticator=args.existing_authenticator or session.authenticator),
             {},
         )

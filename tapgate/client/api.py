@@ -18,10 +18,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from tapgate.client.errors import (
+    ApiError,
     ApiProblemError,
     ApiResponseError,
     ApiUnreachableError,
     BaseIdentityError,
+    NotTapgateApiError,
 )
 
 SERVICE = "execute-api"
@@ -80,7 +82,10 @@ class TapgateApi:
         credentials: Any,
         timeout: float = 30,
         user_agent: str = "tapgate-cli",
+        unreachable_message: str | None = None,
     ) -> None:
+        """``unreachable_message``: what to say instead when nothing answers at all (local
+        mode knows why: it is not running)."""
         scheme = urllib.parse.urlsplit(api_url).scheme
         if scheme not in ("https", "http"):
             raise ApiUnreachableError(f"the API URL must be http(s), not {api_url!r}")
@@ -89,6 +94,8 @@ class TapgateApi:
         self._credentials = credentials
         self._timeout = timeout
         self._user_agent = user_agent
+        self._unreachable_message = unreachable_message
+        self._is_tapgate: bool | None = None  # checked once, when an answer looks wrong
 
     # -- routes ------------------------------------------------------------------
 
@@ -176,7 +183,35 @@ class TapgateApi:
             headers["Content-Type"] = "application/json"
         request = AWSRequest(method=method, url=url, data=data, headers=headers)
         SigV4Auth(self._credentials, SERVICE, self.region).add_auth(request)
-        return self._send(method, url, dict(request.headers.items()), data)
+        try:
+            return self._send(method, url, dict(request.headers.items()), data)
+        except ApiProblemError as exc:
+            if exc.status in (403, 404, 405):  # also what any other site says to a stranger
+                self.check_is_tapgate()
+            raise
+        except ApiResponseError:
+            self.check_is_tapgate()
+            raise
+
+    def check_is_tapgate(self) -> None:
+        """NotTapgateApiError unless ``GET /v1/config`` (unsigned) answers tapgate's shape,
+        ``{"rpId": "...", "roles": [...]}``: a wrong ``--api-url`` named as such, rather
+        than as a refusal it never made."""
+        if self._is_tapgate is None:
+            try:
+                config = self._send(
+                    "GET", self.api_url + "/v1/config", {"Accept": "application/json"}, b""
+                )
+            except ApiError:
+                config = {}
+            self._is_tapgate = isinstance(config.get("rpId"), str) and isinstance(
+                config.get("roles"), list
+            )
+        if not self._is_tapgate:
+            raise NotTapgateApiError(
+                f"{self.api_url} does not answer like a tapgate API (GET /v1/config); check "
+                "--api-url: the API's base URL, such as https://ID.execute-api.REGION.amazonaws.com"
+            )
 
     def _send(
         self, method: str, url: str, headers: Mapping[str, str], data: bytes
@@ -194,6 +229,8 @@ class TapgateApi:
             raise ApiUnreachableError(f"not a usable API URL {url!r}: {exc}") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if self._unreachable_message and isinstance(reason, ConnectionRefusedError):
+                raise ApiUnreachableError(self._unreachable_message) from exc
             raise ApiUnreachableError(f"cannot reach the tapgate API at {url}: {reason}") from exc
         if status == 204 or not raw.strip():
             return {}

@@ -28,3 +28,7 @@ class ApiResponseError(ApiError):
 
 class BaseIdentityError(ApiError):
     """No usable AWS credentials for signing requests (the base identity)."""
+
+
+class NotTapgateApiError(ApiError):
+    """The URL answers, but not as a tapgate API does (GET /v1/config has another shape)."""

@@ -9,6 +9,7 @@ then gives the handler the same environment variables the stack sets.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,8 +170,13 @@ def bootstrap(
     prefix: str = "tapgate",
     demo_user_name: str = DEMO_USER_NAME,
     policies_dir: Path = POLICIES_DIR,
+    before_demo_key: Callable[[], None] | None = None,
 ) -> LocalResources:
-    """Create the stack's resources plus a demo user and gated role; return what was made."""
+    """Create the stack's resources plus a demo user and gated role; return what was made.
+
+    ``before_demo_key`` runs right before the demo user's access key is created (local
+    mode seeds moto's random generator there, so the key is the same after a restart).
+    """
     region = session.region_name or "us-east-1"
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url, region_name=region)
     iam = session.client("iam", endpoint_url=endpoint_url, region_name=region)
@@ -251,6 +257,8 @@ def bootstrap(
     iam.put_user_policy(
         UserName=demo_user_name, PolicyName=SELF_SERVICE_POLICY_NAME, PolicyDocument=self_service
     )
+    if before_demo_key is not None:
+        before_demo_key()
     key = iam.create_access_key(UserName=demo_user_name)["AccessKey"]
 
     return LocalResources(

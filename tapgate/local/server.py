@@ -7,16 +7,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,9 @@ from typing import Any, TextIO
 import boto3
 
 from tapgate.authenticators.soft import SoftAuthenticator
+from tapgate.files import private_directory, write_atomically
+from tapgate.local import logs, moto_server, persistence
+from tapgate.local import state as state_file_format
 from tapgate.local.bootstrap import (
     BROKER_ACCESS_KEY_ID,
     BROKER_SECRET_ACCESS_KEY,
@@ -36,10 +38,13 @@ from tapgate.local.bootstrap import (
 from tapgate.local.federation import PATH as FEDERATION_PATH
 from tapgate.local.federation import FederationStandIn, session_check
 from tapgate.local.gateway import Handler, LocalGateway, TokenBucketLimiter
+from tapgate.local.guide import next_steps
 from tapgate.local.sigv4 import SecretLookup, SecretRecord
 
-DEFAULT_STATE_FILE = Path(".tapgate/local.json")
+DEFAULT_STATE_FILE = Path(state_file_format.DEFAULT_STATE_FILE)
 DEFAULT_REGION = "us-east-1"
+DEFAULT_HOST = state_file_format.DEFAULT_HOST
+DEFAULT_PORT = state_file_format.DEFAULT_PORT
 DEMO_KEY_NAME = "demo-key.json"  # beside the state file
 BROKER_HANDLER = "tapgate_broker.handler"
 # Per-IP token bucket on the open routes (the stack's WAF rule does this in AWS):
@@ -91,6 +96,8 @@ class LocalHandle:
     resources: LocalResources
     state_file: Path | None
     demo_key_file: Path | None = None
+    data_file: Path | None = None  # where the world is kept (persist=True)
+    notices: list[str] = field(default_factory=list)  # said once, above the next steps
     _stops: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def stop(self) -> None:
@@ -100,11 +107,15 @@ class LocalHandle:
 
 def start_local(
     *,
-    host: str = "localhost",
-    port: int = 0,
+    host: str | None = None,
+    port: int | None = 0,
     state_file: Path | None = None,
     region: str = DEFAULT_REGION,
     open_route_limits: tuple[float, int] = (OPEN_ROUTE_RATE_PER_SECOND, OPEN_ROUTE_BURST),
+    persist: bool = False,
+    reset: bool = False,
+    log_format: str | None = None,
+    log_stream: TextIO | None = None,
 ) -> LocalHandle:
     """Start moto, bootstrap, wire the broker handler behind the gateway, write the state.
 
@@ -115,9 +126,16 @@ def start_local(
     its state per process, so this resets it on start and on stop: do not mix it with
     an active ``mock_aws`` in the same process. ``open_route_limits`` is the per-IP
     token bucket (requests per second, burst) of the open ceremony routes.
+
+    ``persist`` (with a ``state_file``; what `tapgate local` does) keeps the world beside
+    the state file across restarts (tapgate.local.persistence): ``host`` and ``port``
+    default to the last run's (else localhost and 8080), and ``reset`` forgets it first.
+    Without it, ``host`` defaults to localhost and ``port=None`` to 8080.
+
+    ``log_format`` (tapgate.local.logs: "human" or "json", on ``log_stream``) routes the
+    per-request lines; None leaves the Lambda's JSON logging as it is.
     """
     from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 -- moto only in local mode
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
     stops: list[Callable[[], None]] = []
@@ -127,6 +145,15 @@ def start_local(
             stops.pop()()
 
     try:
+        try:
+            world, data_file = persistence.open_world(
+                state_file if persist else None, host=host, reset=reset, stops=stops
+            )
+        except persistence.LocalDataError as exc:
+            raise LocalModeError(str(exc)) from exc
+        host = host or (world.host if world else DEFAULT_HOST)
+        if port is None:
+            port = world.api_port if world and world.api_port else DEFAULT_PORT
         # Bind the API port first: if it is taken, nothing else has happened yet.
         lookup = moto_secret_lookup(account_id=DEFAULT_ACCOUNT_ID)
         try:
@@ -142,18 +169,23 @@ def start_local(
                 federation=FederationStandIn(check_session=session_check(lookup)),
             )
         except OSError as exc:
-            raise LocalModeError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+            raise LocalModeError(_cannot_listen(port, exc)) from exc
         stops.append(gateway.stop)
         api_url = f"http://{host}:{gateway.port}"
 
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        moto.start()
-        stops.append(moto.stop)
-        moto_host, moto_port = moto.get_host_and_port()
-        endpoint_url = f"http://{moto_host}:{moto_port}"
+        aws_port = world.aws_port if world else 0
+        try:
+            endpoint_url, stop_moto = moto_server.start_moto(aws_port)
+        except OSError as exc:
+            raise LocalModeError(
+                f"cannot listen on 127.0.0.1:{aws_port} for the AWS endpoint kept from the "
+                f"last run ({exc.strerror or exc}); free it, or start over with "
+                "`tapgate local --reset`"
+            ) from exc
+        stops.append(stop_moto)
         # moto's state is per process: start clean, and leave nothing behind for a next start.
-        _reset_moto(endpoint_url)
-        stops.append(lambda: _reset_moto(endpoint_url))
+        moto_server.reset(endpoint_url)
+        stops.append(lambda: moto_server.reset(endpoint_url))
 
         stops.append(_set_environ(dict.fromkeys(_CLEARED_ENV)))
         session = boto3.session.Session(
@@ -161,7 +193,15 @@ def start_local(
             aws_secret_access_key=BROKER_SECRET_ACCESS_KEY,
             region_name=region,
         )
-        resources = bootstrap(session, endpoint_url=endpoint_url)
+        resources = bootstrap(
+            session,
+            endpoint_url=endpoint_url,
+            before_demo_key=(
+                (lambda: moto_server.seed(endpoint_url, world.demo_key_seed)) if world else None
+            ),
+        )
+        if world is not None:
+            moto_server.seed(endpoint_url)  # nothing after the demo key may be predictable
         environment = broker_environment(
             resources,
             endpoint_url=endpoint_url,
@@ -169,8 +209,30 @@ def start_local(
             rp_id=host,
             federation_url=api_url + FEDERATION_PATH,
         )
-        stops.append(_set_environ(dict(environment)))
-        gateway.handler = _broker_handler()
+        variables: dict[str, str | None] = dict(environment)
+        if log_format is not None:
+            variables.update(logs.environment(log_format))
+        stops.append(_set_environ(variables))
+        handler = _broker_handler()
+        if log_format is not None:
+            stops.append(logs.apply(log_format, log_stream or sys.stdout))
+        notices: list[str] = []
+        if world is not None and data_file is not None:
+            try:
+                keeper = persistence.keep_world(
+                    world,
+                    data_file,
+                    dynamodb=session.client("dynamodb", endpoint_url=endpoint_url),
+                    resources=resources,
+                    ports=(gateway.port, urllib.parse.urlsplit(endpoint_url).port or 0),
+                    host=host,
+                    notices=notices,
+                )
+            except persistence.LocalDataError as exc:
+                raise LocalModeError(str(exc)) from exc
+            handler = keeper.saving_after_changes(handler)
+            stops.append(keeper.save)  # the last save, once no request can come in
+        gateway.handler = handler
         stops.append(_forget_broker)  # a later start (or test) must not reuse this wiring
         gateway.start()
         stops.append(gateway.stop)  # on stop, refuse new requests before anything else goes
@@ -186,7 +248,7 @@ def start_local(
         }
         demo_key_file = None
         if state_file is not None:
-            _private_dir(state_file.parent)
+            private_directory(state_file.parent)
             demo_key_file = (state_file.parent / DEMO_KEY_NAME).resolve()
             if not demo_key_file.exists():
                 # The demo's software key (0600); kept across runs, like a real key would be.
@@ -203,24 +265,39 @@ def start_local(
         resources=resources,
         state_file=state_file,
         demo_key_file=demo_key_file,
+        data_file=data_file,
+        notices=notices,
         _stops=stops,
     )
 
 
 def run_local(
     *,
-    host: str = "localhost",
-    port: int = 8080,
+    host: str | None = None,
+    port: int | None = None,
     state_file: Path = DEFAULT_STATE_FILE,
+    reset: bool = False,
+    log_format: str | None = None,
     ready: threading.Event | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Run local mode until SIGINT or SIGTERM; return the exit code (0 after a clean stop)."""
+    """Run local mode until SIGINT, SIGTERM or SIGHUP; return the exit code (0 after a clean
+    stop). The world is kept beside ``state_file`` across runs; ``host`` and ``port``
+    default to the last run's."""
     stop_requested = threading.Event()
     with _stop_on_signals(stop_requested):
-        handle = start_local(host=host, port=port, state_file=state_file)
+        stream = out or sys.stdout
+        handle = start_local(
+            host=host,
+            port=port,
+            state_file=state_file,
+            persist=True,
+            reset=reset,
+            log_format=logs.choose(log_format, stream),
+            log_stream=stream,
+        )
         try:
-            print(next_steps(handle), file=out or sys.stdout, flush=True)
+            print(next_steps(handle), file=stream, flush=True)
             if ready is not None:
                 ready.set()
             while not stop_requested.wait(timeout=0.5):
@@ -230,57 +307,13 @@ def run_local(
     return 0
 
 
-def next_steps(handle: LocalHandle) -> str:
-    """What to do next, with absolute paths so it works from any directory."""
-    state = handle.state
-    user = state["demoUser"]
-    tapgate = shutil.which("tapgate") or str(Path(sys.executable).parent / "tapgate")
-    bin_dir = str(Path(tapgate).parent)
-    key = str(handle.demo_key_file) if handle.demo_key_file else "PATH-TO-A-KEY-FILE"
-    state_file = handle.state_file.resolve() if handle.state_file else DEFAULT_STATE_FILE
-    lines = [
-        f"tapgate local: API {handle.api_url}  (AWS endpoint {handle.aws_endpoint_url})",
-        f"state file: {handle.state_file}",
-        "",
-        "1. In another terminal, be the demo user (moto keys; local only):",
-        f"  export PATH={bin_dir}:$PATH",
-        f"  export AWS_ACCESS_KEY_ID={user['accessKeyId']}",
-        f"  export AWS_SECRET_ACCESS_KEY={user['secretAccessKey']}",
-        f"  export AWS_DEFAULT_REGION={state['region']}",
-        f"  export TAPGATE_API_URL={handle.api_url}",
-        f"  export TAPGATE_LOCAL_STATE={state_file}",
-        "",
-        "2. Register the demo software key (a key file; tapgate refuses it outside local mode):",
-        f"  tapgate register --authenticator soft:{key} --nickname demo",
-        "",
-        "3. Use a gated role from the AWS CLI: add this profile to ~/.aws/config",
-        "   (or to a file named by AWS_CONFIG_FILE), then run the command below it:",
-    ]
-    for role in state["gatedRoles"]:
-        name = role["arn"].rsplit("/", 1)[-1]
-        lines += [
-            f"  [profile {name}]",
-            f"  credential_process = {tapgate} credentials"
-            f" --api-url {handle.api_url}"
-            f" --state-file {state_file}"
-            f" --authenticator soft:{key}"
-            f" --role {role['arn']}",
-            f"  region = {state['region']}",
-            f"  endpoint_url = {handle.aws_endpoint_url}",
-            "",
-            f"  aws sts get-caller-identity --profile {name}",
-            "",
-        ]
-    lines += [
-        "4. In a browser: create a one-time enrollment link as the demo user (an admin here),",
-        "   open it, enroll a passkey, then sign in with it on the page:",
-        f"  tapgate enroll --user {user['userName']}",
-        f"  web page: {handle.api_url}/v1/",
-        "",
-        "Not enforced in local mode: IAM conditions and trust policies (moto ignores them).",
-        "Stop with Ctrl-C.",
-    ]
-    return "\n".join(lines)
+def _cannot_listen(port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on 127.0.0.1:{port}: the port is in use (another tapgate local?); "
+            "pick another with `tapgate local --port N` (or `make demo PORT=N`)"
+        )
+    return f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}"
 
 
 def _broker_handler() -> Handler:
@@ -298,14 +331,6 @@ def _forget_broker() -> None:
     cache_clear = getattr(getattr(wiring, "broker_from_env", None), "cache_clear", None)
     if cache_clear is not None:
         cache_clear()
-
-
-def _reset_moto(endpoint_url: str) -> None:
-    """moto's documented reset API: drop every backend's state in this process."""
-    url = f"{endpoint_url}/moto-api/reset"  # an http:// URL we built from moto's own address
-    request = urllib.request.Request(url, method="POST")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
 
 
 def _not_ready(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -329,25 +354,8 @@ def _apply(values: dict[str, str | None]) -> None:
 
 def _write_private_json(path: Path, document: dict[str, Any]) -> None:
     """Write atomically with mode 0600; a new parent directory gets mode 0700."""
-    parent = path.parent
-    _private_dir(parent)
-    descriptor, temporary = tempfile.mkstemp(dir=parent, prefix=".local-", suffix=".json")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=2)
-            file.write("\n")
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _private_dir(directory: Path) -> None:
-    """Create ``directory`` with mode 0700 if it is missing (an existing one is kept)."""
-    if not directory.exists():
-        directory.mkdir(mode=0o700, parents=True)
-        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
+    private_directory(path.parent)
+    write_atomically(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
 @contextlib.contextmanager
@@ -359,7 +367,13 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP: the terminal closed (POSIX only); the world is saved on the way out.
+    signals = [
+        signal.SIGINT,
+        signal.SIGTERM,
+        *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []),
+    ]
+    previous = {sig: signal.signal(sig, request_stop) for sig in signals}
     try:
         yield
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +23,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
     return lines[0]
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory) -> None:
-    for name in ("TAPGATE_API_URL", "TAPGATE_LOCAL_STATE", "AWS_PROFILE", "AWS_ACCESS_KEY_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path) + "/none")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.chdir(str(tmp_path))
+pytestmark = pytest.mark.usefixtures("isolated_cli")
 
 
 @pytest.mark.parametrize(
@@ -203,9 +199,67 @@ def test_each_command_documents_its_options(
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: tapgate {command}")
-    expected = DOCUMENTED[command] + ([] if command == "cache" else GLOBAL_OPTIONS)
+    expected = DOCUMENTED[command] + ([] if command in ("cache", "local") else GLOBAL_OPTIONS)
     missing = [option for option in expected if option not in out]
     assert missing == []
+
+
+def test_local_help_shows_its_defaults_and_only_its_own_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["local", "--help"])
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for shown in ("--host", "else localhost", "--port", "else 8080", "PORT=N", "--reset"):
+        assert shown in out
+    assert "--state-file" in out and "default .tapgate/local.json" in out
+    for foreign in ("--api-url", "--authenticator", "--profile", "--api-region"):
+        assert foreign not in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"tapgate {importlib.metadata.version('tapgate')}\n"
+    assert captured.err == ""
+
+
+@pytest.mark.parametrize("command", [[], ["credentials"], ["register"]])
+def test_the_authenticator_variable_is_documented(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    assert "$TAPGATE_AUTHENTICATOR" in capsys.readouterr().out
+
+
+def test_a_port_in_use_says_how_to_pick_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["local", "--port", str(port), "--state-file", str(tmp_path / "l.json")])
+    assert code == 1
+    line = one_error_line(capsys)
+    assert f"127.0.0.1:{port}" in line
+    assert "in use" in line
+    assert "--port N" in line and "make demo PORT=N" in line
+
+
+def test_make_demo_passes_port_on() -> None:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        ["make", "-n", "-C", str(root), "demo", "PORT=9090"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "tapgate local --port 9090" in done.stdout
 
 
 def test_top_level_help_documents_the_global_options(capsys: pytest.CaptureFixture[str]) -> None:

@@ -143,12 +143,35 @@ def test_fast_path_answers_plain_invocations(env: dict[str, str], argv: list[str
         ["--role", ROLE],  # the API URL would come from the profile or local mode
         ["--api-url", API],
         ["--role", ROLE, "--api-url", API, "--duration", "soon"],
+        ["--role", ROLE, "--api-url", API, "--duration", "899"],
+        ["--role", ROLE, "--api-url", API, "--duration", "3601"],
+        ["--role", ROLE, "--api-url", API, "--min-remaining", "-1"],
         ["--role", ROLE, "--api-url", API, "--profile", "other"],  # another base identity
         ["--role", ROLE.replace("admin", "other"), "--api-url", API],
     ],
 )
 def test_fast_path_steps_aside(env: dict[str, str], argv: list[str]) -> None:
     assert fast.cached_credentials(argv, env) is None
+
+
+@pytest.mark.parametrize("duration", ["899", "3601", "43200"])
+def test_a_duration_out_of_range_is_refused_even_on_a_cache_hit(
+    env: dict[str, str], duration: str
+) -> None:
+    command = ["credentials", "--api-url", API, "--role", ROLE, "--duration", duration]
+    done = subprocess.run(
+        [sys.executable, "-m", "tapgate.cli.main", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""  # not the cached credentials
+    assert done.stderr.strip().splitlines() == [
+        f"tapgate: --duration must be 900..3600 seconds (a role assumed by the broker lasts "
+        f"at most an hour), not {duration}"
+    ]
 
 
 def test_fast_path_reads_the_api_url_from_the_environment(env: dict[str, str]) -> None:

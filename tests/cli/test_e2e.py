@@ -11,16 +11,13 @@ stderr and a PIN is read from stdin (as in CI).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import select
-import socket
 import subprocess
 import sys
-import termios
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,10 +26,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+from fido2.utils import websafe_decode
 
 from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.cache import CredentialCache
 from tapgate.local.server import LocalHandle, start_local
+from tests.cli.terminal import on_a_terminal
 
 pytestmark = pytest.mark.slow
 
@@ -185,6 +184,43 @@ def assumed_role_arn(local: Local) -> str:
     return arn
 
 
+def test_configure_in_local_mode_writes_a_profile_that_works_as_printed(
+    registered: Local,
+) -> None:
+    """From the printed exports alone: the profile names the API, the key, local mode's
+    state file and AWS endpoint, and the printed Try: command works as it is."""
+    exports = {
+        "TAPGATE_API_URL": registered.api_url,
+        "TAPGATE_AUTHENTICATOR": f"soft:{registered.key}",
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+    }
+    done = registered.tapgate(
+        "configure",
+        "--profile",
+        "local-demo",
+        "--role",
+        registered.role,
+        env=registered.env(**exports),
+    )
+    assert done.returncode == 0, done.stderr
+    config = (registered.work / "aws-config").read_text()
+    assert f"endpoint_url = {registered.handle.aws_endpoint_url}" in config
+    assert f"region = {registered.state['region']}" in config
+    [try_line] = [line for line in done.stdout.splitlines() if line.startswith("Try: ")]
+    tried = subprocess.run(
+        ["/bin/sh", "-c", try_line.removeprefix("Try: ")],
+        env={**registered.env(), "PATH": exports["PATH"]},  # a shell without the tapgate exports
+        cwd=registered.work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+        check=False,
+    )
+    assert tried.returncode == 0, tried.stderr
+    assert f":assumed-role/{registered.role.rsplit('/', 1)[1]}/" in json.loads(tried.stdout)["Arn"]
+
+
 def test_list_shows_the_registered_key(registered: Local) -> None:
     done = registered.tapgate("list", "--json")
     assert done.returncode == 0, done.stderr
@@ -208,6 +244,36 @@ def test_aws_cli_gets_the_gated_role_then_serves_the_cache(profile: Local) -> No
 
     assert assumed_role_arn(profile) == arn
     assert profile.successful_authentications() == before + 1  # no new ceremony
+
+
+def test_parallel_runs_on_a_cold_cache_cost_one_touch(registered: Local) -> None:
+    """Four tools start at once: one ceremony, one signature, the same credentials for all."""
+    for path in registered.cache_files():
+        path.unlink()
+    listed = json.loads(registered.tapgate("list", "--json").stdout)["credentials"]
+    [key_id] = [c["credentialId"] for c in listed if c["nickname"] == "e2e"]
+    signatures_before = SoftAuthenticator.load(registered.key).sign_count(websafe_decode(key_id))
+    before = registered.successful_authentications()
+    command = [TAPGATE, "credentials", "--api-url", registered.api_url, "--role", registered.role]
+    command += ["--authenticator", f"soft:{registered.key}"]
+    processes = [
+        subprocess.Popen(
+            command,
+            env=registered.env(),
+            cwd=registered.work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for _ in range(4)
+    ]
+    answers = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, answers
+    assert len({json.loads(out)["AccessKeyId"] for out, _ in answers}) == 1
+    assert registered.successful_authentications() == before + 1
+    signatures = SoftAuthenticator.load(registered.key).sign_count(websafe_decode(key_id))
+    assert signatures == signatures_before + 1
 
 
 def test_expiring_cache_entry_is_refreshed(profile: Local) -> None:
@@ -329,58 +395,14 @@ def test_wrong_pin_is_one_line(pin_key: Local) -> None:
     assert_one_line_error(done, "wrong PIN")
 
 
-def on_a_terminal(
-    local: Local, command: list[str], *, answer: str
-) -> tuple[subprocess.CompletedProcess[str], str]:
-    """Run ``command`` with a pseudo-terminal as its controlling terminal (stdin, stdout and
-    stderr are not the terminal); type ``answer`` when it asks for the PIN. Returns the
-    process and everything written to the terminal."""
-    master, slave = os.openpty()
-
-    def take_terminal() -> None:  # in the child: a new session whose terminal is the pty
-        os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-
-    process = subprocess.Popen(
-        command,
-        env=local.env(),
-        cwd=local.work,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        pass_fds=(slave,),
-        preexec_fn=take_terminal,  # noqa: PLW1509  (the way to give a child a terminal)
-    )
-    os.close(slave)
-    seen = b""
-    answered = False
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the child closed its last handle on the terminal
-                chunk = b""
-            if not chunk and process.poll() is not None:
-                break
-            seen += chunk
-            if not answered and b"PIN" in seen:
-                os.write(master, answer.encode() + b"\n")
-                answered = True
-        elif process.poll() is not None:
-            break
-    out, err = process.communicate(timeout=60)
-    os.close(master)
-    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-    return done, seen.decode(errors="replace")
-
-
 def test_prompts_go_to_the_terminal_and_stdout_is_only_the_json(pin_key: Local) -> None:
     args = ["credentials", "--api-url", pin_key.api_url, "--role", pin_key.role, "--no-cache"]
     done, terminal = on_a_terminal(
-        pin_key, [TAPGATE, *args, "--authenticator", f"soft:{pin_key.pin_key}"], answer=PIN
+        [TAPGATE, *args, "--authenticator", f"soft:{pin_key.pin_key}"],
+        env=pin_key.env(),
+        cwd=pin_key.work,
+        answer=PIN,
+        when="PIN",
     )
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)) == OUTPUT_KEYS
@@ -411,7 +433,7 @@ def test_aws_cli_asks_for_the_pin_on_the_terminal(pin_key: Local, profile: Local
     before = pin_key.successful_authentications()
     aws = [AWS, "sts", "get-caller-identity", "--profile", "gated-pin"]
     aws += ["--endpoint-url", pin_key.handle.aws_endpoint_url, "--output", "json"]
-    done, terminal = on_a_terminal(pin_key, aws, answer=PIN)
+    done, terminal = on_a_terminal(aws, env=pin_key.env(), cwd=pin_key.work, answer=PIN, when="PIN")
     assert done.returncode == 0, done.stderr
     assert f":assumed-role/{pin_key.role.rsplit('/', 1)[1]}/" in json.loads(done.stdout)["Arn"]
     assert "PIN for your security key:" in terminal
@@ -462,14 +484,6 @@ def test_api_unreachable_is_one_line(registered: Local, unused_port: int) -> Non
         env=registered.env(TAPGATE_ALLOW_SOFT_KEY="1"),
     )
     assert_one_line_error(done, "cannot reach the tapgate API")
-
-
-@pytest.fixture
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -611,15 +625,25 @@ def federation(registered: Local) -> Iterator[dict[str, Any]]:
         server.server_close()
 
 
-def test_console_url_in_local_mode(registered: Local, federation: dict[str, Any]) -> None:
-    done = registered.tapgate(
+def console(local: Local, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`tapgate console` for the gated role with the registered soft key."""
+    key = f"soft:{local.key}"
+    return local.tapgate(
         "console",
         "--api-url",
-        registered.api_url,
+        local.api_url,
         "--authenticator",
-        f"soft:{registered.key}",
+        key,
         "--role",
-        registered.role,
+        local.role,
+        *args,
+        env=env,
+    )
+
+
+def test_console_url_in_local_mode(registered: Local, federation: dict[str, Any]) -> None:
+    done = console(
+        registered,
         "--stdout",
         "--region",
         "eu-west-1",
@@ -641,6 +665,49 @@ def test_console_url_in_local_mode(registered: Local, federation: dict[str, Any]
     }
 
 
+@pytest.fixture
+def recording_proxy() -> Iterator[list[str]]:
+    """An HTTP(S) proxy that records every request it is asked to forward, and forwards none."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def handle_one_request(self) -> None:
+            self.raw_requestline = self.rfile.readline(65537)
+            if self.raw_requestline:
+                seen.append(self.raw_requestline.decode(errors="replace").strip())
+                self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            self.close_connection = True
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen.append(f"http://127.0.0.1:{server.server_address[1]}")  # the proxy's own address
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("found_by", ["state file", "API URL"])
+def test_console_in_local_mode_uses_its_stand_in_and_nothing_else(
+    registered: Local, recording_proxy: list[str], found_by: str
+) -> None:
+    proxy = recording_proxy.pop()
+    env = registered.env(
+        HTTPS_PROXY=proxy, HTTP_PROXY=proxy, ALL_PROXY=proxy, NO_PROXY="localhost,127.0.0.1"
+    )
+    if found_by == "API URL":  # no state file names it: an API on this machine is local
+        env.update(TAPGATE_LOCAL_STATE=str(registered.work / "elsewhere.json"))
+        env.update(TAPGATE_ALLOW_SOFT_KEY="1")
+    done = console(registered, "--stdout", env=env)
+    assert done.returncode == 0, done.stderr
+    assert recording_proxy == []  # not one request left this machine
+    link = done.stdout.strip()
+    assert link.startswith(registered.api_url + "/federation?Action=login&")
+    with urllib.request.urlopen(link, timeout=30) as page:  # the stand-in's console
+        assert f"assumed-role/{registered.role.rsplit('/', 1)[1]}/" in page.read().decode()
+
+
 def test_console_opens_the_browser_unless_stdout(
     registered: Local, federation: dict[str, Any]
 ) -> None:
@@ -648,14 +715,8 @@ def test_console_opens_the_browser_unless_stdout(
     browser = registered.work / "record-browser"
     browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > "{opened}"\n')
     browser.chmod(0o755)
-    done = registered.tapgate(
-        "console",
-        "--api-url",
-        registered.api_url,
-        "--authenticator",
-        f"soft:{registered.key}",
-        "--role",
-        registered.role,
+    done = console(
+        registered,
         env=registered.env(TAPGATE_FEDERATION_URL=federation["endpoint"], BROWSER=str(browser)),
     )
     assert done.returncode == 0, done.stderr

@@ -111,3 +111,20 @@ def test_a_non_admin_asking_for_someone_else_gets_one_line(local):
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("tapgate: ")
     assert "admin" in lines[0]
+
+
+def test_a_user_iam_does_not_know_gets_a_warning(local):
+    done = tapgate(local, "--user", "tapgate-dmeo")  # a typo
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{local[0].api_url}/v1/enroll#token=")
+    assert done.stderr.strip().splitlines() == [
+        "tapgate: warning: there is no IAM user tapgate-dmeo in this account; unless "
+        "tapgate-dmeo signs in through IAM Identity Center, check the spelling and let this "
+        "link expire"
+    ]
+
+
+def test_an_iam_user_gets_no_warning(local):
+    done = tapgate(local, "--user", local[0].state["demoUser"]["userName"])
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

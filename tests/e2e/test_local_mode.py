@@ -32,29 +32,16 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Any:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         env.pop(name, None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tapgate.cli.main",
-            "local",
-            "--port",
-            "0",
-            "--state-file",
-            str(state_file),
-        ],
-        cwd=work,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    command = [sys.executable, "-m", "tapgate.cli.main", "local", "--port", "0"]
+    with (work / "out").open("w") as out, (work / "err").open("w") as err:
+        process = subprocess.Popen(
+            [*command, "--state-file", str(state_file)], cwd=work, env=env, stdout=out, stderr=err
+        )  # files, not pipes: no terminal, and nothing blocks on a full pipe
     deadline = time.monotonic() + 60
     while not state_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"tapgate local did not start:\n{output}")
+            pytest.fail(f"tapgate local did not start:\n{(work / 'err').read_text()}")
         time.sleep(0.1)
     state = json.loads(state_file.read_text())
     yield state, work, process
@@ -153,3 +140,18 @@ def test_register_authenticate_and_use_the_role(local):
     )
     arn = sts.get_caller_identity()["Arn"]
     assert f":assumed-role/{role.rsplit('/', 1)[1]}/" in arn
+
+
+def test_without_a_terminal_each_request_is_a_json_line_and_no_warning(local):
+    state, work, _ = local
+    status, _ = send("GET", state["apiUrl"] + "/v1/config", {}, b"")
+    assert status == 200
+    deadline = time.monotonic() + 30
+    while '"GET /v1/config HTTP/1.1\\" 200' not in (work / "out").read_text():
+        assert time.monotonic() < deadline, (work / "out").read_text()
+        time.sleep(0.1)
+    text = (work / "out").read_text()
+    logged = text[text.index("Stop with Ctrl-C.") :].splitlines()[1:]
+    assert logged
+    assert all(isinstance(json.loads(line), dict) for line in logged)  # one document a line
+    assert "No application metrics to publish" not in (work / "err").read_text()
