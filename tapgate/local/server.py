@@ -37,6 +37,7 @@ from tapgate.local.federation import PATH as FEDERATION_PATH
 from tapgate.local.federation import FederationStandIn, session_check
 from tapgate.local.gateway import Handler, LocalGateway, TokenBucketLimiter
 from tapgate.local.sigv4 import SecretLookup, SecretRecord
+from tapgate_contract import routes as v1
 
 DEFAULT_STATE_FILE = Path(".tapgate/local.json")
 DEFAULT_REGION = "us-east-1"
@@ -275,7 +276,7 @@ def next_steps(handle: LocalHandle) -> str:
         "4. In a browser: create a one-time enrollment link as the demo user (an admin here),",
         "   open it, enroll a passkey, then sign in with it on the page:",
         f"  tapgate enroll --user {user['userName']}",
-        f"  web page: {handle.api_url}/v1/",
+        f"  web page: {handle.api_url}{v1.PAGE.url_path}",
         "",
         "Not enforced in local mode: IAM conditions and trust policies (moto ignores them).",
         "Stop with Ctrl-C.",
