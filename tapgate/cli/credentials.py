@@ -27,6 +27,7 @@ from tapgate.cache import (
 from tapgate.cache import default_directory as default_cache_directory
 from tapgate.cli import context
 from tapgate.cli.errors import CliError, UsageError
+from tapgate_contract.limits import MIN_SESSION_SECONDS
 
 ENV_MIN_REMAINING = "TAPGATE_CACHE_MIN_REMAINING"
 OUTPUT_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
@@ -39,7 +40,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--duration",
         type=int,
         metavar="SECONDS",
-        help="session length (900 to the role's maximum; default: the role's maximum)",
+        help=(
+            f"session length ({MIN_SESSION_SECONDS} to the role's maximum; "
+            "default: the role's maximum)"
+        ),
     )
     parser.add_argument(
         "--no-cache",
@@ -83,8 +87,8 @@ def cached_text(args: argparse.Namespace, *, use_cache: bool) -> str:
     environ = os.environ
     role_arn = check_role_arn(args.role)
     duration = getattr(args, "duration", None)
-    if duration is not None and duration < 900:
-        raise UsageError("--duration must be at least 900 seconds")
+    if duration is not None and duration < MIN_SESSION_SECONDS:
+        raise UsageError(f"--duration must be at least {MIN_SESSION_SECONDS} seconds")
     url = context.api_url(args, environ)
     store = credential_cache(args, environ)
     key = cache_key(api_url=url, role_arn=role_arn, identity=context.base_identity(args, environ))
