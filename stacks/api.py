@@ -81,7 +81,10 @@ def _problem_template(title: str, status: str | None) -> str:
     )
 
 
-class TapgateApi(Construct):
+class BrokerRestApi(Construct):
+    """The REST API in front of the broker function, with its stage, gateway responses and
+    web ACL (the CLI's client of it is ``tapgate.client.api.TapgateApi``)."""
+
     def __init__(
         self,
         scope: Construct,

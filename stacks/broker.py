@@ -43,7 +43,10 @@ RUNTIME_PROVIDED_PATHS = (
 )
 
 
-class Broker(Construct):
+class BrokerFunction(Construct):
+    """The broker Lambda function, its role and log group (what runs in it is
+    ``tapgate_broker``)."""
+
     def __init__(
         self,
         scope: Construct,

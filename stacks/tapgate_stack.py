@@ -8,8 +8,8 @@ from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.api import TapgateApi
-from stacks.broker import Broker
+from stacks.api import BrokerRestApi
+from stacks.broker import BrokerFunction
 from stacks.config import TapgateConfig
 from stacks.gated_roles import GatedRole
 from stacks.nag import acknowledge
@@ -36,7 +36,7 @@ class TapgateStack(Stack):
 
         # The roles' trust policies refer to the broker role and the broker's environment
         # lists the roles: the broker comes first, its environment last.
-        self.broker = Broker(self, "Broker")
+        self.broker = BrokerFunction(self, "Broker")
         self.gated_roles = [
             GatedRole(
                 self,
@@ -92,7 +92,7 @@ class TapgateStack(Stack):
             )
         )
 
-        self.api = TapgateApi(
+        self.api = BrokerRestApi(
             self,
             "Api",
             function=self.broker.function,

@@ -189,7 +189,7 @@ def test_the_function_code_is_keyed_by_asset_hash(monkeypatch: pytest.MonkeyPatc
     def s3_key(fake_hash: str) -> str:
         monkeypatch.setattr(broker, "asset_hash", lambda _source: fake_hash)
         stack = Stack(App(context={"aws:cdk:bundling-stacks": []}), "KeyTest")
-        broker.Broker(stack, "Broker")
+        broker.BrokerFunction(stack, "Broker")
         (function,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
         key: str = function["Properties"]["Code"]["S3Key"]
         return key
