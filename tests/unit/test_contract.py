@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -304,3 +305,27 @@ def test_each_partition_has_its_federation_endpoint(arn: str, endpoint: str) -> 
 @pytest.mark.parametrize("arn", ["arn:aws-iso:iam::1:role/x", "not-an-arn", "arn:aws"])
 def test_an_unknown_partition_has_no_endpoint(arn: str) -> None:
     assert federation.partition_of(arn) is None
+
+
+# --- the Lambda's resolver ------------------------------------------------------------------
+
+
+def _unreachable_broker() -> Any:
+    raise LookupError("no broker in this test")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_the_resolver_has_a_handler_for_every_route_of_the_table(route: Route) -> None:
+    from tapgate_broker.api.routes import build_app  # noqa: PLC0415
+    from tests.functional.broker_harness import api_event  # noqa: PLC0415
+
+    path = re.sub(r"\{[^}]+\}", "app.css" if "proxy" in route.path else "abc", route.path)
+    app = build_app(_unreachable_broker)
+    assert _detail(app.resolve(api_event(route.method, path), None)) != "No such route."
+    unknown = app.resolve(api_event(route.method, path.rstrip("/") + "/x/y"), None)
+    assert _detail(unknown) == "No such route."
+
+
+def _detail(answer: dict[str, Any]) -> object:
+    body = answer.get("body") or ""
+    return json.loads(body).get("detail") if body.startswith("{") else None
