@@ -36,7 +36,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy lambdas/tapgate_broker tapgate
+	$(BIN)/mypy lambdas/tapgate_broker lambdas/tapgate_contract tapgate
 
 # The browser tests (tests/browser) drive Debian's Chromium through its ChromeDriver.
 # Idempotent and quiet once both are there; needs root and Debian's package archive.

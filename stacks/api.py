@@ -1,14 +1,12 @@
 """The REST API: stage v1, every route a Lambda proxy integration to the broker.
 
-``ROUTES`` is the one table of methods, paths and authorization: making a route public (or
-signed) is a one-line change there.
+The routes, their authorization and throttling class come from the contract's table
+(``tapgate_contract.routes``): making a route public (or signed) is a one-line change there.
 """
 
 from __future__ import annotations
 
-import enum
 import json
-from dataclasses import dataclass
 
 from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -20,139 +18,22 @@ from constructs import Construct
 from stacks.config import CustomDomainConfig, ThrottlingConfig
 from stacks.nag import acknowledge, acknowledge_checkov
 from stacks.waf import PerIpThrottling
-
-STAGE_NAME = "v1"
-
-
-class Auth(enum.Enum):
-    """Authorization at API Gateway. ``PUBLIC`` routes reach the broker unsigned; those that
-    change state are authenticated by the broker itself (a Bearer enrollment token or a
-    WebAuthn assertion), because ``AWS_IAM`` cannot be optional (docs/design.md)."""
-
-    SIGV4 = apigw.AuthorizationType.IAM
-    PUBLIC = apigw.AuthorizationType.NONE
-
-
-# Why each public route needs no SigV4: the text of its AwsSolutions-APIG4 acknowledgment, so
-# a route's reason is written where the route is.
-WHY_PAGE = (
-    "The web page and its static files (HTML, CSS, an ES module): public by nature, they hold "
-    "no secrets and are what a user opens before they have any credential."
-)
-WHY_CONFIG = (
-    "Public configuration for the page: the RP ID and the gated roles' ARNs and display "
-    "names, which are not secrets."
-)
-WHY_ENROLLMENT_LINK = (
-    "Authenticated by the broker Lambda, not by IAM: it requires an 'Authorization: Bearer' "
-    "one-time enrollment token that an admin or an MFA-authenticated user issued, which an "
-    "AWS_IAM method would refuse before the Lambda. Throttled per source IP by the web ACL."
-)
-WHY_PASSKEY_OPTIONS = (
-    "Begins a discoverable-passkey ceremony: it stores a single-use challenge and answers "
-    "options that name no user and no key; only the assertion that answers it (verified by "
-    "the broker Lambda) grants anything. Throttled per source IP by the web ACL."
-)
-WHY_PASSKEY_ASSERTION = (
-    "Authenticated by the broker Lambda, not by IAM: the body must carry a user-verified "
-    "WebAuthn assertion from a registered passkey answering a single-use challenge; failures "
-    "answer one generic 401. Throttled per source IP by the web ACL."
+from tapgate_contract.limits import CEREMONY_ID_PATTERN
+from tapgate_contract.routes import (
+    CEREMONY_ANSWER,
+    ROUTES,
+    STAGE,
+    Auth,
+    Route,
+    Throttle,
+    public_write_prefixes,
 )
 
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str
-    auth: Auth
-    body_model: str | None = None  # a key of _MODELS: the body API Gateway validates
-    why_public: str | None = None  # required for PUBLIC routes: the APIG4 reason
-
-    def __post_init__(self) -> None:
-        if (self.auth is Auth.PUBLIC) != (self.why_public is not None):
-            raise ValueError(
-                f"{self.method} {self.path}: a public route, and only a public "
-                "route, says why it is public"
-            )
-
-    @property
-    def public_write(self) -> bool:
-        """Unsigned and state-changing: the stricter method throttling and the web ACL's
-        per-IP rule for unauthenticated routes apply."""
-        return self.auth is Auth.PUBLIC and self.method != "GET"
-
-
-# The broker checks every body strictly itself; the gateway's models only turn away bodies
-# that cannot be a ceremony answer before they cost a Lambda invocation.
-ROUTES: tuple[Route, ...] = (
-    Route("POST", "/registration/options", Auth.SIGV4),
-    Route("POST", "/registration/verify", Auth.SIGV4, body_model="CeremonyAnswer"),
-    Route("POST", "/authentication/options", Auth.SIGV4),
-    Route("POST", "/authentication/verify", Auth.SIGV4, body_model="CeremonyAnswer"),
-    Route("GET", "/credentials", Auth.SIGV4),
-    Route("DELETE", "/credentials/{credentialId}", Auth.SIGV4, body_model="CeremonyAnswer"),
-    Route("GET", "/roles", Auth.SIGV4),
-    Route("POST", "/enrollments", Auth.SIGV4),
-    Route("POST", "/enrollment/options", Auth.PUBLIC, why_public=WHY_ENROLLMENT_LINK),
-    Route(
-        "POST",
-        "/enrollment/verify",
-        Auth.PUBLIC,
-        body_model="CeremonyAnswer",
-        why_public=WHY_ENROLLMENT_LINK,
-    ),
-    Route("POST", "/passkey/options", Auth.PUBLIC, why_public=WHY_PASSKEY_OPTIONS),
-    Route(
-        "POST",
-        "/passkey/verify",
-        Auth.PUBLIC,
-        body_model="CeremonyAnswer",
-        why_public=WHY_PASSKEY_ASSERTION,
-    ),
-    Route(
-        "POST",
-        "/passkey/credentials/list",
-        Auth.PUBLIC,
-        body_model="CeremonyAnswer",
-        why_public=WHY_PASSKEY_ASSERTION,
-    ),
-    Route(
-        "DELETE",
-        "/passkey/credentials/{credentialId}",
-        Auth.PUBLIC,
-        body_model="CeremonyAnswer",
-        why_public=WHY_PASSKEY_ASSERTION,
-    ),
-    Route("GET", "/config", Auth.PUBLIC, why_public=WHY_CONFIG),
-    Route("GET", "/", Auth.PUBLIC, why_public=WHY_PAGE),
-    Route("GET", "/enroll", Auth.PUBLIC, why_public=WHY_PAGE),
-    Route("GET", "/static/{proxy+}", Auth.PUBLIC, why_public=WHY_PAGE),
-)
-
-
-def public_write_prefixes(routes: tuple[Route, ...] = ROUTES) -> tuple[str, ...]:
-    """The URI path prefixes (``/v1/passkey/``, ...) under which every unsigned,
-    state-changing route lies, as clients send them: the stage is the first segment both on
-    execute-api and on a custom domain (base path ``v1``). The web ACL's strict per-IP rule
-    matches these."""
-    prefixes: set[str] = set()
-    for route in routes:
-        if route.public_write:
-            segments = route.path.split("/")
-            if len(segments) < 3:
-                raise ValueError(
-                    f"{route.method} {route.path}: a public write route needs a "
-                    "path of its own under a prefix (/passkey/..., /enrollment/...)"
-                )
-            prefixes.add(f"/{STAGE_NAME}/{segments[1]}/")
-    for route in routes:
-        full = f"/{STAGE_NAME}{route.path}"
-        if not route.public_write and any(full.startswith(p) for p in prefixes):
-            raise ValueError(
-                f"{route.method} {route.path} would fall under the per-IP rule of the "
-                "unauthenticated routes"
-            )
-    return tuple(sorted(prefixes))
+# How each route's authorization is set on its API Gateway method.
+AUTHORIZATION = {
+    Auth.SIGV4: apigw.AuthorizationType.IAM,
+    Auth.PUBLIC: apigw.AuthorizationType.NONE,
+}
 
 
 def method_options_key(route: Route) -> str:
@@ -161,14 +42,14 @@ def method_options_key(route: Route) -> str:
 
 
 _MODELS = {
-    "CeremonyAnswer": {
+    CEREMONY_ANSWER: {
         "schema": apigw.JsonSchemaVersion.DRAFT4,
         "type": apigw.JsonSchemaType.OBJECT,
         "required": ["ceremonyId", "credential"],
         "properties": {
             "ceremonyId": {
                 "type": apigw.JsonSchemaType.STRING,
-                "pattern": "^[A-Za-z0-9_-]{16,64}$",
+                "pattern": CEREMONY_ID_PATTERN,
             },
             "credential": {"type": apigw.JsonSchemaType.OBJECT},
         },
@@ -200,7 +81,10 @@ def _problem_template(title: str, status: str | None) -> str:
     )
 
 
-class TapgateApi(Construct):
+class BrokerRestApi(Construct):
+    """The REST API in front of the broker function, with its stage, gateway responses and
+    web ACL (the CLI's client of it is ``tapgate.client.api.TapgateApi``)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -227,7 +111,7 @@ class TapgateApi(Construct):
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(
-                stage_name=STAGE_NAME,
+                stage_name=STAGE,
                 throttling_rate_limit=throttling.rate_limit,
                 throttling_burst_limit=throttling.burst_limit,
                 # ERROR, not INFO, and never data trace: requests carry enrollment tokens
@@ -259,7 +143,7 @@ class TapgateApi(Construct):
                         metrics_enabled=True,
                     )
                     for route in routes
-                    if route.public_write
+                    if route.throttle is Throttle.PUBLIC_WRITE
                 },
             ),
         )
@@ -296,7 +180,7 @@ class TapgateApi(Construct):
             method = resource.add_method(
                 route.method,
                 integration,
-                authorization_type=route.auth.value,
+                authorization_type=AUTHORIZATION[route.auth],
                 request_validator=self.validator,
                 request_parameters=path_params or None,
                 request_models=(
@@ -352,7 +236,7 @@ class TapgateApi(Construct):
                 ),
                 endpoint_type=apigw.EndpointType.REGIONAL,
                 security_policy=apigw.SecurityPolicy.TLS_1_2,
-                base_path=STAGE_NAME,
+                base_path=STAGE,
             )
 
     @property
@@ -366,4 +250,4 @@ class TapgateApi(Construct):
     @property
     def page_url(self) -> str:
         """Where the web page is: the stage's root."""
-        return f"{self.url}/{STAGE_NAME}/"
+        return f"{self.url}/{STAGE}/"

@@ -1,29 +1,31 @@
 """The broker Lambda and its role: verifies ceremonies, assumes gated roles.
 
-The role starts with no permissions; the stack grants exactly the table actions and the STS
-actions on gated roles the broker needs.
+The role starts with no permissions; the stack adds the contract's broker statements
+(``tapgate_contract.policies.broker_statements``: exactly the table actions and the STS
+actions on gated roles the broker needs), the same ones local mode gives its broker role.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import AssetHashType, Aws, BundlingOptions, DockerImage, Duration, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.bundling import (
+    DEPLOYED_PACKAGES,
     LAMBDA_PLATFORM,
     LAMBDA_PYTHON_VERSION,
     LocalPipBundling,
     asset_hash,
 )
 from stacks.nag import acknowledge, acknowledge_cfn_lint, acknowledge_checkov
-from stacks.policies import GATED_ROLE_TAG
+from tapgate_contract.policies import LAMBDA_SERVICE, broker_organization_statement
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambdas"
 HANDLER = "tapgate_broker.handler.handler"
@@ -40,25 +42,13 @@ RUNTIME_PROVIDED_PATHS = (
     "six-*",
 )
 
-# Exactly what the adapters call (TransactWriteItems needs the item actions it contains).
-CREDENTIALS_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:ConditionCheckItem",
-)
-CEREMONIES_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem")
-AUDIT_ACTIONS = ("dynamodb:PutItem",)
-STS_ACTIONS = ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")
 
-
-class Broker(Construct):
-    """The function and its role. ``entry`` is what API Gateway invokes: the function, or
-    with ``snap_start`` its ``live`` alias on the current published version (SnapStart
-    snapshots published versions only). ``reserved_concurrency``: executions reserved for
-    (and the most allowed to) the broker; None leaves it to the account's unreserved pool."""
+class BrokerFunction(Construct):
+    """The broker Lambda function, its role and log group (what runs in it is
+    ``tapgate_broker``). ``entry`` is what API Gateway invokes: the function, or with
+    ``snap_start`` its ``live`` alias on the current published version (SnapStart snapshots
+    published versions only). ``reserved_concurrency``: executions reserved for (and the most
+    allowed to) the broker; None leaves it to the account's unreserved pool."""
 
     def __init__(
         self,
@@ -72,7 +62,7 @@ class Broker(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(LAMBDA_SERVICE),
             description="tapgate broker: verifies WebAuthn ceremonies, assumes gated roles",
         )
         self.log_group = logs.LogGroup(
@@ -167,55 +157,20 @@ class Broker(Construct):
             "exists before the first invocation; the role half repeats the Role GetAtt.",
         )
 
-    def grant_tables(
-        self,
-        *,
-        credentials: dynamodb.ITable,
-        credential_index: str,
-        ceremonies: dynamodb.ITable,
-        audit: dynamodb.ITable,
-    ) -> None:
-        # Explicit statements rather than table.grant(): that would add <table>/index/*.
-        self._allow(CREDENTIALS_ACTIONS, credentials.table_arn)
-        # Query on the credential-id index (discoverable sign-in), by its exact ARN.
-        self._allow(("dynamodb:Query",), f"{credentials.table_arn}/index/{credential_index}")
-        self._allow(CEREMONIES_ACTIONS, ceremonies.table_arn)
-        self._allow(AUDIT_ACTIONS, audit.table_arn)
-
-    def _allow(self, actions: Sequence[str], resource: str) -> None:
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=list(actions), resources=[resource])
-        )
-
-    def allow_assume(self, role_arns: Sequence[str]) -> None:
-        """sts:AssumeRole/TagSession/SetSourceIdentity on these roles only, and only while
-        they carry the gated-role tag: no wildcard resource."""
-        if not role_arns:
-            return
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=list(STS_ACTIONS),
-                resources=list(role_arns),
-                conditions={"StringEquals": {f"aws:ResourceTag/{GATED_ROLE_TAG}": "true"}},
-            )
-        )
+    def add_statements(self, statements: Sequence[dict[str, Any]]) -> None:
+        """Add policy statements (JSON, as the contract's builders make them) to the role."""
+        for statement in statements:
+            self.role.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
 
     def allow_assume_in_organization(self, organization_id: str) -> None:
-        """The same STS actions on any role of the organization that carries the gated-role
-        tag (cdk.json ``organizationId``): gated roles in member accounts need no ARN list
-        here. Which of them the broker offers is still its TAPGATE_ROLES list, and each
-        role's trust policy still names the broker role."""
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=list(STS_ACTIONS),
-                resources=[f"arn:{Aws.PARTITION}:iam::*:role/*"],
-                conditions={
-                    "StringEquals": {
-                        "aws:ResourceOrgID": organization_id,
-                        f"aws:ResourceTag/{GATED_ROLE_TAG}": "true",
-                    }
-                },
-            )
+        """The STS actions on any tagged gated role of the organization (cdk.json
+        ``organizationId``; the contract's builder says what and why)."""
+        self.add_statements(
+            [
+                broker_organization_statement(
+                    partition=Aws.PARTITION, organization_id=organization_id
+                )
+            ]
         )
         acknowledge(
             self.role,
@@ -245,7 +200,7 @@ def _code() -> lambda_.Code:
                 "pip install -r requirements.txt -t /asset-output "
                 f"--platform {LAMBDA_PLATFORM} --only-binary=:all: --no-compile "
                 f"--python-version {LAMBDA_PYTHON_VERSION} && rm -rf {removed} "
-                "/asset-output/bin && cp -r tapgate_broker /asset-output/",
+                f"/asset-output/bin && cp -r {' '.join(DEPLOYED_PACKAGES)} /asset-output/",
             ],
         ),
     )

@@ -1,6 +1,6 @@
 """Bundle the broker Lambda without Docker: pip installs the runtime pins for the Lambda
 platform, the packages the Lambda runtime already provides are removed again, and the broker
-package is copied beside the rest.
+and contract packages are copied beside the rest.
 
 ``--platform/--only-binary/--python-version`` make pip pick wheels built for Lambda's
 arm64 Python, whatever the host runs; ``--no-compile`` and skipping ``__pycache__`` keep
@@ -34,7 +34,8 @@ from aws_cdk import ILocalBundling
 
 LAMBDA_PYTHON_VERSION = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_aarch64"
-BROKER_PACKAGE = "tapgate_broker"
+# The packages of ours the Lambda runs: the broker and the contract it imports.
+DEPLOYED_PACKAGES = ("tapgate_broker", "tapgate_contract")
 # boto3 and its dependency tree as the Lambda Python runtime provides it (normalized names).
 RUNTIME_PROVIDED = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
@@ -93,7 +94,7 @@ def pip_command(*, requirements: Path, target: Path) -> list[str]:
 
 
 def bundle(*, source: Path, output: Path) -> None:
-    """Write the Lambda's code (dependencies + broker package) into ``output``."""
+    """Write the Lambda's code (dependencies + our packages) into ``output``."""
     command = pip_command(requirements=source / "requirements.txt", target=output)
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode != 0:
@@ -102,12 +103,13 @@ def bundle(*, source: Path, output: Path) -> None:
             f"Python {LAMBDA_PYTHON_VERSION}:\n{result.stderr.strip()}"
         )
     remove_runtime_provided(output)
-    shutil.copytree(
-        source / BROKER_PACKAGE,
-        output / BROKER_PACKAGE,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"),
-        dirs_exist_ok=True,
-    )
+    for package in DEPLOYED_PACKAGES:
+        shutil.copytree(
+            source / package,
+            output / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"),
+            dirs_exist_ok=True,
+        )
     # Wheels never carry bytecode, but a stray one would be the host's: drop it; console
     # scripts (bin/) point at the host's interpreter and are of no use in Lambda.
     for cache in list(output.rglob("__pycache__")):

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-MAX_SESSION_SECONDS = 3600  # STS role chaining caps sessions at one hour
-MIN_SESSION_SECONDS = 900
+from tapgate_contract.identity import DEFAULT_IDENTITY_ROLES
+from tapgate_contract.limits import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS
+
 USER_VERIFICATION_VALUES = ("required", "preferred", "discouraged")
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
@@ -24,8 +25,6 @@ _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # STS SourceIdentity: 2-64 of [\w+=,.@-]; patterns add the StringLike wildcards * and ?.
 _SOURCE_IDENTITY_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$")
 _USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-# Roles whose sessions count as base identities (IAM Identity Center's by default).
-DEFAULT_IDENTITY_ROLES = ("AWSReservedSSO_*",)
 _ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$", re.ASCII)
 # An admin role: its sessions (any session name) are admins. Paths are allowed; no wildcards.
 _ADMIN_ROLE_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")

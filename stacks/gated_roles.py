@@ -8,6 +8,10 @@ Two layers, both plain IAM so a security team can audit them where they audit ev
   request tags, allows no other tag keys, and lists who may obtain the role
   (``sts:SourceIdentity`` values or patterns).
 
+Both documents come from the contract (``tapgate_contract.policies``), which local mode
+builds its gated role from too; ``gated_role_trust_policy`` there gives the trust policy as
+JSON for a role retrofitted outside CDK.
+
 ``GatedRole`` is importable by other CDK apps: pass the broker role ARN from tapgate's
 ``BrokerRoleArn`` output and list the role in tapgate's ``externalRoles`` context.
 """
@@ -15,75 +19,15 @@ Two layers, both plain IAM so a security team can audit them where they audit ev
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from aws_cdk import Duration, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.nag import acknowledge
-from stacks.policies import (
-    GATED_ROLE_TAG,
-    MFA_TAG,
-    MFA_TAG_VALUE,
-    SESSION_TAG_KEYS,
-    UV_TAG,
-    gating_policy_document,
-)
-
-MAX_SESSION_SECONDS = 3600
-
-
-def trust_conditions(
-    *, allowed_source_identities: Sequence[str], require_user_verification: bool
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """The conditions of each trust statement, keyed by action."""
-    if not allowed_source_identities:
-        raise ValueError("a gated role needs at least one allowed SourceIdentity")
-    identities = list(allowed_source_identities)
-    uv_values: str | list[str] = "true" if require_user_verification else ["true", "false"]
-    return {
-        "sts:AssumeRole": {
-            "StringEquals": {f"aws:RequestTag/{MFA_TAG}": MFA_TAG_VALUE},
-            "StringLike": {"sts:SourceIdentity": identities},
-        },
-        "sts:TagSession": {
-            "StringEquals": {
-                f"aws:RequestTag/{MFA_TAG}": MFA_TAG_VALUE,
-                f"aws:RequestTag/{UV_TAG}": uv_values,
-            },
-            "ForAllValues:StringEquals": {"aws:TagKeys": list(SESSION_TAG_KEYS)},
-            "Null": {f"aws:RequestTag/{MFA_TAG}": "false"},
-        },
-        "sts:SetSourceIdentity": {
-            "StringLike": {"sts:SourceIdentity": identities},
-        },
-    }
-
-
-def trust_policy_json(
-    *,
-    broker_role_arn: str,
-    allowed_source_identities: Sequence[str],
-    require_user_verification: bool = False,
-) -> dict[str, Any]:
-    """The trust policy as JSON: for docs and for retrofitting a role outside CDK."""
-    conditions = trust_conditions(
-        allowed_source_identities=allowed_source_identities,
-        require_user_verification=require_user_verification,
-    )
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": broker_role_arn},
-                "Action": action,
-                "Condition": condition,
-            }
-            for action, condition in conditions.items()
-        ],
-    }
+from tapgate_contract.limits import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS
+from tapgate_contract.policies import gated_role_tags, gated_role_trust_statements
+from tapgate_contract.policies import gating_policy as gating_policy_document
 
 
 class GatedRole(Construct):
@@ -108,13 +52,19 @@ class GatedRole(Construct):
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not 900 <= max_session_seconds <= MAX_SESSION_SECONDS:
-            raise ValueError("max_session_seconds must be 900..3600 (role chaining limit)")
-        conditions = trust_conditions(
+        if not MIN_SESSION_SECONDS <= max_session_seconds <= MAX_SESSION_SECONDS:
+            raise ValueError(
+                f"max_session_seconds must be {MIN_SESSION_SECONDS}..{MAX_SESSION_SECONDS} "
+                "(role chaining limit)"
+            )
+        # The contract's trust statements: AssumeRole (the role's assumed_by) first.
+        assume, *others = gated_role_trust_statements(
+            broker_role_arn=broker_role_arn,
             allowed_source_identities=allowed_source_identities,
             require_user_verification=user_verification == "required",
         )
-        broker = iam.ArnPrincipal(broker_role_arn)
+        if assume["Action"] != "sts:AssumeRole":
+            raise ValueError("the contract's first trust statement must be sts:AssumeRole")
         inline: dict[str, iam.PolicyDocument] = {}
         if gating_policy is None:
             inline["TapgateGating"] = iam.PolicyDocument.from_json(gating_policy_document())
@@ -123,7 +73,9 @@ class GatedRole(Construct):
             "Role",
             role_name=role_name,
             description=description or "Usable only through tapgate with a WebAuthn assertion",
-            assumed_by=iam.PrincipalWithConditions(broker, conditions["sts:AssumeRole"]),
+            assumed_by=iam.PrincipalWithConditions(
+                iam.ArnPrincipal(assume["Principal"]["AWS"]), assume["Condition"]
+            ),
             managed_policies=[*managed_policies, *([gating_policy] if gating_policy else [])],
             inline_policies=inline or None,
             # IAM's minimum, and STS caps chained sessions at one hour anyway; a shorter
@@ -131,14 +83,11 @@ class GatedRole(Construct):
             max_session_duration=Duration.seconds(MAX_SESSION_SECONDS),
         )
         assert self.role.assume_role_policy is not None  # noqa: S101 - set by assumed_by
-        for action in ("sts:TagSession", "sts:SetSourceIdentity"):
-            self.role.assume_role_policy.add_statements(
-                iam.PolicyStatement(
-                    principals=[broker], actions=[action], conditions=conditions[action]
-                )
-            )
+        for statement in others:
+            self.role.assume_role_policy.add_statements(iam.PolicyStatement.from_json(statement))
         # The broker may act only on roles carrying this tag (on top of its ARN list).
-        Tags.of(self.role).add(GATED_ROLE_TAG, "true")
+        for key, value in gated_role_tags().items():
+            Tags.of(self.role).add(key, value)
         self.role_arn = self.role.role_arn
         self.max_session_seconds = max_session_seconds
         self.user_verification = user_verification

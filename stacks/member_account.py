@@ -20,7 +20,7 @@ from constructs import Construct
 
 from stacks.config import MemberRoleConfig
 from stacks.gated_roles import GatedRole, acknowledge_aws_managed_policies
-from stacks.policies import gating_policy_document
+from tapgate_contract.policies import gating_policy as gating_policy_document
 
 BROKER_ROLE_ARN_PARAMETER = "BrokerRoleArn"
 # An IAM role ARN in any partition: the tapgate stack's BrokerRoleArn output.

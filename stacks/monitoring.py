@@ -9,7 +9,7 @@ Alarms, each notifying cdk.json's ``alarms.topicArn`` when set:
 * ``BrokerErrors`` and ``BrokerThrottles``: any unhandled broker error or Lambda throttle;
 * ``DynamoDbThrottles``: any throttled read or write on a table or the credential-id index.
 
-Metric names come from stacks/signals.py (the broker's) and stacks/waf.py (the web ACL's).
+Metric names come from tapgate_contract/signals.py (the broker's) and stacks/waf.py (the web ACL's).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks import signals, waf
+from stacks import waf
 from stacks.config import AlarmsConfig
+from tapgate_contract import signals
 
 SPIKE_WINDOW = Duration.minutes(5)
 FIRST_ONE_WINDOW = Duration.minutes(1)

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from stacks.bundling import LAMBDA_PYTHON_VERSION
 from stacks.nag import acknowledge, acknowledge_cfn_lint, acknowledge_checkov
+from tapgate_contract.policies import LAMBDA_SERVICE
 
 RUNTIME = lambda_.Runtime(f"python{LAMBDA_PYTHON_VERSION}", lambda_.RuntimeFamily.PYTHON)
 
@@ -40,7 +41,7 @@ class PythonFunction(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(LAMBDA_SERVICE),
             description=role_description,
         )
         self.log_group = logs.LogGroup(

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks import broker_env
-from stacks.api import TapgateApi
-from stacks.broker import Broker
+from stacks.api import BrokerRestApi
+from stacks.broker import BrokerFunction
 from stacks.broker import _code as broker_code
 from stacks.config import TapgateConfig
 from stacks.encryption import DataEncryption
-from stacks.events import allow_put_events
 from stacks.gated_roles import GatedRole, acknowledge_aws_managed_policies
 from stacks.member_account import member_role_arn
 from stacks.metadata import MetadataRefresh
 from stacks.monitoring import Monitoring
 from stacks.nag import acknowledge
-from stacks.policies import gating_policy_document, self_service_policy_document
-from stacks.tables import CREDENTIAL_ID_INDEX, TapgateTables
-
-CEREMONY_TTL_SECONDS = 300
-AUDIT_RETENTION_DAYS = 400
-ENROLLMENT_TTL_SECONDS = 900
+from stacks.tables import TapgateTables
+from tapgate_contract import environment, limits
+from tapgate_contract.policies import (
+    broker_statements,
+    event_bus_arn,
+    gating_policy,
+    self_service_policy,
+)
+from tapgate_contract.tables import CREDENTIAL_ID_INDEX
 
 
 class TapgateStack(Stack):
@@ -46,12 +47,12 @@ class TapgateStack(Stack):
             "GatingPolicy",
             description="tapgate: deny every action unless the session carries "
             "tapgate-mfa=webauthn. Attach to any role you gate.",
-            document=iam.PolicyDocument.from_json(gating_policy_document()),
+            document=iam.PolicyDocument.from_json(gating_policy()),
         )
 
         # The roles' trust policies refer to the broker role and the broker's environment
         # lists the roles: the broker comes first, its environment last.
-        self.broker = Broker(
+        self.broker = BrokerFunction(
             self,
             "Broker",
             reserved_concurrency=config.reserved_concurrency,
@@ -107,23 +108,24 @@ class TapgateStack(Stack):
         roles_json += member_roles
         for name, value in self._environment(tables, roles=roles_json).items():
             self.broker.function.add_environment(name, value)
-        self.broker.grant_tables(
-            credentials=tables.credentials,
-            credential_index=CREDENTIAL_ID_INDEX,
-            ceremonies=tables.ceremonies,
-            audit=tables.audit,
+        self.broker.add_statements(
+            broker_statements(
+                credentials_table_arn=tables.credentials.table_arn,
+                ceremonies_table_arn=tables.ceremonies.table_arn,
+                audit_table_arn=tables.audit.table_arn,
+                event_bus_arn=event_bus_arn(
+                    partition=Aws.PARTITION, region=Aws.REGION, account=Aws.ACCOUNT_ID
+                ),
+                gated_role_arns=[r.role_arn for r in self.gated_roles]
+                + [e.arn for e in config.external_roles]
+                + [r["arn"] for r in member_roles],
+            )
         )
         self.encryption.grant_table_use(self.broker.role)
-        allow_put_events(self.broker.role)
-        self.broker.allow_assume(
-            [r.role_arn for r in self.gated_roles]
-            + [e.arn for e in config.external_roles]
-            + [r["arn"] for r in member_roles]
-        )
         if config.organization_id is not None:
             self.broker.allow_assume_in_organization(config.organization_id)
 
-        self.api = TapgateApi(
+        self.api = BrokerRestApi(
             self,
             "Api",
             function=self.broker.entry,
@@ -136,7 +138,12 @@ class TapgateStack(Stack):
             description="tapgate: lets a user call the tapgate API; registering a first key "
             "needs an MFA session. Attach to your users or their SSO permission set.",
             document=iam.PolicyDocument.from_json(
-                self_service_policy_document(api_id=self.api.rest_api.rest_api_id)
+                self_service_policy(
+                    partition=Aws.PARTITION,
+                    region=Aws.REGION,
+                    account=Aws.ACCOUNT_ID,
+                    api_id=self.api.rest_api.rest_api_id,
+                )
             ),
         )
         self.monitoring = Monitoring(
@@ -185,18 +192,18 @@ class TapgateStack(Stack):
     def _environment(self, tables: TapgateTables, *, roles: list[dict[str, Any]]) -> dict:
         config = self.config
         return {
-            broker_env.CREDENTIALS_TABLE: tables.credentials.table_name,
-            broker_env.CEREMONIES_TABLE: tables.ceremonies.table_name,
-            broker_env.AUDIT_TABLE: tables.audit.table_name,
-            broker_env.RP_ID: config.rp_id,
-            broker_env.RP_NAME: config.rp_name,
-            broker_env.ORIGINS: self.to_json_string(list(config.allowed_origins)),
-            broker_env.ROLES: self.to_json_string(roles),
-            broker_env.CEREMONY_TTL_SECONDS: str(CEREMONY_TTL_SECONDS),
-            broker_env.AUDIT_RETENTION_DAYS: str(AUDIT_RETENTION_DAYS),
-            broker_env.ADMINS: self.to_json_string(list(config.admins)),
-            broker_env.ENROLLMENT_TTL_SECONDS: str(ENROLLMENT_TTL_SECONDS),
-            broker_env.IDENTITY_ROLES: self.to_json_string(list(config.identity_roles)),
+            environment.CREDENTIALS_TABLE: tables.credentials.table_name,
+            environment.CEREMONIES_TABLE: tables.ceremonies.table_name,
+            environment.AUDIT_TABLE: tables.audit.table_name,
+            environment.RP_ID: config.rp_id,
+            environment.RP_NAME: config.rp_name,
+            environment.ORIGINS: self.to_json_string(list(config.allowed_origins)),
+            environment.ROLES: self.to_json_string(roles),
+            environment.CEREMONY_TTL_SECONDS: str(limits.CEREMONY_TTL_SECONDS),
+            environment.AUDIT_RETENTION_DAYS: str(limits.AUDIT_RETENTION_DAYS),
+            environment.ADMINS: self.to_json_string(list(config.admins)),
+            environment.ENROLLMENT_TTL_SECONDS: str(limits.ENROLLMENT_TTL_SECONDS),
+            environment.IDENTITY_ROLES: self.to_json_string(list(config.identity_roles)),
         }
 
     def _outputs(self) -> None:

@@ -16,40 +16,27 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-SESSION_DURATION_MIN = 900
-SESSION_DURATION_MAX = 43200
+from tapgate_contract.federation import (
+    MAX_ANSWER_BYTES,
+    PARTITIONS,  # noqa: F401 -- tapgate.console.PARTITIONS
+    Partition,
+)
+from tapgate_contract.federation import SESSION_DURATION_MAX_SECONDS as SESSION_DURATION_MAX
+from tapgate_contract.federation import SESSION_DURATION_MIN_SECONDS as SESSION_DURATION_MIN
+from tapgate_contract.federation import partition_of as _known_partition
 
 
 class ConsoleError(Exception):
     """The federation endpoint could not be reached or gave no sign-in token."""
 
 
-@dataclass(frozen=True)
-class Partition:
-    name: str
-    federation_endpoint: str
-    console_host: str  # the console's host name; regional consoles prefix "{region}."
-
-
-PARTITIONS = {
-    "aws": Partition("aws", "https://signin.aws.amazon.com/federation", "console.aws.amazon.com"),
-    "aws-us-gov": Partition(
-        "aws-us-gov",
-        "https://signin.amazonaws-us-gov.com/federation",
-        "console.amazonaws-us-gov.com",
-    ),
-    "aws-cn": Partition("aws-cn", "https://signin.amazonaws.cn/federation", "console.amazonaws.cn"),
-}
-
-
 def partition_of(arn: str) -> Partition:
-    """The partition named in an ARN (``arn:PARTITION:...``)."""
-    parts = arn.split(":", 2)
-    if len(parts) < 3 or parts[0] != "arn" or parts[1] not in PARTITIONS:
+    """The partition named in an ARN (``arn:PARTITION:...``); ValueError for another."""
+    partition = _known_partition(arn)
+    if partition is None:
         raise ValueError(f"not an ARN in a known partition: {arn!r}")
-    return PARTITIONS[parts[1]]
+    return partition
 
 
 def destination_url(partition: Partition, *, region: str | None, path: str | None) -> str:
@@ -110,7 +97,7 @@ def fetch_signin_token(request_url: str, *, timeout: float = 30) -> str:
         raise ConsoleError(f"federation endpoint must be an http(s) URL, not {scheme!r}")
     try:
         with urllib.request.urlopen(request_url, timeout=timeout) as response:  # noqa: S310
-            body = response.read(64 * 1024)
+            body = response.read(MAX_ANSWER_BYTES)
     except urllib.error.HTTPError as exc:
         raise ConsoleError(
             f"the federation endpoint refused the session (HTTP {exc.code})"

@@ -1,8 +1,8 @@
 """Runtime configuration of the broker, read from environment variables.
 
-The variable names below are the contract between the CDK stack (which sets
-them) and the handler (which reads them); tests/infrastructure checks that
-both sides agree. Keep this module free of boto3 and fido2 imports.
+The variable names are the contract's (``tapgate_contract.environment``): the CDK stack and
+local mode set them, this module reads them; the defaults are the contract's limits. Keep
+this module free of boto3 and fido2 imports.
 """
 
 from __future__ import annotations
@@ -13,48 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tapgate_broker.core.models import RoleConfig, UserVerification
-from tapgate_broker.core.principals import DEFAULT_IDENTITY_ROLES
-
-ENV_CREDENTIALS_TABLE = "TAPGATE_CREDENTIALS_TABLE"
-ENV_CEREMONIES_TABLE = "TAPGATE_CEREMONIES_TABLE"
-ENV_AUDIT_TABLE = "TAPGATE_AUDIT_TABLE"
-ENV_RP_ID = "TAPGATE_RP_ID"
-ENV_RP_NAME = "TAPGATE_RP_NAME"
-ENV_ORIGINS = "TAPGATE_ORIGINS"  # JSON list of allowed origins
-ENV_ROLES = "TAPGATE_ROLES"  # JSON list of {"arn", "name", "maxSessionSeconds", "userVerification"}
-ENV_CEREMONY_TTL_SECONDS = "TAPGATE_CEREMONY_TTL_SECONDS"
-ENV_AUDIT_RETENTION_DAYS = "TAPGATE_AUDIT_RETENTION_DAYS"
-ENV_ADMINS = "TAPGATE_ADMINS"  # JSON list of admin user names (enrollment tokens)
-ENV_ALLOW_LOCALHOST_HTTP = "TAPGATE_ALLOW_LOCALHOST_HTTP"  # "true" only in local mode
-ENV_ENROLLMENT_TTL_SECONDS = "TAPGATE_ENROLLMENT_TTL_SECONDS"  # enrollment token lifetime
-ENV_FEDERATION_URL = "TAPGATE_FEDERATION_URL"  # local mode only: the federation stand-in
-# JSON list of roles whose sessions are base identities: role-name globs or role ARNs
-ENV_IDENTITY_ROLES = "TAPGATE_IDENTITY_ROLES"
-
-ALL_ENV_VARS = (
-    ENV_CREDENTIALS_TABLE,
-    ENV_CEREMONIES_TABLE,
-    ENV_AUDIT_TABLE,
-    ENV_RP_ID,
-    ENV_RP_NAME,
-    ENV_ORIGINS,
-    ENV_ROLES,
-    ENV_CEREMONY_TTL_SECONDS,
-    ENV_AUDIT_RETENTION_DAYS,
-    ENV_ADMINS,
-    ENV_ALLOW_LOCALHOST_HTTP,
-    ENV_ENROLLMENT_TTL_SECONDS,
-    ENV_FEDERATION_URL,
-    ENV_IDENTITY_ROLES,
-)
-REQUIRED_ENV_VARS = (
-    ENV_CREDENTIALS_TABLE,
-    ENV_CEREMONIES_TABLE,
-    ENV_AUDIT_TABLE,
-    ENV_RP_ID,
-    ENV_ORIGINS,
-    ENV_ROLES,
-)
+from tapgate_contract import environment as env_names
+from tapgate_contract import limits
+from tapgate_contract.identity import DEFAULT_IDENTITY_ROLES
 
 
 class SettingsError(Exception):
@@ -70,28 +31,29 @@ class Settings:
     rp_name: str
     origins: tuple[str, ...]
     roles: tuple[RoleConfig, ...]
-    ceremony_ttl_seconds: int = 300
-    audit_retention_days: int = 400
+    ceremony_ttl_seconds: int = limits.CEREMONY_TTL_SECONDS
+    audit_retention_days: int = limits.AUDIT_RETENTION_DAYS
     admins: tuple[str, ...] = ()
-    allow_localhost_http: bool = False
-    enrollment_ttl_seconds: int = 900
+    enrollment_ttl_seconds: int = limits.ENROLLMENT_TTL_SECONDS
     federation_url: str | None = None
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        missing = [name for name in REQUIRED_ENV_VARS if not env.get(name)]
+        missing = [name for name in env_names.REQUIRED if not env.get(name)]
         if missing:
             raise SettingsError(f"missing environment variables: {', '.join(missing)}")
         try:
-            origins = tuple(str(o) for o in json.loads(env[ENV_ORIGINS]))
-            roles = tuple(_role_from_json(r) for r in json.loads(env[ENV_ROLES]))
-            admins = tuple(str(a) for a in json.loads(env.get(ENV_ADMINS) or "[]"))
-            ttl = int(env.get(ENV_CEREMONY_TTL_SECONDS) or 300)
-            retention = int(env.get(ENV_AUDIT_RETENTION_DAYS) or 400)
-            enrollment_ttl = int(env.get(ENV_ENROLLMENT_TTL_SECONDS) or 900)
-            raw_identity_roles = env.get(ENV_IDENTITY_ROLES)
+            origins = tuple(str(o) for o in json.loads(env[env_names.ORIGINS]))
+            roles = tuple(_role_from_json(r) for r in json.loads(env[env_names.ROLES]))
+            admins = tuple(str(a) for a in json.loads(env.get(env_names.ADMINS) or "[]"))
+            ttl = _int(env, env_names.CEREMONY_TTL_SECONDS, limits.CEREMONY_TTL_SECONDS)
+            retention = _int(env, env_names.AUDIT_RETENTION_DAYS, limits.AUDIT_RETENTION_DAYS)
+            enrollment_ttl = _int(
+                env, env_names.ENROLLMENT_TTL_SECONDS, limits.ENROLLMENT_TTL_SECONDS
+            )
+            raw_identity_roles = env.get(env_names.IDENTITY_ROLES)
             identity_roles = (
                 tuple(str(r) for r in json.loads(raw_identity_roles))
                 if raw_identity_roles
@@ -100,31 +62,37 @@ class Settings:
         except (ValueError, TypeError, KeyError) as exc:
             raise SettingsError(f"invalid broker configuration: {exc}") from exc
         if not origins:
-            raise SettingsError(f"{ENV_ORIGINS} lists no origin")
+            raise SettingsError(f"{env_names.ORIGINS} lists no origin")
         return cls(
-            credentials_table=env[ENV_CREDENTIALS_TABLE],
-            ceremonies_table=env[ENV_CEREMONIES_TABLE],
-            audit_table=env[ENV_AUDIT_TABLE],
-            rp_id=env[ENV_RP_ID],
-            rp_name=env.get(ENV_RP_NAME) or "tapgate",
+            credentials_table=env[env_names.CREDENTIALS_TABLE],
+            ceremonies_table=env[env_names.CEREMONIES_TABLE],
+            audit_table=env[env_names.AUDIT_TABLE],
+            rp_id=env[env_names.RP_ID],
+            rp_name=env.get(env_names.RP_NAME) or "tapgate",
             origins=origins,
             roles=roles,
             ceremony_ttl_seconds=ttl,
             audit_retention_days=retention,
             admins=admins,
-            allow_localhost_http=(env.get(ENV_ALLOW_LOCALHOST_HTTP) or "").lower() == "true",
             enrollment_ttl_seconds=enrollment_ttl,
-            federation_url=env.get(ENV_FEDERATION_URL) or None,
+            federation_url=env.get(env_names.FEDERATION_URL) or None,
             identity_roles=identity_roles,
         )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return int(env.get(name) or default)
 
 
 def _role_from_json(raw: object) -> RoleConfig:
     if not isinstance(raw, dict):
         raise TypeError("each role must be an object")
-    seconds = int(raw.get("maxSessionSeconds", 3600))
-    if not 900 <= seconds <= 3600:
-        raise ValueError(f"role {raw.get('arn')}: maxSessionSeconds must be 900..3600")
+    seconds = int(raw.get("maxSessionSeconds", limits.MAX_SESSION_SECONDS))
+    if not limits.MIN_SESSION_SECONDS <= seconds <= limits.MAX_SESSION_SECONDS:
+        raise ValueError(
+            f"role {raw.get('arn')}: maxSessionSeconds must be "
+            f"{limits.MIN_SESSION_SECONDS}..{limits.MAX_SESSION_SECONDS}"
+        )
     return RoleConfig(
         arn=str(raw["arn"]),
         name=str(raw.get("name") or str(raw["arn"]).rsplit("/", 1)[-1]),

@@ -47,7 +47,6 @@ def build_broker(
             origins=settings.origins,
             roles=settings.roles,
             ceremony_ttl_seconds=settings.ceremony_ttl_seconds,
-            audit_retention_days=settings.audit_retention_days,
             admins=settings.admins,
             enrollment_ttl_seconds=settings.enrollment_ttl_seconds,
             identity_roles=settings.identity_roles,

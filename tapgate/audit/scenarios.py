@@ -13,6 +13,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tapgate.audit.conditions import ContextValue
+from tapgate_contract.tags import (
+    CREDENTIAL_TAG,
+    MFA_TAG,
+    MFA_TAG_VALUE,
+    SESSION_TAG_KEYS,
+    UV_TAG,
+    uv_tag_value,
+)
 
 ScenarioName = Literal["long-term-key", "temporary-no-mfa", "temporary-mfa", "tapgate-session"]
 
@@ -28,9 +36,7 @@ class Scenario:
 SCENARIO_KEYS = (
     "aws:multifactorauthpresent",
     "aws:multifactorauthage",
-    "aws:principaltag/tapgate-mfa",
-    "aws:principaltag/tapgate-uv",
-    "aws:principaltag/tapgate-credential",
+    *(f"aws:principaltag/{key}" for key in SESSION_TAG_KEYS),
     "aws:tokenissuetime",
     "aws:username",
     "aws:principalarn",
@@ -60,9 +66,9 @@ def scenarios(*, mfa_age: int = 300, user_name: str = "alice") -> tuple[Scenario
             {
                 "aws:MultiFactorAuthPresent": "false",
                 "aws:TokenIssueTime": "2025-01-01T00:00:00Z",
-                "aws:PrincipalTag/tapgate-mfa": "webauthn",
-                "aws:PrincipalTag/tapgate-uv": "true",
-                "aws:PrincipalTag/tapgate-credential": "k1",
+                f"aws:PrincipalTag/{MFA_TAG}": MFA_TAG_VALUE,
+                f"aws:PrincipalTag/{UV_TAG}": uv_tag_value(True),
+                f"aws:PrincipalTag/{CREDENTIAL_TAG}": "k1",
                 "aws:SourceIdentity": user_name,
             },
         ),

@@ -13,6 +13,7 @@ from tapgate.cache import DEFAULT_MIN_REMAINING_SECONDS, CacheEntry, CredentialC
 from tapgate.cache import default_directory as default_cache_directory
 from tapgate.cli import context
 from tapgate.cli.errors import UsageError
+from tapgate_contract.limits import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,10 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 ENV_MIN_REMAINING = "TAPGATE_CACHE_MIN_REMAINING"
-# The session lengths STS grants here: 15 minutes at least, and the broker assumes the
-# gated role from its own role session, which is role chaining: one hour at most.
-SESSION_SECONDS_MIN = 900
-SESSION_SECONDS_MAX = 3600
+# The session lengths STS grants here (the contract's limits).
+SESSION_SECONDS_MIN, SESSION_SECONDS_MAX = MIN_SESSION_SECONDS, MAX_SESSION_SECONDS
 
 
 def check_duration(duration: int | None) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 
 from tapgate.cli.errors import CliError, UsageError
+from tapgate_contract.environment import FEDERATION_URL as ENV_FEDERATION_URL  # noqa: F401 (console_cmd)
+from tapgate_contract.stage import STAGE_PREFIX as STAGE_SUFFIX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and argparse cost the cached path milliseconds at run time
@@ -20,8 +22,6 @@ ENV_API_URL = "TAPGATE_API_URL"
 ENV_API_REGION = "TAPGATE_API_REGION"
 ENV_LOCAL_STATE = "TAPGATE_LOCAL_STATE"
 ENV_AUTHENTICATOR = "TAPGATE_AUTHENTICATOR"
-ENV_ALLOW_SOFT_KEY = "TAPGATE_ALLOW_SOFT_KEY"
-ENV_FEDERATION_URL = "TAPGATE_FEDERATION_URL"
 ENV_ORIGIN = "TAPGATE_ORIGIN"
 PROFILE_API_URL_KEY = "tapgate_api_url"
 
@@ -60,9 +60,6 @@ def load_local_state(path: str) -> dict[str, Any] | None:
         return read_state(path)
     except LocalStateError as exc:
         raise CliError(str(exc)) from exc
-
-
-STAGE_SUFFIX = "/v1"
 
 
 def normalize_api_url(url: str) -> str:

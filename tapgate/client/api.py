@@ -25,6 +25,7 @@ from tapgate.client.errors import (
     BaseIdentityError,
     NotTapgateApiError,
 )
+from tapgate_contract import routes as v1
 
 SERVICE = "execute-api"
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -101,7 +102,7 @@ class TapgateApi:
 
     def registration_options(self, *, nickname: str | None) -> dict[str, Any]:
         body = {"nickname": nickname} if nickname else {}
-        return self.call("POST", "/v1/registration/options", body)
+        return self.call(v1.REGISTRATION_OPTIONS.method, v1.REGISTRATION_OPTIONS.url_path, body)
 
     def registration_verify(
         self,
@@ -116,7 +117,7 @@ class TapgateApi:
             body["nickname"] = nickname
         if step_up is not None:
             body["stepUp"] = dict(step_up)
-        return self.call("POST", "/v1/registration/verify", body)
+        return self.call(v1.REGISTRATION_VERIFY.method, v1.REGISTRATION_VERIFY.url_path, body)
 
     def authentication_options(
         self, *, role_arn: str | None, purpose: str = "sign-in"
@@ -124,7 +125,7 @@ class TapgateApi:
         body: dict[str, Any] = {"purpose": purpose}
         if role_arn is not None:
             body["roleArn"] = role_arn
-        return self.call("POST", "/v1/authentication/options", body)
+        return self.call(v1.AUTHENTICATION_OPTIONS.method, v1.AUTHENTICATION_OPTIONS.url_path, body)
 
     def authentication_verify(
         self,
@@ -141,10 +142,10 @@ class TapgateApi:
         }
         if duration_seconds is not None:
             body["durationSeconds"] = duration_seconds
-        return self.call("POST", "/v1/authentication/verify", body)
+        return self.call(v1.AUTHENTICATION_VERIFY.method, v1.AUTHENTICATION_VERIFY.url_path, body)
 
     def list_credentials(self) -> list[dict[str, Any]]:
-        answer = self.call("GET", "/v1/credentials")
+        answer = self.call(v1.CREDENTIALS.method, v1.CREDENTIALS.url_path)
         items = answer.get("credentials")
         if not isinstance(items, list):
             raise ApiResponseError("the API's credential list has no 'credentials' array")
@@ -153,18 +154,23 @@ class TapgateApi:
     def delete_credential(
         self, credential_id: str, *, ceremony_id: str, credential: Mapping[str, Any]
     ) -> None:
-        path = "/v1/credentials/" + urllib.parse.quote(credential_id, safe="")
-        self.call("DELETE", path, {"ceremonyId": ceremony_id, "credential": dict(credential)})
+        path = v1.CREDENTIAL_DELETE.url(credentialId=credential_id)
+        body = {"ceremonyId": ceremony_id, "credential": dict(credential)}
+        self.call(v1.CREDENTIAL_DELETE.method, path, body)
 
     def create_enrollment(self, *, user_name: str | None) -> dict[str, Any]:
         """A one-time enrollment link (``{"token", "url", "expiresAt", "userName"}``)."""
-        answer = self.call("POST", "/v1/enrollments", {"userName": user_name} if user_name else {})
+        answer = self.call(
+            v1.ENROLLMENTS.method,
+            v1.ENROLLMENTS.url_path,
+            {"userName": user_name} if user_name else {},
+        )
         if not all(isinstance(answer.get(k), str) for k in ("url", "expiresAt", "userName")):
             raise ApiResponseError("the API's enrollment answer lacks url, expiresAt or userName")
         return answer
 
     def roles(self) -> list[dict[str, Any]]:
-        items = self.call("GET", "/v1/roles").get("roles")
+        items = self.call(v1.ROLES.method, v1.ROLES.url_path).get("roles")
         if not isinstance(items, list):
             raise ApiResponseError("the API's role list has no 'roles' array")
         return [item for item in items if isinstance(item, dict)]
@@ -200,7 +206,7 @@ class TapgateApi:
         if self._is_tapgate is None:
             try:
                 config = self._send(
-                    "GET", self.api_url + "/v1/config", {"Accept": "application/json"}, b""
+                    "GET", self.api_url + v1.CONFIG.url_path, {"Accept": "application/json"}, b""
                 )
             except ApiError:
                 config = {}

@@ -1,9 +1,11 @@
 """Create, in an AWS endpoint (moto's server in local mode), what the CDK stack creates.
 
-The tables, the broker role, the managed gating policy, one demo gated role whose
-trust policy admits only the broker with tapgate's tags and the demo user's
-SourceIdentity, and a demo IAM user with an access key. ``broker_environment``
-then gives the handler the same environment variables the stack sets.
+The tables, the broker role and its policy, the managed gating policy and one demo gated
+role (the demo user's, with administrator permissions) are built from the contract's specs
+and policy builders (``tapgate_contract``), the ones the stack builds its resources from;
+``tests/infrastructure/test_local_parity.py`` compares the two statement by statement. A
+demo IAM user with an access key and the self-service policy stands for a real user.
+``broker_environment`` then gives the handler the variables the stack sets.
 """
 
 from __future__ import annotations
@@ -11,37 +13,40 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
 
-from tapgate_broker.settings import (
-    ENV_ADMINS,
-    ENV_ALLOW_LOCALHOST_HTTP,
-    ENV_AUDIT_TABLE,
-    ENV_CEREMONIES_TABLE,
-    ENV_CREDENTIALS_TABLE,
-    ENV_FEDERATION_URL,
-    ENV_ORIGINS,
-    ENV_ROLES,
-    ENV_RP_ID,
-    ENV_RP_NAME,
+from tapgate_contract import environment, tables
+from tapgate_contract.limits import MAX_SESSION_SECONDS
+from tapgate_contract.policies import (
+    broker_policy,
+    broker_role_trust_policy,
+    event_bus_arn,
+    gated_role_tags,
+    gated_role_trust_policy,
+    gating_policy,
+    self_service_policy,
 )
 
-POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
-CREDENTIAL_ID_INDEX = "byCredentialId"
-TTL_ATTRIBUTE = "expiresAt"
-SESSION_TAG_KEYS = ("tapgate-mfa", "tapgate-uv", "tapgate-credential")
 BROKER_ROLE_NAME = "tapgate-broker"
+BROKER_POLICY_NAME = "tapgate-broker"
 GATING_POLICY_NAME = "tapgate-require-webauthn"
 DEMO_ROLE_NAME = "tapgate-demo-admin"
+# What the demo role may do once the gate lets a session through (cdk.json's
+# managedPolicyArns of a gated role).
+DEMO_PERMISSIONS_POLICY_NAME = "tapgate-demo-permissions"
 DEMO_USER_NAME = "tapgate-demo"
 SELF_SERVICE_POLICY_NAME = "tapgate-self-service"
 LOCAL_API_ID = "local"
+LOCAL_PARTITION = "aws"  # moto's
 # The broker's own credentials in local mode: moto accepts any key for its default account.
 BROKER_ACCESS_KEY_ID = "AKIATAPGATELOCALBRKR"
 BROKER_SECRET_ACCESS_KEY = "tapgate-local-broker-not-a-secret"  # noqa: S105 -- moto only
+_ALLOW_EVERYTHING = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,14 @@ class DemoUser:
 
 
 @dataclass(frozen=True)
-class GatedRole:
+class LocalGatedRole:
+    """A gated role local mode created, with what cdk.json's ``gatedRoles`` says of one."""
+
     arn: str
     name: str
-    max_session_seconds: int = 3600
+    allowed_source_identities: tuple[str, ...]
+    managed_policy_arns: tuple[str, ...]  # its permissions (the gating policy comes on top)
+    max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
 
 
@@ -79,7 +88,7 @@ class LocalResources:
     audit_table: str
     broker_role_arn: str
     gating_policy_arn: str
-    gated_roles: tuple[GatedRole, ...]
+    gated_roles: tuple[LocalGatedRole, ...]
     demo_user: DemoUser
 
 
@@ -89,78 +98,72 @@ def create_tables(
     credentials_table: str,
     ceremonies_table: str,
     audit_table: str,
-) -> None:
-    """The three tables with the stack's keys, index and TTL settings (on-demand billing)."""
-    dynamodb.create_table(
-        TableName=credentials_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "userName", "AttributeType": "S"},
-            {"AttributeName": "credentialId", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "userName", "KeyType": "HASH"},
-            {"AttributeName": "credentialId", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": CREDENTIAL_ID_INDEX,
-                "KeySchema": [{"AttributeName": "credentialId", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    dynamodb.create_table(
-        TableName=ceremonies_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "ceremonyId", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "ceremonyId", "KeyType": "HASH"}],
-    )
-    dynamodb.create_table(
-        TableName=audit_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "userName", "AttributeType": "S"},
-            {"AttributeName": "at", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "userName", "KeyType": "HASH"},
-            {"AttributeName": "at", "KeyType": "RANGE"},
-        ],
-    )
-    for name in (ceremonies_table, audit_table):
-        dynamodb.update_time_to_live(
-            TableName=name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-        )
-    dynamodb.update_continuous_backups(
-        TableName=credentials_table,
-        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-    )
-
-
-def gated_role_trust_policy(
-    *, broker_role_arn: str, source_identities: list[str]
-) -> dict[str, Any]:
-    """Only the broker, only with tapgate's session tags, only for the listed users."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "TapgateBrokerWithWebAuthn",
-                "Effect": "Allow",
-                "Principal": {"AWS": broker_role_arn},
-                "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
-                "Condition": {
-                    "StringEquals": {
-                        "aws:RequestTag/tapgate-mfa": "webauthn",
-                        "sts:SourceIdentity": source_identities,
-                    },
-                    "ForAllValues:StringEquals": {"aws:TagKeys": list(SESSION_TAG_KEYS)},
-                },
-            }
-        ],
+) -> dict[str, str]:
+    """The contract's three tables (keys, index, TTL, point-in-time recovery) under these
+    names; returns each table's ARN by its role."""
+    names = {
+        tables.CREDENTIALS.role: credentials_table,
+        tables.CEREMONIES.role: ceremonies_table,
+        tables.AUDIT.role: audit_table,
     }
+    arns: dict[str, str] = {}
+    for spec in tables.TABLES:
+        name = names[spec.role]
+        indexes = spec.global_secondary_indexes()
+        created = dynamodb.create_table(
+            TableName=name,
+            BillingMode=tables.BILLING_MODE,
+            AttributeDefinitions=spec.attribute_definitions(),
+            KeySchema=spec.key_schema(),
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+        )
+        arns[spec.role] = str(created["TableDescription"]["TableArn"])
+        if spec.ttl_attribute is not None:
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+            )
+        if spec.point_in_time_recovery:
+            dynamodb.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+    return arns
+
+
+def create_gated_role(
+    iam: Any,
+    *,
+    name: str,
+    broker_role_arn: str,
+    allowed_source_identities: tuple[str, ...],
+    managed_policy_arns: tuple[str, ...],
+    gating_policy_arn: str,
+    user_verification: str = "preferred",
+) -> LocalGatedRole:
+    """A gated role as the stack's ``GatedRole`` builds one: the contract's trust policy,
+    the gated-role tag, its permissions and the gating policy."""
+    trust = gated_role_trust_policy(
+        broker_role_arn=broker_role_arn,
+        allowed_source_identities=allowed_source_identities,
+        require_user_verification=user_verification == "required",
+    )
+    role = iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps(trust),
+        MaxSessionDuration=MAX_SESSION_SECONDS,
+        Description="Usable only through tapgate with a WebAuthn assertion",
+        Tags=[{"Key": k, "Value": v} for k, v in gated_role_tags().items()],
+    )["Role"]
+    for arn in (*managed_policy_arns, gating_policy_arn):
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+    return LocalGatedRole(
+        arn=role["Arn"],
+        name=name,
+        allowed_source_identities=allowed_source_identities,
+        managed_policy_arns=managed_policy_arns,
+        user_verification=user_verification,
+    )
 
 
 def bootstrap(
@@ -169,7 +172,6 @@ def bootstrap(
     endpoint_url: str | None = None,
     prefix: str = "tapgate",
     demo_user_name: str = DEMO_USER_NAME,
-    policies_dir: Path = POLICIES_DIR,
     before_demo_key: Callable[[], None] | None = None,
 ) -> LocalResources:
     """Create the stack's resources plus a demo user and gated role; return what was made.
@@ -183,79 +185,64 @@ def bootstrap(
     sts = session.client("sts", endpoint_url=endpoint_url, region_name=region)
     account_id = str(sts.get_caller_identity()["Account"])
 
-    tables = {
-        "credentials_table": f"{prefix}-credentials",
-        "ceremonies_table": f"{prefix}-ceremonies",
-        "audit_table": f"{prefix}-audit",
+    table_names = {
+        "credentials_table": f"{prefix}-{tables.CREDENTIALS.role}",
+        "ceremonies_table": f"{prefix}-{tables.CEREMONIES.role}",
+        "audit_table": f"{prefix}-{tables.AUDIT.role}",
     }
-    create_tables(dynamodb, **tables)
-    table_arns = [
-        f"arn:aws:dynamodb:{region}:{account_id}:table/{name}" for name in tables.values()
-    ]
+    table_arns = create_tables(dynamodb, **table_names)
 
-    lambda_trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
     broker_role_arn = iam.create_role(
         RoleName=BROKER_ROLE_NAME,
-        AssumeRolePolicyDocument=json.dumps(lambda_trust),
-        Description="tapgate broker Lambda",
+        AssumeRolePolicyDocument=json.dumps(broker_role_trust_policy()),
+        Description="tapgate broker: verifies WebAuthn ceremonies, assumes gated roles",
     )["Role"]["Arn"]
 
     gating_policy_arn = iam.create_policy(
         PolicyName=GATING_POLICY_NAME,
-        PolicyDocument=(policies_dir / "gating-policy.json").read_text(),
+        PolicyDocument=json.dumps(gating_policy()),
         Description="Deny everything unless the session carries tapgate-mfa=webauthn",
     )["Policy"]["Arn"]
-
-    trust = gated_role_trust_policy(
-        broker_role_arn=broker_role_arn, source_identities=[demo_user_name]
-    )
-    demo_role = iam.create_role(
-        RoleName=DEMO_ROLE_NAME,
-        AssumeRolePolicyDocument=json.dumps(trust),
-        MaxSessionDuration=3600,
-        Description="tapgate demo gated role",
-    )["Role"]
-    iam.attach_role_policy(RoleName=DEMO_ROLE_NAME, PolicyArn=gating_policy_arn)
-    iam.put_role_policy(
-        RoleName=DEMO_ROLE_NAME,
-        PolicyName="administrator",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-            }
+    demo_permissions_arn = iam.create_policy(
+        PolicyName=DEMO_PERMISSIONS_POLICY_NAME,
+        PolicyDocument=json.dumps(_ALLOW_EVERYTHING),
+        Description="What the demo gated role may do once tapgate let the session in",
+    )["Policy"]["Arn"]
+    gated_roles = (
+        create_gated_role(
+            iam,
+            name=DEMO_ROLE_NAME,
+            broker_role_arn=broker_role_arn,
+            allowed_source_identities=(demo_user_name,),
+            managed_policy_arns=(demo_permissions_arn,),
+            gating_policy_arn=gating_policy_arn,
         ),
     )
-    gated_roles = (GatedRole(arn=demo_role["Arn"], name=DEMO_ROLE_NAME),)
 
     iam.put_role_policy(
         RoleName=BROKER_ROLE_NAME,
-        PolicyName="tapgate-broker",
+        PolicyName=BROKER_POLICY_NAME,
         PolicyDocument=json.dumps(
-            _broker_policy(table_arns=table_arns, gated_role_arns=[r.arn for r in gated_roles])
+            broker_policy(
+                credentials_table_arn=table_arns[tables.CREDENTIALS.role],
+                ceremonies_table_arn=table_arns[tables.CEREMONIES.role],
+                audit_table_arn=table_arns[tables.AUDIT.role],
+                event_bus_arn=event_bus_arn(
+                    partition=LOCAL_PARTITION, region=region, account=account_id
+                ),
+                gated_role_arns=[r.arn for r in gated_roles],
+            )
         ),
     )
 
     user = iam.create_user(UserName=demo_user_name)["User"]
-    self_service = (policies_dir / "self-service-policy.json").read_text()
-    for placeholder, value in {
-        "${Partition}": "aws",
-        "${Region}": region,
-        "${Account}": account_id,
-        "${ApiId}": LOCAL_API_ID,
-    }.items():
-        self_service = self_service.replace(placeholder, value)
+    self_service = self_service_policy(
+        partition=LOCAL_PARTITION, region=region, account=account_id, api_id=LOCAL_API_ID
+    )
     iam.put_user_policy(
-        UserName=demo_user_name, PolicyName=SELF_SERVICE_POLICY_NAME, PolicyDocument=self_service
+        UserName=demo_user_name,
+        PolicyName=SELF_SERVICE_POLICY_NAME,
+        PolicyDocument=json.dumps(self_service),
     )
     if before_demo_key is not None:
         before_demo_key()
@@ -273,7 +260,7 @@ def bootstrap(
             access_key_id=key["AccessKeyId"],
             secret_access_key=key["SecretAccessKey"],
         ),
-        **tables,
+        **table_names,
     )
 
 
@@ -296,16 +283,15 @@ def broker_environment(
         for role in resources.gated_roles
     ]
     return {
-        ENV_CREDENTIALS_TABLE: resources.credentials_table,
-        ENV_CEREMONIES_TABLE: resources.ceremonies_table,
-        ENV_AUDIT_TABLE: resources.audit_table,
-        ENV_RP_ID: rp_id,
-        ENV_RP_NAME: "tapgate (local)",
-        ENV_ORIGINS: json.dumps([origin]),
-        ENV_ROLES: json.dumps(roles),
-        ENV_ADMINS: json.dumps([resources.demo_user.user_name]),
-        ENV_ALLOW_LOCALHOST_HTTP: "true",
-        **({ENV_FEDERATION_URL: federation_url} if federation_url else {}),
+        environment.CREDENTIALS_TABLE: resources.credentials_table,
+        environment.CEREMONIES_TABLE: resources.ceremonies_table,
+        environment.AUDIT_TABLE: resources.audit_table,
+        environment.RP_ID: rp_id,
+        environment.RP_NAME: "tapgate (local)",
+        environment.ORIGINS: json.dumps([origin]),
+        environment.ROLES: json.dumps(roles),
+        environment.ADMINS: json.dumps([resources.demo_user.user_name]),
+        **({environment.FEDERATION_URL: federation_url} if federation_url else {}),
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_DEFAULT_REGION": resources.region,
         "AWS_REGION": resources.region,
@@ -314,31 +300,4 @@ def broker_environment(
         "POWERTOOLS_SERVICE_NAME": "tapgate",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "tapgate",
-    }
-
-
-def _broker_policy(*, table_arns: list[str], gated_role_arns: list[str]) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AssumeGatedRoles",
-                "Effect": "Allow",
-                "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
-                "Resource": gated_role_arns,
-            },
-            {
-                "Sid": "Tables",
-                "Effect": "Allow",
-                "Action": [
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:DeleteItem",
-                    "dynamodb:Query",
-                    "dynamodb:TransactWriteItems",
-                ],
-                "Resource": [*table_arns, *(f"{arn}/index/*" for arn in table_arns)],
-            },
-        ],
     }

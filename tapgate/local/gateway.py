@@ -34,11 +34,11 @@ from tapgate.local.sigv4 import (
     SigV4Identity,
     verify_request,
 )
+from tapgate_contract.limits import MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
+from tapgate_contract.stage import STAGE
 
 logger = logging.getLogger(__name__)
 
-STAGE = "v1"
-DEFAULT_MAX_BODY_BYTES = 64 * 1024
 PROBLEM_TYPE_BASE = "https://tapgate.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 _DRAIN_LIMIT = 1024 * 1024  # read at most this much of a refused body so the client sees 413

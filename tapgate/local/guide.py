@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tapgate.local.state import DEFAULT_STATE_FILE
+from tapgate_contract import routes as v1
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def next_steps(handle: LocalHandle) -> str:
         "4. In a browser: create a one-time enrollment link as the demo user (an admin here),",
         "   open it, enroll a passkey, then sign in with it on the page:",
         f"  tapgate enroll --user {user['userName']}",
-        f"  web page: {handle.api_url}/v1/",
+        f"  web page: {handle.api_url}{v1.PAGE.url_path}",
         "",
         "Not enforced in local mode: IAM conditions and trust policies (moto ignores them).",
         "Stop with Ctrl-C.",

@@ -233,6 +233,8 @@ def _restore_sessions(sessions: list[dict[str, str]], *, account_id: str, region
     from moto.backends import get_backend  # noqa: PLC0415
     from moto.core.utils import utcnow  # noqa: PLC0415
 
+    from tapgate_contract.limits import MIN_SESSION_SECONDS  # noqa: PLC0415
+
     sts: Any = get_backend("sts")[account_id][PARTITION]
     now = utcnow()
     for saved in sessions:
@@ -244,7 +246,7 @@ def _restore_sessions(sessions: list[dict[str, str]], *, account_id: str, region
             role_session_name=saved["sessionName"],
             role_arn=saved["roleArn"],
             policy="",
-            duration=900,
+            duration=MIN_SESSION_SECONDS,  # replaced by the saved expiration below
             external_id="",
         )
         session.access_key_id = session.access_key.access_key_id = saved["accessKeyId"]
@@ -305,7 +307,7 @@ def _is_port(value: object) -> bool:
 
 
 def _expired(item: Mapping[str, Any], now: float) -> bool:
-    from tapgate.local.bootstrap import TTL_ATTRIBUTE  # noqa: PLC0415  (the tables' TTL)
+    from tapgate_contract.tables import TTL_ATTRIBUTE  # noqa: PLC0415  (the tables' TTL)
 
     ttl = item.get(TTL_ATTRIBUTE)
     if not isinstance(ttl, dict) or "N" not in ttl:

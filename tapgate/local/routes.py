@@ -1,77 +1,31 @@
-"""The local gateway's route table: the same methods, paths and authorization as the stack.
+"""The local gateway's matcher over the contract's route table (``tapgate_contract.routes``).
 
-API Gateway authorizes per method and cannot make SigV4 optional, so a route is either
-``SIGV4`` (AWS_IAM) or ``NONE`` (open at the gateway; the handler authenticates with an
-enrollment token or a WebAuthn assertion). ``stacks/api.py`` holds the deployed table;
-``tests/infrastructure`` checks that both list the same routes.
+The table is the one the stack deploys; this module only answers what API Gateway answers
+before the Lambda runs: does ``method path`` need a signature, and which paths are the
+per-IP throttled ones.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 
-API_PREFIX = "/v1"
+from tapgate_contract.routes import STAGE_PREFIX, Auth, match, public_write_prefixes
+
+API_PREFIX = STAGE_PREFIX
 
 
 class RouteAuth(enum.Enum):
-    """How a route is authorized at the gateway, before the handler runs."""
+    """API Gateway's authorization type of a method, as the gateway enforces it."""
 
     SIGV4 = "sigv4"  # AWS_IAM: a valid signature or 403; the signer is the caller
     NONE = "none"  # open: no identity reaches the handler, even if the request is signed
 
 
-SIGV4, NONE = RouteAuth.SIGV4, RouteAuth.NONE
-
-# (method, path under the stage, authorization), as in stacks/api.py ROUTES.
-ROUTES: tuple[tuple[str, str, RouteAuth], ...] = (
-    ("POST", "/registration/options", SIGV4),
-    ("POST", "/registration/verify", SIGV4),
-    ("POST", "/authentication/options", SIGV4),
-    ("POST", "/authentication/verify", SIGV4),
-    ("GET", "/credentials", SIGV4),
-    ("DELETE", "/credentials/{credentialId}", SIGV4),
-    ("GET", "/roles", SIGV4),
-    ("POST", "/enrollments", SIGV4),
-    ("POST", "/enrollment/options", NONE),
-    ("POST", "/enrollment/verify", NONE),
-    ("POST", "/passkey/options", NONE),
-    ("POST", "/passkey/verify", NONE),
-    ("POST", "/passkey/credentials/list", NONE),
-    ("DELETE", "/passkey/credentials/{credentialId}", NONE),
-    ("GET", "/config", NONE),
-    ("GET", "/", NONE),
-    ("GET", "/enroll", NONE),
-    ("GET", "/static/{proxy+}", NONE),
-)
-
+_GATEWAY_AUTH = {Auth.SIGV4: RouteAuth.SIGV4, Auth.PUBLIC: RouteAuth.NONE}
 
 # Where the unsigned, state-changing routes live: the per-IP token bucket covers these,
-# as the stack's strict WAF rule covers its ``public_write_prefixes``.
-THROTTLED_PREFIXES = tuple(
-    sorted(
-        {
-            f"{API_PREFIX}/{path.split('/')[1]}/"
-            for method, path, auth in ROUTES
-            if auth is NONE and method != "GET"
-        }
-    )
-)
-
-
-def _pattern(template: str) -> re.Pattern[str]:
-    parts = []
-    for segment in template.strip("/").split("/"):
-        if segment.endswith("+}"):
-            parts.append(".+")  # a greedy proxy: one or more segments
-        elif segment.startswith("{"):
-            parts.append("[^/]+")
-        else:
-            parts.append(re.escape(segment))
-    return re.compile("^/" + "/".join(parts) + "$") if template != "/" else re.compile("^/$")
-
-
-_COMPILED = tuple((method, _pattern(path), auth) for method, path, auth in ROUTES)
+# as the stack's strict WAF rule does.
+THROTTLED_PREFIXES = public_write_prefixes()
 
 
 def route_auth(method: str, path: str) -> RouteAuth | None:
@@ -82,8 +36,5 @@ def route_auth(method: str, path: str) -> RouteAuth | None:
     """
     if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
         return None
-    relative = path[len(API_PREFIX) :] or "/"
-    for route_method, pattern, auth in _COMPILED:
-        if route_method == method and pattern.match(relative):
-            return auth
-    return SIGV4
+    route = match(method, path[len(API_PREFIX) :] or "/")
+    return RouteAuth.SIGV4 if route is None else _GATEWAY_AUTH[route.auth]

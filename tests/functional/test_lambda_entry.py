@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tapgate_broker import settings as env_names
+from tapgate_contract import environment as env_names
 from tests.functional.broker_harness import api_event
 
 
@@ -22,12 +22,12 @@ class LambdaContext:
 @pytest.fixture
 def handler(monkeypatch, settings):
     values = {
-        env_names.ENV_CREDENTIALS_TABLE: settings.credentials_table,
-        env_names.ENV_CEREMONIES_TABLE: settings.ceremonies_table,
-        env_names.ENV_AUDIT_TABLE: settings.audit_table,
-        env_names.ENV_RP_ID: settings.rp_id,
-        env_names.ENV_ORIGINS: json.dumps(list(settings.origins)),
-        env_names.ENV_ROLES: json.dumps([{"arn": r.arn, "name": r.name} for r in settings.roles]),
+        env_names.CREDENTIALS_TABLE: settings.credentials_table,
+        env_names.CEREMONIES_TABLE: settings.ceremonies_table,
+        env_names.AUDIT_TABLE: settings.audit_table,
+        env_names.RP_ID: settings.rp_id,
+        env_names.ORIGINS: json.dumps(list(settings.origins)),
+        env_names.ROLES: json.dumps([{"arn": r.arn, "name": r.name} for r in settings.roles]),
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "tapgate-tests",

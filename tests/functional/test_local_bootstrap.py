@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,16 +24,24 @@ from botocore.credentials import Credentials
 
 from tapgate.local.bootstrap import (
     BROKER_ROLE_NAME,
+    DEMO_PERMISSIONS_POLICY_NAME,
     DEMO_ROLE_NAME,
     GATING_POLICY_NAME,
-    POLICIES_DIR,
     broker_environment,
 )
 from tapgate.local.server import LocalHandle, LocalModeError, moto_secret_lookup, start_local
 from tapgate_broker.core.models import UserVerification
 from tapgate_broker.settings import Settings
+from tapgate_contract.policies import gated_role_trust_policy
 
 ACCOUNT = "123456789012"
+SHIPPED_GATING_POLICY = (
+    Path(__file__).resolve().parents[2]
+    / "lambdas"
+    / "tapgate_contract"
+    / "policies"
+    / "gating-policy.json"
+)
 
 
 @pytest.fixture(scope="module")
@@ -125,31 +134,26 @@ def test_the_gating_policy_is_the_shipped_document(local, session):
     assert arn == f"arn:aws:iam::{ACCOUNT}:policy/{GATING_POLICY_NAME}"
     version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
     document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
-    expected = json.loads((POLICIES_DIR / "gating-policy.json").read_text())
+    expected = json.loads(SHIPPED_GATING_POLICY.read_text())
     assert document["Document"] == expected
 
 
 def test_the_demo_role_is_gated_and_trusts_only_the_broker_with_tags(local, session):
+    """tests/infrastructure/test_local_parity.py compares it with the stack's in full."""
     iam = client(session, local, "iam")
     role = iam.get_role(RoleName=DEMO_ROLE_NAME)["Role"]
     assert [r.arn for r in local.resources.gated_roles] == [role["Arn"]]
     attached = iam.list_attached_role_policies(RoleName=DEMO_ROLE_NAME)["AttachedPolicies"]
-    assert [p["PolicyArn"] for p in attached] == [local.resources.gating_policy_arn]
-    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert statement["Principal"] == {"AWS": local.resources.broker_role_arn}
-    assert set(statement["Action"]) == {
-        "sts:AssumeRole",
-        "sts:TagSession",
-        "sts:SetSourceIdentity",
+    assert {p["PolicyArn"] for p in attached} == {
+        local.resources.gating_policy_arn,
+        f"arn:aws:iam::{ACCOUNT}:policy/{DEMO_PERMISSIONS_POLICY_NAME}",
     }
-    condition = statement["Condition"]
-    assert condition["StringEquals"]["aws:RequestTag/tapgate-mfa"] == "webauthn"
-    assert condition["StringEquals"]["sts:SourceIdentity"] == ["tapgate-demo"]
-    assert set(condition["ForAllValues:StringEquals"]["aws:TagKeys"]) == {
-        "tapgate-mfa",
-        "tapgate-uv",
-        "tapgate-credential",
-    }
+    assert role["AssumeRolePolicyDocument"] == gated_role_trust_policy(
+        broker_role_arn=local.resources.broker_role_arn,
+        allowed_source_identities=["tapgate-demo"],
+    )
+    tags = iam.list_role_tags(RoleName=DEMO_ROLE_NAME)["Tags"]
+    assert tags == [{"Key": "tapgate-gated", "Value": "true"}]
 
 
 def test_the_demo_user_keys_identify_the_demo_user(local):
@@ -181,7 +185,6 @@ def test_the_broker_environment_parses_as_settings(local):
     assert settings.rp_id == "localhost"
     assert settings.origins == ("http://localhost:8080",)
     assert settings.admins == ("tapgate-demo",)
-    assert settings.allow_localhost_http is True
     (role,) = settings.roles
     assert role.arn == local.resources.gated_roles[0].arn
     assert role.max_session_seconds == 3600

@@ -9,9 +9,6 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.api import ROUTES, WHY_PASSKEY_ASSERTION, Auth, Route, public_write_prefixes
-from tapgate.local import routes as local_routes
-from tapgate.local.routes import RouteAuth as LocalAuth
 from tests.infrastructure.conftest import (
     EXPECTED_ROUTES,
     FULL_THROTTLING,
@@ -246,31 +243,3 @@ def test_the_bearer_token_reaches_the_lambda_on_the_enrollment_routes(
     integration = method["Integration"]
     assert integration["Type"] == "AWS_PROXY"
     assert not {"RequestParameters", "RequestTemplates", "PassthroughBehavior"} & set(integration)
-
-
-def test_the_route_table_refuses_an_unexplained_public_route() -> None:
-    with pytest.raises(ValueError, match="says why"):
-        Route("POST", "/passkey/x", Auth.PUBLIC)
-    with pytest.raises(ValueError, match="says why"):
-        Route("POST", "/credentials", Auth.SIGV4, why_public="signed, but called public")
-
-
-def test_public_write_prefixes_cover_the_unsigned_writes_and_nothing_signed() -> None:
-    assert public_write_prefixes() == ("/v1/enrollment/", "/v1/passkey/")
-    # POST /v1/enrollments (SigV4) must not fall under /v1/enrollment/.
-    assert not "/v1/enrollments".startswith(public_write_prefixes())
-    clash = (*ROUTES, Route("GET", "/passkey/status", Auth.SIGV4))
-    with pytest.raises(ValueError, match="per-IP rule"):
-        public_write_prefixes(clash)
-    flat = (*ROUTES, Route("POST", "/login", Auth.PUBLIC, why_public=WHY_PASSKEY_ASSERTION))
-    with pytest.raises(ValueError, match="path of its own"):
-        public_write_prefixes(flat)
-
-
-def test_the_local_gateway_authorizes_the_same_route_table() -> None:
-    """docs/design.md: local mode authorizes exactly the stack's routes."""
-    local_auth = {LocalAuth.SIGV4: Auth.SIGV4, LocalAuth.NONE: Auth.PUBLIC}
-    local = {(method, path): local_auth[auth] for method, path, auth in local_routes.ROUTES}
-    assert local == {(r.method, r.path): r.auth for r in ROUTES}
-    # and throttles per IP the paths the web ACL's strict rule covers
-    assert public_write_prefixes() == local_routes.THROTTLED_PREFIXES

@@ -1,12 +1,12 @@
-"""The environment-variable contract between the stack and the handler."""
+"""The broker's environment: the stack sets the contract's variables, the handler reads them."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from stacks import broker_env
 from tapgate_broker import settings
+from tapgate_contract import environment
 from tests.infrastructure.conftest import ADMIN_ROLE_ARN, EXTERNAL_ROLE_ARN, only
 
 
@@ -16,15 +16,10 @@ def _variables(raw: dict[str, Any]) -> dict[str, Any]:
     return variables
 
 
-def test_both_sides_name_the_same_variables() -> None:
-    handler_side = {value for name, value in vars(settings).items() if name.startswith("ENV_")}
-    assert set(broker_env.ALL) == handler_side == set(settings.ALL_ENV_VARS)
-
-
 def test_the_stack_sets_every_variable_but_the_local_only_ones(raw: dict[str, Any]) -> None:
     tapgate_vars = {k for k in _variables(raw) if k.startswith("TAPGATE_")}
-    assert tapgate_vars == set(settings.ALL_ENV_VARS) - broker_env.LOCAL_ONLY
-    assert set(settings.REQUIRED_ENV_VARS) <= tapgate_vars
+    assert tapgate_vars == set(environment.ALL) - environment.LOCAL_ONLY
+    assert set(environment.REQUIRED) <= tapgate_vars
 
 
 def _resolve(value: Any, arns: dict[str, str]) -> str:
@@ -43,16 +38,15 @@ def test_the_handler_reads_what_the_stack_writes(raw: dict[str, Any]) -> None:
         name: (f"table-{name}" if isinstance(value, dict) and "Ref" in value else value)
         for name, value in _variables(raw).items()
     }
-    env[settings.ENV_ROLES] = _resolve(_variables(raw)[settings.ENV_ROLES], arns)
+    env[environment.ROLES] = _resolve(_variables(raw)[environment.ROLES], arns)
     parsed = settings.Settings.from_env(env)
     assert parsed.rp_id == "tapgate.example.com"
     assert parsed.origins == ("https://tapgate.example.com",)
     assert parsed.admins == ("alice", ADMIN_ROLE_ARN)
     assert parsed.identity_roles == ("AWSReservedSSO_*",)
-    assert not parsed.allow_localhost_http
     by_name = {role.name: role for role in parsed.roles}
     assert set(by_name) == {"tapgate-example-readonly", "tapgate-test-admin", "Legacy admin"}
     assert by_name["tapgate-test-admin"].max_session_seconds == 1800
     assert by_name["tapgate-test-admin"].user_verification == "required"
     assert by_name["Legacy admin"].arn == EXTERNAL_ROLE_ARN
-    assert json.loads(env[settings.ENV_ORIGINS]) == ["https://tapgate.example.com"]
+    assert json.loads(env[environment.ORIGINS]) == ["https://tapgate.example.com"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import shutil
+import subprocess
 import sys
 import zipfile
 from email.parser import HeaderParser
@@ -31,6 +32,7 @@ from stacks.bundling import (
     remove_runtime_provided,
     runtime_python,
 )
+from tapgate_contract.routes import ROUTES
 from tests.infrastructure.conftest import REPO
 
 # Measured at 24.3 MB with boto3's dependency tree, 6.7 MB without (zip -9, December 2025).
@@ -99,6 +101,24 @@ def test_the_asset_has_the_dependencies_for_arm64_and_no_host_bytecode(asset: Pa
     assert native, "cryptography should bring native code"
     assert all("x86_64" not in name for name in native)
     assert any("aarch64" in name for name in native) or any("abi3" in name for name in native)
+
+
+@pytest.mark.slow
+def test_the_asset_carries_the_contract_with_its_policy_json(asset: Path) -> None:
+    """The broker imports tapgate_contract; the contract reads its JSON as package data."""
+    code = (
+        "import sys; sys.path[:0] = [sys.argv[1]]; "
+        "from tapgate_contract import policies, routes; "
+        "assert policies.__file__.startswith(sys.argv[1]); "
+        "print(policies.gating_policy()['Statement'][0]['Sid'], len(routes.ROUTES))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(asset)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == ["TapgateDenyWithoutWebAuthn", str(len(ROUTES))]
 
 
 @pytest.mark.slow
@@ -180,7 +200,7 @@ def test_the_function_code_is_keyed_by_asset_hash(monkeypatch: pytest.MonkeyPatc
     def s3_key(fake_hash: str) -> str:
         monkeypatch.setattr(broker, "asset_hash", lambda _source: fake_hash)
         stack = Stack(App(context={"aws:cdk:bundling-stacks": []}), "KeyTest")
-        broker.Broker(stack, "Broker")
+        broker.BrokerFunction(stack, "Broker")
         (function,) = Template.from_stack(stack).find_resources("AWS::Lambda::Function").values()
         key: str = function["Properties"]["Code"]["S3Key"]
         return key

@@ -14,7 +14,7 @@ from stacks.config import (
     ThrottlingConfig,
     config_from_mapping,
 )
-from stacks.gated_roles import trust_policy_json
+from tapgate_contract.policies import gated_role_trust_policy
 from tests.infrastructure.conftest import REPO
 
 
@@ -24,7 +24,7 @@ def test_the_documented_retrofit_trust_policy_is_the_constructs() -> None:
     assert match, "the retrofit trust policy block is missing from docs/deploy.md"
     documented = json.loads(match.group(1))
     broker = documented["Statement"][0]["Principal"]["AWS"]
-    assert documented == trust_policy_json(
+    assert documented == gated_role_trust_policy(
         broker_role_arn=broker, allowed_source_identities=["alice", "ops-*"]
     )
 

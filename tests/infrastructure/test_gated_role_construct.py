@@ -8,8 +8,9 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
-from stacks.gated_roles import GatedRole, trust_policy_json
-from stacks.policies import GATING_POLICY_FILE
+from stacks.gated_roles import GatedRole
+from tapgate_contract.policies import gated_role_trust_policy
+from tests.infrastructure.conftest import GATING_POLICY_FILE
 
 BROKER_ARN = "arn:aws:iam::111122223333:role/Tapgate-BrokerRole-ABC"
 
@@ -40,7 +41,7 @@ def test_without_tapgates_managed_policy_the_gating_statement_is_inline(
 
 
 def test_trust_policy_is_the_documented_one(role_properties: dict) -> None:
-    expected = trust_policy_json(
+    expected = gated_role_trust_policy(
         broker_role_arn=BROKER_ARN,
         allowed_source_identities=["alice", "deploy-*"],
         require_user_verification=True,

@@ -12,9 +12,9 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 
 from stacks.application import MEMBER_STACK_NAME, build_app
-from stacks.gated_roles import trust_policy_json
 from stacks.member_account import BROKER_ROLE_ARN_PATTERN, MemberAccountStack
-from stacks.policies import gating_policy_document
+from tapgate_contract.policies import gated_role_trust_policy as trust_policy_json
+from tapgate_contract.policies import gating_policy as gating_policy_document
 from tests.infrastructure.conftest import (
     CROSS_ACCOUNT_ROLE_ARN,
     MEMBER_ACCOUNTS,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from stacks import signals
+from tapgate_contract import signals
 from tests.infrastructure.conftest import (
     ALARM_TOPIC_ARN,
     FULL_ALARMS,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stacks.policies import GATING_POLICY_FILE
-from tests.infrastructure.conftest import CERT_ARN, only, resources_of
+from tests.infrastructure.conftest import CERT_ARN, GATING_POLICY_FILE, only, resources_of
 
 
 def _join(value: Any) -> list[Any]:

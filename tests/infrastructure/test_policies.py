@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 
-from stacks.gated_roles import trust_policy_json
-from stacks.policies import GATING_POLICY_FILE, SELF_SERVICE_POLICY_FILE
 from tapgate.audit.evaluator import Request, evaluate
 from tapgate.audit.policy import Policy, parse_policy
-from tests.infrastructure.conftest import only, resources_of
+from tapgate_contract.policies import gated_role_trust_policy
+from tests.infrastructure.conftest import (
+    GATING_POLICY_FILE,
+    SELF_SERVICE_POLICY_FILE,
+    only,
+    resources_of,
+)
 
 ACCOUNT = "111122223333"
 BROKER_ARN = f"arn:aws:iam::{ACCOUNT}:role/tapgate-broker"
@@ -123,7 +127,7 @@ def test_trust_policy_json_for_retrofits_matches_the_construct(raw: dict[str, An
     synthesized = _with_broker_arn(
         raw, _role(raw, "tapgate-test-admin")["AssumeRolePolicyDocument"]
     )
-    documented = trust_policy_json(
+    documented = gated_role_trust_policy(
         broker_role_arn=BROKER_ARN,
         allowed_source_identities=["alice"],
         require_user_verification=True,

@@ -8,7 +8,8 @@ from tapgate_broker.adapters.sts import session_name_for
 from tapgate_broker.core.errors import BadRequestError, CeremonyFailedError
 from tapgate_broker.core.service import decode_credential_id, normalize_nickname, short_id
 from tapgate_broker.core.webauthn import check_counter
-from tapgate_broker.settings import ENV_ROLES, Settings, SettingsError
+from tapgate_broker.settings import Settings, SettingsError
+from tapgate_contract.environment import ROLES as ENV_ROLES
 
 
 @pytest.mark.parametrize(("stored", "received"), [(0, 0), (0, 1), (5, 6), (5, 500)])

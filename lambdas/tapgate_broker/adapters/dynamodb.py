@@ -44,8 +44,15 @@ from tapgate_broker.core.models import (
     UserVerification,
 )
 from tapgate_broker.core.ports import CounterAdvance, TokenUse
+from tapgate_contract.tables import (
+    AUDIT_AT,
+    CEREMONY_ID,
+    CREDENTIAL_ID,
+    CREDENTIAL_ID_INDEX,
+    TTL_ATTRIBUTE,
+    USER_NAME,
+)
 
-CREDENTIAL_ID_INDEX = "byCredentialId"
 GUARD_USER = "#credential-id"
 ENROLLMENT_KIND = "enrollment"
 ENROLLMENT_PREFIX = "enrollment#"
@@ -73,7 +80,7 @@ class DynamoCredentialStore:
         return [
             _credential_from_item(item)
             for item in self._query(
-                KeyConditionExpression="userName = :u",
+                KeyConditionExpression=f"{USER_NAME} = :u",
                 ExpressionAttributeValues={":u": {"S": user_name}},
                 ConsistentRead=True,
             )
@@ -84,10 +91,10 @@ class DynamoCredentialStore:
             _credential_from_item(item)
             for item in self._query(
                 IndexName=CREDENTIAL_ID_INDEX,
-                KeyConditionExpression="credentialId = :c",
+                KeyConditionExpression=f"{CREDENTIAL_ID} = :c",
                 ExpressionAttributeValues={":c": {"S": websafe_encode(credential_id)}},
             )
-            if item.get("userName", {}).get("S") != GUARD_USER
+            if item.get(USER_NAME, {}).get("S") != GUARD_USER
         ]
 
     def add(
@@ -100,7 +107,7 @@ class DynamoCredentialStore:
     ) -> None:
         """One transaction: the key, its id guard, the step-up counter, the token's use and
         the audit record."""
-        new_id = "attribute_not_exists(credentialId)"
+        new_id = f"attribute_not_exists({CREDENTIAL_ID})"
         items: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -136,11 +143,11 @@ class DynamoCredentialStore:
     def _token_use(self, token: TokenUse) -> dict[str, Any]:
         return {
             "TableName": self._tokens_table,
-            "Key": {"ceremonyId": {"S": ENROLLMENT_PREFIX + token.token_hash}},
+            "Key": {CEREMONY_ID: {"S": ENROLLMENT_PREFIX + token.token_hash}},
             "UpdateExpression": "SET usedAt = :now",
             "ConditionExpression": (
-                "attribute_exists(ceremonyId) AND attribute_not_exists(usedAt)"
-                " AND expiresAt > :now AND kind = :kind"
+                f"attribute_exists({CEREMONY_ID}) AND attribute_not_exists(usedAt)"
+                f" AND {TTL_ATTRIBUTE} > :now AND kind = :kind"
             ),
             "ExpressionAttributeValues": {
                 ":now": {"N": str(token.now)},
@@ -188,7 +195,7 @@ class DynamoCredentialStore:
             "Delete": {
                 "TableName": self._table,
                 "Key": _credential_key(GUARD_USER, credential_id),
-                "ConditionExpression": "attribute_not_exists(credentialId) OR #owner = :owner",
+                "ConditionExpression": f"attribute_not_exists({CREDENTIAL_ID}) OR #owner = :owner",
                 "ExpressionAttributeNames": {"#owner": "owner"},
                 "ExpressionAttributeValues": {":owner": {"S": user_name}},
             }
@@ -217,7 +224,7 @@ class DynamoCredentialStore:
                     "Delete": {
                         "TableName": self._table,
                         "Key": key,
-                        "ConditionExpression": "attribute_exists(credentialId)",
+                        "ConditionExpression": f"attribute_exists({CREDENTIAL_ID})",
                     }
                 },
                 guard,
@@ -269,7 +276,7 @@ class DynamoCeremonyStore:
             self._client.put_item(
                 TableName=self._table,
                 Item=_ceremony_to_item(ceremony),
-                ConditionExpression="attribute_not_exists(ceremonyId)",
+                ConditionExpression=f"attribute_not_exists({CEREMONY_ID})",
             )
         except (ClientError, BotoCoreError) as exc:
             raise dependency_error(exc, service="dynamodb") from exc
@@ -285,8 +292,8 @@ class DynamoCeremonyStore:
         """
         values: dict[str, Any] = {":now": {"N": str(now)}, ":kind": {"S": kind.value}}
         condition = (
-            "attribute_exists(ceremonyId) AND attribute_not_exists(consumedAt)"
-            " AND expiresAt > :now AND kind = :kind"
+            f"attribute_exists({CEREMONY_ID}) AND attribute_not_exists(consumedAt)"
+            f" AND {TTL_ATTRIBUTE} > :now AND kind = :kind"
         )
         if user_name is None:
             condition += " AND attribute_not_exists(userName)"
@@ -296,7 +303,7 @@ class DynamoCeremonyStore:
         try:
             result = self._client.update_item(
                 TableName=self._table,
-                Key={"ceremonyId": {"S": ceremony_id}},
+                Key={CEREMONY_ID: {"S": ceremony_id}},
                 UpdateExpression="SET consumedAt = :now REMOVE #state, allowed, stepUpState",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#state": "state"},
@@ -322,18 +329,18 @@ class DynamoEnrollmentStore:
 
     def put(self, token: EnrollmentToken) -> None:
         item: Item = {
-            "ceremonyId": {"S": ENROLLMENT_PREFIX + token.token_hash},
+            CEREMONY_ID: {"S": ENROLLMENT_PREFIX + token.token_hash},
             "kind": {"S": ENROLLMENT_KIND},
             "userName": {"S": token.user_name},
             "issuedBy": {"S": token.issued_by},
             "adminIssued": {"BOOL": token.admin_issued},
-            "expiresAt": {"N": str(token.expires_at)},
+            TTL_ATTRIBUTE: {"N": str(token.expires_at)},
         }
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item=item,
-                ConditionExpression="attribute_not_exists(ceremonyId)",
+                ConditionExpression=f"attribute_not_exists({CEREMONY_ID})",
             )
         except (ClientError, BotoCoreError) as exc:
             raise dependency_error(exc, service="dynamodb") from exc
@@ -342,7 +349,7 @@ class DynamoEnrollmentStore:
         try:
             answer = self._client.get_item(
                 TableName=self._table,
-                Key={"ceremonyId": {"S": ENROLLMENT_PREFIX + token_hash}},
+                Key={CEREMONY_ID: {"S": ENROLLMENT_PREFIX + token_hash}},
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as exc:
@@ -356,7 +363,7 @@ class DynamoEnrollmentStore:
             user_name=item["userName"]["S"],
             issued_by=item.get("issuedBy", {}).get("S", ""),
             admin_issued=bool(item.get("adminIssued", {}).get("BOOL", False)),
-            expires_at=int(item["expiresAt"]["N"]),
+            expires_at=int(item[TTL_ATTRIBUTE]["N"]),
             used_at=int(used) if used is not None else None,
         )
 
@@ -379,11 +386,11 @@ class DynamoAuditLog:
         """The PutItem parameters of a record (also used inside other transactions)."""
         at = datetime.strptime(record.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         item: Item = {
-            "userName": {"S": record.user_name},
-            "at": {"S": f"{record.at}#{_random_suffix()}"},
+            USER_NAME: {"S": record.user_name},
+            AUDIT_AT: {"S": f"{record.at}#{_random_suffix()}"},
             "event": {"S": record.event},
             "outcome": {"S": record.outcome},
-            "expiresAt": {"N": str(int(at.timestamp()) + self._retention)},
+            TTL_ATTRIBUTE: {"N": str(int(at.timestamp()) + self._retention)},
         }
         optional = {
             "credentialId": record.credential_id,
@@ -401,18 +408,18 @@ class DynamoAuditLog:
 
 
 def _credential_key(user_name: str, credential_id: bytes) -> Item:
-    return {"userName": {"S": user_name}, "credentialId": {"S": websafe_encode(credential_id)}}
+    return {USER_NAME: {"S": user_name}, CREDENTIAL_ID: {"S": websafe_encode(credential_id)}}
 
 
 def _counter_condition(advance: CounterAdvance) -> tuple[str, dict[str, Any]]:
     if advance.old == 0 and advance.new == 0:
         # An authenticator without a counter: nothing to race on, but the key must exist.
         return (
-            "attribute_exists(credentialId) AND signCount = :new",
+            f"attribute_exists({CREDENTIAL_ID}) AND signCount = :new",
             {":new": {"N": "0"}},
         )
     return (
-        "attribute_exists(credentialId) AND signCount < :new",
+        f"attribute_exists({CREDENTIAL_ID}) AND signCount < :new",
         {":new": {"N": str(advance.new)}},
     )
 
@@ -437,8 +444,8 @@ def _credential_to_item(c: StoredCredential) -> Item:
 
 def _credential_from_item(item: Item) -> StoredCredential:
     return StoredCredential(
-        user_name=item["userName"]["S"],
-        credential_id=websafe_decode(item["credentialId"]["S"]),
+        user_name=item[USER_NAME]["S"],
+        credential_id=websafe_decode(item[CREDENTIAL_ID]["S"]),
         credential_data=bytes(item["credentialData"]["B"]),
         sign_count=int(item["signCount"]["N"]),
         user_handle=bytes(item["userHandle"]["B"]),
@@ -454,10 +461,10 @@ def _credential_from_item(item: Item) -> StoredCredential:
 
 def _ceremony_to_item(c: Ceremony) -> Item:
     item: Item = {
-        "ceremonyId": {"S": c.ceremony_id},
+        CEREMONY_ID: {"S": c.ceremony_id},
         "kind": {"S": c.kind.value},
         "state": {"S": json.dumps(c.state)},
-        "expiresAt": {"N": str(c.expires_at)},
+        TTL_ATTRIBUTE: {"N": str(c.expires_at)},
         "userVerification": {"S": c.user_verification.value},
         "nickname": {"S": c.nickname},
         "allowed": {
@@ -490,11 +497,11 @@ def _ceremony_from_item(item: Item) -> Ceremony:
     step_up = item.get("stepUpState", {}).get("S")
     handle = item.get("userHandle", {}).get("B")
     return Ceremony(
-        ceremony_id=item["ceremonyId"]["S"],
+        ceremony_id=item[CEREMONY_ID]["S"],
         kind=CeremonyKind(item["kind"]["S"]),
         user_name=item.get("userName", {}).get("S"),
         state=json.loads(item["state"]["S"]),
-        expires_at=int(item["expiresAt"]["N"]),
+        expires_at=int(item[TTL_ATTRIBUTE]["N"]),
         role_arn=item.get("roleArn", {}).get("S"),
         user_verification=UserVerification(item["userVerification"]["S"]),
         user_handle=bytes(handle) if handle is not None else None,

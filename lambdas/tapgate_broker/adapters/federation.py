@@ -20,17 +20,7 @@ from collections.abc import Callable
 
 from tapgate_broker.core.errors import BadRequestError, DependencyError
 from tapgate_broker.core.models import IssuedCredentials
-
-# partition -> (federation endpoint, console home)
-PARTITIONS = {
-    "aws": ("https://signin.aws.amazon.com/federation", "https://console.aws.amazon.com/"),
-    "aws-us-gov": (
-        "https://signin.amazonaws-us-gov.com/federation",
-        "https://console.amazonaws-us-gov.com/",
-    ),
-    "aws-cn": ("https://signin.amazonaws.cn/federation", "https://console.amazonaws.cn/"),
-}
-MAX_ANSWER_BYTES = 64 * 1024
+from tapgate_contract.federation import MAX_ANSWER_BYTES, partition_of
 
 Fetch = Callable[[str, float], bytes]
 
@@ -59,11 +49,11 @@ class FederationConsoleSignIn:
         self._timeout = timeout
 
     def sign_in_url(self, credentials: IssuedCredentials) -> str:
-        partition = credentials.role_arn.split(":", 2)[1]
-        if partition not in PARTITIONS:
-            raise BadRequestError(f"Console links are not available in partition {partition}.")
-        default_endpoint, console_home = PARTITIONS[partition]
-        endpoint = self._endpoint or default_endpoint
+        partition = partition_of(credentials.role_arn)
+        if partition is None:
+            name = credentials.role_arn.split(":", 2)[1]
+            raise BadRequestError(f"Console links are not available in partition {name}.")
+        endpoint = self._endpoint or partition.federation_endpoint
         session = json.dumps(
             {
                 "sessionId": credentials.access_key_id,
@@ -97,7 +87,7 @@ class FederationConsoleSignIn:
             {
                 "Action": "login",
                 "Issuer": self._issuer,
-                "Destination": console_home,
+                "Destination": partition.console_home,
                 "SigninToken": token,
             }
         )

@@ -12,12 +12,8 @@ from tapgate_broker.adapters.aws_errors import dependency_error, error_code
 from tapgate_broker.core.errors import ForbiddenError
 from tapgate_broker.core.models import IssuedCredentials
 from tapgate_broker.core.service import short_id
-
-MFA_TAG = "tapgate-mfa"
-UV_TAG = "tapgate-uv"
-CREDENTIAL_TAG = "tapgate-credential"
-SESSION_TAG_KEYS = (MFA_TAG, UV_TAG, CREDENTIAL_TAG)
-MAX_CHAINED_SECONDS = 3600  # AssumeRole from a role session is role chaining
+from tapgate_contract.limits import MAX_SESSION_SECONDS
+from tapgate_contract.tags import CREDENTIAL_TAG, MFA_TAG, MFA_TAG_VALUE, UV_TAG, uv_tag_value
 
 _IDENTITY = re.compile(r"^[\w+=,.@-]{2,64}$")
 _SESSION_UNSAFE = re.compile(r"[^\w+=,.@-]")
@@ -52,10 +48,11 @@ class StsRoleIssuer:
                 RoleArn=role_arn,
                 RoleSessionName=session_name_for(user_name),
                 SourceIdentity=user_name,
-                DurationSeconds=min(duration_seconds, MAX_CHAINED_SECONDS),
+                # AssumeRole from a role session is role chaining, capped at one hour.
+                DurationSeconds=min(duration_seconds, MAX_SESSION_SECONDS),
                 Tags=[
-                    {"Key": MFA_TAG, "Value": "webauthn"},
-                    {"Key": UV_TAG, "Value": "true" if user_verified else "false"},
+                    {"Key": MFA_TAG, "Value": MFA_TAG_VALUE},
+                    {"Key": UV_TAG, "Value": uv_tag_value(user_verified)},
                     {"Key": CREDENTIAL_TAG, "Value": short_id(credential_id)},
                 ],
             )

@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from tapgate_broker.api.problems import problem
+from tapgate_contract import routes as v1
 
 WEB_PACKAGE = "tapgate_broker.web"
 PAGE_FILE = "index.html"
@@ -56,7 +57,7 @@ _CONTENT_TYPES = {
 def add_page_routes(app: Any) -> None:
     """Register the page routes on a Powertools resolver."""
 
-    @app.get("/")
+    @app.route(v1.PAGE.resolver_path, v1.PAGE.method)
     def page_home() -> Response:
         # ``/v1`` without its slash would resolve the page's relative URLs one level up.
         public_path = (app.current_event.raw_event.get("requestContext") or {}).get("path")
@@ -68,14 +69,14 @@ def add_page_routes(app: Any) -> None:
             )
         return page()
 
-    @app.get("/enroll")
+    @app.route(v1.ENROLL_PAGE.resolver_path, v1.ENROLL_PAGE.method)
     def page_enroll() -> Response:
         return page()
 
-    @app.get("/static/<name>")
-    def static_file(name: str) -> Response:
-        match = _STATIC_NAME.match(name)
-        body = _read(name) if match else None
+    @app.route(v1.STATIC_FILE.resolver_path, v1.STATIC_FILE.method)
+    def static_file(proxy: str) -> Response:
+        match = _STATIC_NAME.match(proxy)
+        body = _read(proxy) if match else None
         if match is None or body is None:
             return problem(
                 status=404,

@@ -21,6 +21,8 @@ from tapgate_broker.api.kit import (
 from tapgate_broker.api.problems import NO_STORE
 from tapgate_broker.core.enrollment import token_from_authorization
 from tapgate_broker.core.errors import TapgateError
+from tapgate_contract import routes as v1
+from tapgate_contract.limits import NICKNAME_FIELD_MAX_LENGTH
 
 
 def add_public_routes(kit: RouteKit) -> None:
@@ -29,14 +31,16 @@ def add_public_routes(kit: RouteKit) -> None:
     def bearer_token() -> str:
         return token_from_authorization(kit.header("authorization"))
 
-    @app.post("/enrollment/options")
+    @app.route(v1.ENROLLMENT_OPTIONS.resolver_path, v1.ENROLLMENT_OPTIONS.method)
     def enrollment_options() -> Response:
         token = bearer_token()
         payload = body(required=False)
         result, user_name = get_broker().enrollment_options(
             kit.anonymous(),
             token=token,
-            nickname=requests.optional_string(payload, "nickname", max_length=256),
+            nickname=requests.optional_string(
+                payload, "nickname", max_length=NICKNAME_FIELD_MAX_LENGTH
+            ),
         )
         return json_response(
             200,
@@ -47,7 +51,7 @@ def add_public_routes(kit: RouteKit) -> None:
             },
         )
 
-    @app.post("/enrollment/verify")
+    @app.route(v1.ENROLLMENT_VERIFY.resolver_path, v1.ENROLLMENT_VERIFY.method)
     def enrollment_verify() -> Response:
         token = bearer_token()
         payload = body()
@@ -57,7 +61,9 @@ def add_public_routes(kit: RouteKit) -> None:
                 token=token,
                 ceremony_id=requests.required_ceremony_id(payload),
                 credential=requests.required_object(payload, "credential"),
-                nickname=requests.optional_string(payload, "nickname", max_length=256),
+                nickname=requests.optional_string(
+                    payload, "nickname", max_length=NICKNAME_FIELD_MAX_LENGTH
+                ),
             )
         except TapgateError:
             count("RegistrationFailed")
@@ -65,11 +71,11 @@ def add_public_routes(kit: RouteKit) -> None:
         count("RegistrationSucceeded")
         return json_response(201, {"credential": credential_summary(stored)})
 
-    @app.post("/passkey/options")
+    @app.route(v1.PASSKEY_OPTIONS.resolver_path, v1.PASSKEY_OPTIONS.method)
     def passkey_options() -> Response:
         return kit.authentication_options(kit.anonymous())
 
-    @app.post("/passkey/verify")
+    @app.route(v1.PASSKEY_VERIFY.resolver_path, v1.PASSKEY_VERIFY.method)
     def passkey_verify() -> Response:
         payload = body()
         want_console = requests.optional_bool(payload, "console")
@@ -79,7 +85,7 @@ def add_public_routes(kit: RouteKit) -> None:
             answer["consoleUrl"] = get_broker().console_url(result.credentials)
         return json_response(200, answer)
 
-    @app.post("/passkey/credentials/list")
+    @app.route(v1.PASSKEY_CREDENTIALS_LIST.resolver_path, v1.PASSKEY_CREDENTIALS_LIST.method)
     def passkey_list_credentials() -> Response:
         payload = body()
         user_name, stored = get_broker().passkey_credentials(
@@ -92,7 +98,7 @@ def add_public_routes(kit: RouteKit) -> None:
             {"userName": user_name, "credentials": [credential_summary(c) for c in stored]},
         )
 
-    @app.delete("/passkey/credentials/<credential_id>")
+    @app.route(v1.PASSKEY_CREDENTIAL_DELETE.resolver_path, v1.PASSKEY_CREDENTIAL_DELETE.method)
     def passkey_delete_credential(credential_id: str) -> Response:
         payload = body()
         get_broker().delete_credential(

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from tapgate_broker.core.errors import BadRequestError, PayloadTooLargeError, TapgateError
+from tapgate_contract.limits import CEREMONY_ID_PATTERN, MAX_BODY_BYTES
+from tapgate_contract.limits import MAX_JSON_DEPTH as MAX_DEPTH
 
-MAX_BODY_BYTES = 64 * 1024
-MAX_DEPTH = 16
-_CEREMONY_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_CEREMONY_ID = re.compile(CEREMONY_ID_PATTERN)
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 

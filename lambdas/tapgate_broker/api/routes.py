@@ -26,6 +26,8 @@ from tapgate_broker.api.pages import add_page_routes
 from tapgate_broker.api.problems import NO_STORE, internal_error, problem, problem_response
 from tapgate_broker.api.public_routes import add_public_routes
 from tapgate_broker.core.errors import TapgateError
+from tapgate_contract import routes as v1
+from tapgate_contract.limits import NICKNAME_FIELD_MAX_LENGTH
 
 if TYPE_CHECKING:  # the Broker's module brings fido2: loaded with the Broker (handler.py)
     from tapgate_broker.core.service import Broker
@@ -35,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 def build_app(get_broker: Callable[[], Broker], *, metrics: Metrics | None = None) -> Any:
     """The resolver with every v1 route. ``get_broker`` is called lazily per request."""
-    app = APIGatewayRestResolver(strip_prefixes=["/v1"])
+    app = APIGatewayRestResolver(strip_prefixes=[v1.STAGE_PREFIX])
     kit = RouteKit(app=app, get_broker=get_broker, metrics=metrics)
     add_signed_routes(kit)
     add_public_routes(kit)
@@ -49,19 +51,22 @@ def add_signed_routes(kit: RouteKit) -> None:
     app, get_broker = kit.app, kit.get_broker
     signed_caller, body, count = kit.signed_caller, kit.body, kit.count
 
-    @app.post("/registration/options")
+    @app.route(v1.REGISTRATION_OPTIONS.resolver_path, v1.REGISTRATION_OPTIONS.method)
     def registration_options() -> Response:
         who = signed_caller()
         payload = body(required=False)
         result = get_broker().registration_options(
-            who, nickname=requests.optional_string(payload, "nickname", max_length=256)
+            who,
+            nickname=requests.optional_string(
+                payload, "nickname", max_length=NICKNAME_FIELD_MAX_LENGTH
+            ),
         )
         answer: dict[str, Any] = {"ceremonyId": result.ceremony_id, "publicKey": result.public_key}
         if result.step_up is not None:
             answer["stepUp"] = result.step_up
         return json_response(200, answer)
 
-    @app.post("/registration/verify")
+    @app.route(v1.REGISTRATION_VERIFY.resolver_path, v1.REGISTRATION_VERIFY.method)
     def registration_verify() -> Response:
         who = signed_caller()
         payload = body()
@@ -70,7 +75,9 @@ def add_signed_routes(kit: RouteKit) -> None:
                 who,
                 ceremony_id=requests.required_ceremony_id(payload),
                 credential=requests.required_object(payload, "credential"),
-                nickname=requests.optional_string(payload, "nickname", max_length=256),
+                nickname=requests.optional_string(
+                    payload, "nickname", max_length=NICKNAME_FIELD_MAX_LENGTH
+                ),
                 step_up=requests.optional_object(payload, "stepUp"),
             )
         except TapgateError:
@@ -79,23 +86,23 @@ def add_signed_routes(kit: RouteKit) -> None:
         count("RegistrationSucceeded")
         return json_response(201, {"credential": credential_summary(stored)})
 
-    @app.post("/authentication/options")
+    @app.route(v1.AUTHENTICATION_OPTIONS.resolver_path, v1.AUTHENTICATION_OPTIONS.method)
     def authentication_options() -> Response:
         return kit.authentication_options(signed_caller())
 
-    @app.post("/authentication/verify")
+    @app.route(v1.AUTHENTICATION_VERIFY.resolver_path, v1.AUTHENTICATION_VERIFY.method)
     def authentication_verify() -> Response:
         who = signed_caller()
         result = kit.verify_authentication(who, body())
         return json_response(200, credentials_document(result.credentials))
 
-    @app.get("/credentials")
+    @app.route(v1.CREDENTIALS.resolver_path, v1.CREDENTIALS.method)
     def list_credentials() -> Response:
         who = signed_caller()
         stored = get_broker().list_credentials(who)
         return json_response(200, {"credentials": [credential_summary(c) for c in stored]})
 
-    @app.delete("/credentials/<credential_id>")
+    @app.route(v1.CREDENTIAL_DELETE.resolver_path, v1.CREDENTIAL_DELETE.method)
     def delete_credential(credential_id: str) -> Response:
         who = signed_caller()
         payload = body()
@@ -108,7 +115,7 @@ def add_signed_routes(kit: RouteKit) -> None:
         count("CredentialRevoked")
         return Response(status_code=204, headers=dict(NO_STORE), body="")
 
-    @app.get("/roles")
+    @app.route(v1.ROLES.resolver_path, v1.ROLES.method)
     def roles() -> Response:
         signed_caller()
         return json_response(
@@ -125,7 +132,7 @@ def add_signed_routes(kit: RouteKit) -> None:
             },
         )
 
-    @app.post("/enrollments")
+    @app.route(v1.ENROLLMENTS.resolver_path, v1.ENROLLMENTS.method)
     def create_enrollment() -> Response:
         who = signed_caller()
         payload = body(required=False)
@@ -144,7 +151,7 @@ def add_signed_routes(kit: RouteKit) -> None:
             },
         )
 
-    @app.get("/config")
+    @app.route(v1.CONFIG.resolver_path, v1.CONFIG.method)
     def config() -> Response:
         broker = get_broker()
         return json_response(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from tapgate_contract.limits import MAX_SESSION_SECONDS
+
 
 class UserVerification(enum.StrEnum):
     REQUIRED = "required"
@@ -22,7 +24,7 @@ class CeremonyKind(enum.StrEnum):
 class RoleConfig:
     arn: str
     name: str
-    max_session_seconds: int = 3600
+    max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: UserVerification = UserVerification.PREFERRED
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-# IAM Identity Center's roles: their session name is the user's, set by AWS.
-DEFAULT_IDENTITY_ROLES = ("AWSReservedSSO_*",)
+# Re-exported for api/identity and core/service.
+from tapgate_contract.identity import DEFAULT_IDENTITY_ROLES  # noqa: F401
 
 IAM_USER = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):user/(?:[^/]+/)*"

@@ -65,11 +65,12 @@ from tapgate_broker.core.ports import (
     TokenUse,
 )
 from tapgate_broker.core.principals import DEFAULT_IDENTITY_ROLES
+from tapgate_contract import limits
 
 logger = logging.getLogger(__name__)
 
-STS_MIN_SECONDS = 900
-NICKNAME_MAX = 64
+STS_MIN_SECONDS = limits.MIN_SESSION_SECONDS
+NICKNAME_MAX = limits.NICKNAME_MAX_LENGTH
 KNOWN_TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
 
 
@@ -79,10 +80,10 @@ class BrokerConfig:
     rp_name: str
     origins: tuple[str, ...]
     roles: tuple[RoleConfig, ...]
-    ceremony_ttl_seconds: int = 300
-    audit_retention_days: int = 400
+    ceremony_ttl_seconds: int = limits.CEREMONY_TTL_SECONDS
+    audit_retention_days: int = limits.AUDIT_RETENTION_DAYS
     admins: tuple[str, ...] = ()  # IAM user names or IAM role ARNs
-    enrollment_ttl_seconds: int = 900
+    enrollment_ttl_seconds: int = limits.ENROLLMENT_TTL_SECONDS
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES  # role-name globs or role ARNs
 
     @property

@@ -11,6 +11,14 @@ from tapgate.audit.evaluator import Request, action_matches, evaluate, normalize
 from tapgate.audit.findings import Finding, Severity
 from tapgate.audit.policy import Condition, Policy, Statement
 from tapgate.audit.scenarios import SCENARIO_KEYS, Scenario, scenarios, without_mfa
+from tapgate_contract.tags import (
+    CREDENTIAL_TAG,
+    MFA_TAG,
+    MFA_TAG_VALUE,
+    SESSION_TAG_KEYS,
+    UV_TAG,
+    uv_tag_value,
+)
 
 # A trust that names an account delegates to that account: whoever its identity policies
 # allow may come in. The audit assumes the worst, someone allowed to call STS at all.
@@ -167,10 +175,10 @@ def trust_findings(trust: Policy, subject: str, options: AuditOptions) -> list[F
                 )
             )
     tags = {
-        "aws:RequestTag/tapgate-mfa": "webauthn",
-        "aws:RequestTag/tapgate-uv": "true",
-        "aws:RequestTag/tapgate-credential": "forged",
-        "aws:TagKeys": ["tapgate-mfa", "tapgate-uv", "tapgate-credential"],
+        f"aws:RequestTag/{MFA_TAG}": MFA_TAG_VALUE,
+        f"aws:RequestTag/{UV_TAG}": uv_tag_value(True),
+        f"aws:RequestTag/{CREDENTIAL_TAG}": "forged",
+        "aws:TagKeys": list(SESSION_TAG_KEYS),
         "sts:SourceIdentity": "alice",
     }
     no_mfa = scenarios(mfa_age=options.mfa_age)[1]

@@ -1,9 +1,5 @@
-"""Environment variable names the stack sets on the broker Lambda.
-
-These must equal the ENV_* constants in lambdas/tapgate_broker/settings.py. The stack may not
-import Lambda code (the two are deployed and versioned separately), so the names are repeated
-here once and tests/infrastructure/test_broker_env.py checks both sides agree.
-"""
+"""The broker Lambda's environment variables: the stack (and local mode) set them, the
+broker's settings read them."""
 
 from __future__ import annotations
 
@@ -12,18 +8,14 @@ CEREMONIES_TABLE = "TAPGATE_CEREMONIES_TABLE"
 AUDIT_TABLE = "TAPGATE_AUDIT_TABLE"
 RP_ID = "TAPGATE_RP_ID"
 RP_NAME = "TAPGATE_RP_NAME"
-ORIGINS = "TAPGATE_ORIGINS"  # JSON list of origins
+ORIGINS = "TAPGATE_ORIGINS"  # JSON list of origins; the first is the page's
 ROLES = "TAPGATE_ROLES"  # JSON list of {"arn", "name", "maxSessionSeconds", "userVerification"}
 CEREMONY_TTL_SECONDS = "TAPGATE_CEREMONY_TTL_SECONDS"
 AUDIT_RETENTION_DAYS = "TAPGATE_AUDIT_RETENTION_DAYS"
 ADMINS = "TAPGATE_ADMINS"  # JSON list of admin IAM user names and IAM role ARNs
-ALLOW_LOCALHOST_HTTP = "TAPGATE_ALLOW_LOCALHOST_HTTP"  # local mode only; never set by the stack
-ENROLLMENT_TTL_SECONDS = "TAPGATE_ENROLLMENT_TTL_SECONDS"
+ENROLLMENT_TTL_SECONDS = "TAPGATE_ENROLLMENT_TTL_SECONDS"  # enrollment token lifetime
 FEDERATION_URL = "TAPGATE_FEDERATION_URL"  # local mode only: the federation stand-in
 IDENTITY_ROLES = "TAPGATE_IDENTITY_ROLES"  # JSON list: role-name globs or role ARNs
-
-# Names the deployed stack never sets (local mode only).
-LOCAL_ONLY = frozenset({ALLOW_LOCALHOST_HTTP, FEDERATION_URL})
 
 ALL = (
     CREDENTIALS_TABLE,
@@ -36,8 +28,10 @@ ALL = (
     CEREMONY_TTL_SECONDS,
     AUDIT_RETENTION_DAYS,
     ADMINS,
-    ALLOW_LOCALHOST_HTTP,
     ENROLLMENT_TTL_SECONDS,
     FEDERATION_URL,
     IDENTITY_ROLES,
 )
+REQUIRED = (CREDENTIALS_TABLE, CEREMONIES_TABLE, AUDIT_TABLE, RP_ID, ORIGINS, ROLES)
+# Names the deployed stack never sets.
+LOCAL_ONLY = frozenset({FEDERATION_URL})

@@ -1,10 +1,9 @@
-"""What the broker tells the world, named once for the stack: CloudWatch metrics and
-EventBridge events.
+"""What the broker tells the world, named once: CloudWatch metrics and EventBridge events.
 
-The broker emits the metrics with Powertools (namespace and service dimension below) and,
-once its side of issue 14 lands, puts the events on the default event bus. The stack may not
-import Lambda code, so the names live here; tests/infrastructure/test_monitoring.py checks
-them against what the handler emits. They belong in the contract package when it exists.
+The broker emits the metrics with Powertools (namespace and service dimension below) and
+puts the events on the default event bus; the stack alarms on the metrics and grants the
+events (``policies.broker_statements``); tests/infrastructure/test_monitoring.py checks the
+names against what the handler emits.
 """
 
 from __future__ import annotations

@@ -1,0 +1,30 @@
+"""tapgate's contract: the facts that cross deployables, each written once.
+
+The CDK stack (``stacks/``), the broker Lambda (``tapgate_broker``), local mode and the CLI
+(``tapgate``) all import these modules; none of them writes one of these facts again
+(``tests/unit/test_one_fact.py`` fails when one does).
+
+=====================  ================================================================
+module                 what it holds
+=====================  ================================================================
+``stage``              HTTP API v1's stage (``v1``), the first segment of every path
+``routes``             HTTP API v1's route table (method, path, auth, why a public
+                       route is public, throttling class, body model)
+``tags``               the session tags the broker sets and the gated-role resource tag
+``limits``             session bounds and the chained-role cap, TTL defaults, body,
+                       nickname and ceremony-id limits
+``tables``             the DynamoDB tables: logical roles, keys, index, TTL attribute
+``environment``        the broker's environment variable names
+``identity``           the default identity roles (whose session names are users)
+``federation``         the AWS federation (console sign-in) endpoints per partition
+``policies``           policy builders: gating, self-service, broker, gated-role trust;
+                       the shipped JSON documents live in ``policies/`` (package data)
+=====================  ================================================================
+
+Why here, in ``lambdas/``: it is deployed with the broker (the Lambda asset is built from
+``lambdas/``, which its hash already covers), pyproject's package discovery already
+includes ``lambdas/`` so the ``tapgate`` wheel carries it, and the editable install that
+the CDK app runs with maps it like ``tapgate_broker``. Standard library only: the stack,
+the handler, local mode and the CLI's cache-hit path may all import it. Importing this
+package imports none of its modules.
+"""

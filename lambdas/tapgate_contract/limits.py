@@ -1,0 +1,28 @@
+"""Numeric and shape limits that more than one deployable enforces or relies on."""
+
+from __future__ import annotations
+
+# Role sessions. The broker's AssumeRole runs in a role session, so it is role chaining,
+# which STS caps at one hour whatever the role's MaxSessionDuration says; one hour is also
+# IAM's smallest MaxSessionDuration. 900 s is STS's smallest DurationSeconds.
+MIN_SESSION_SECONDS = 900
+MAX_SESSION_SECONDS = 3600
+
+# Defaults of the broker's configuration (the stack sets them; the broker falls back to
+# them when a variable is unset).
+CEREMONY_TTL_SECONDS = 300  # a begun ceremony (its challenge) lives five minutes
+ENROLLMENT_TTL_SECONDS = 900  # an enrollment link lives fifteen minutes
+AUDIT_RETENTION_DAYS = 400  # audit records expire by TTL after this
+
+# Request bodies (the broker refuses larger or deeper ones; the local gateway reads no more).
+MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 16
+
+# A ceremony id as the options call returns it; the gateway's body model and the broker
+# both refuse anything else.
+CEREMONY_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+
+# A key's nickname: the JSON field is refused above NICKNAME_FIELD_MAX_LENGTH characters
+# before it is normalized; the stored nickname (NFC, trimmed) is at most NICKNAME_MAX_LENGTH.
+NICKNAME_FIELD_MAX_LENGTH = 256
+NICKNAME_MAX_LENGTH = 64
