@@ -17,19 +17,25 @@ MAX_SESSION_SECONDS = 3600  # STS role chaining caps sessions at one hour
 MIN_SESSION_SECONDS = 900
 USER_VERIFICATION_VALUES = ("required", "preferred", "discouraged")
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}\Z)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*", re.ASCII
+)
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 # STS SourceIdentity: 2-64 of [\w+=,.@-]; patterns add the StringLike wildcards * and ?.
-_SOURCE_IDENTITY_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$")
-_USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_SOURCE_IDENTITY_PATTERN = re.compile(r"[\w+=,.@*?-]{1,64}", re.ASCII)
+# A tapgate user name (lambdas/tapgate_broker/core/user_names.py; the stack may not import it,
+# tests/infrastructure/test_config.py checks both agree): an STS SourceIdentity.
+_USER_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 # Roles whose sessions count as base identities (IAM Identity Center's by default).
 DEFAULT_IDENTITY_ROLES = ("AWSReservedSSO_*",)
-_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$", re.ASCII)
+_ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@*?-]{1,64}", re.ASCII)
 # An admin role: its sessions (any session name) are admins. Paths are allowed; no wildcards.
-_ADMIN_ROLE_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
-_POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}$")
-_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_CERTIFICATE_ARN = re.compile(r"^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
+_ADMIN_ROLE_ARN = re.compile(
+    r"arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}", re.ASCII
+)
+_POLICY_ARN = re.compile(r"arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}", re.ASCII)
+_ROLE_ARN = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
+_CERTIFICATE_ARN = re.compile(r"arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+", re.ASCII)
 
 
 class ConfigError(ValueError):
@@ -156,7 +162,7 @@ def _rp_id(value: Any) -> str:
             "is required: the WebAuthn relying-party ID (a domain you control, e.g. "
             "'mfa.example.org'); keys are bound to it for life",
         )
-    if not isinstance(value, str) or not _HOSTNAME.match(value):
+    if not isinstance(value, str) or not _HOSTNAME.fullmatch(value):
         raise ConfigError(
             "rpId", f"must be a lower-case domain name without scheme, port or path; got {value!r}"
         )
@@ -181,7 +187,7 @@ def _custom_domain(value: Any, *, rp_id: str) -> CustomDomainConfig | None:
         raise ConfigError("customDomain", "must be an object {domainName, certificateArn}")
     domain = value.get("domainName")
     cert = value.get("certificateArn")
-    if not isinstance(domain, str) or not _HOSTNAME.match(domain):
+    if not isinstance(domain, str) or not _HOSTNAME.fullmatch(domain):
         raise ConfigError("customDomain.domainName", f"must be a domain name; got {domain!r}")
     if not _within_rp_id(domain, rp_id):
         raise ConfigError(
@@ -189,7 +195,7 @@ def _custom_domain(value: Any, *, rp_id: str) -> CustomDomainConfig | None:
             f"{domain!r} must be the rpId {rp_id!r} or a subdomain of it, or browsers "
             "refuse WebAuthn on the page it serves",
         )
-    if not isinstance(cert, str) or not _CERTIFICATE_ARN.match(cert):
+    if not isinstance(cert, str) or not _CERTIFICATE_ARN.fullmatch(cert):
         raise ConfigError(
             "customDomain.certificateArn",
             f"must be an ACM certificate ARN in the stack's region; got {cert!r}",
@@ -249,7 +255,7 @@ def _string_list(key: str, value: Any, pattern: re.Pattern[str], what: str) -> t
     if not isinstance(value, list):
         raise ConfigError(key, f"must be a list of {what}")
     for item in value:
-        if not isinstance(item, str) or not pattern.match(item):
+        if not isinstance(item, str) or not pattern.fullmatch(item):
             raise ConfigError(key, f"{item!r} is not {what}")
     return tuple(value)
 
@@ -277,7 +283,7 @@ def _gated_roles(value: Any) -> tuple[GatedRoleConfig, ...]:
             },
         )
         name = raw.get("name")
-        if not isinstance(name, str) or not _ROLE_NAME.match(name):
+        if not isinstance(name, str) or not _ROLE_NAME.fullmatch(name):
             raise ConfigError(f"{key}.name", f"must be an IAM role name; got {name!r}")
         identities = _string_list(
             f"{key}.allowedSourceIdentities",
@@ -330,7 +336,7 @@ def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
             raise ConfigError(key, "must be an object {arn, name?, maxSessionSeconds?, ...}")
         _no_unknown_keys(key, raw, {"arn", "name", "maxSessionSeconds", "userVerification"})
         arn = raw.get("arn")
-        if not isinstance(arn, str) or not _ROLE_ARN.match(arn):
+        if not isinstance(arn, str) or not _ROLE_ARN.fullmatch(arn):
             raise ConfigError(f"{key}.arn", f"must be an IAM role ARN; got {arn!r}")
         name = raw.get("name", arn.rsplit("/", 1)[-1])
         if not isinstance(name, str) or not name:
@@ -468,7 +474,7 @@ def _identity_roles(value: Any) -> tuple[str, ...]:
         )
     for i, entry in enumerate(value):
         if isinstance(entry, str) and (
-            _ROLE_NAME_PATTERN.match(entry) or _ADMIN_ROLE_ARN.match(entry)
+            _ROLE_NAME_PATTERN.fullmatch(entry) or _ADMIN_ROLE_ARN.fullmatch(entry)
         ):
             if entry.strip("*?") == "":
                 raise ConfigError(
@@ -495,7 +501,9 @@ def _admins(value: Any) -> tuple[str, ...]:
             "admins", f"must be a list of IAM user names and IAM role ARNs; got {value!r}"
         )
     for i, entry in enumerate(value):
-        if isinstance(entry, str) and (_USER_NAME.match(entry) or _ADMIN_ROLE_ARN.match(entry)):
+        if isinstance(entry, str) and (
+            _USER_NAME.fullmatch(entry) or _ADMIN_ROLE_ARN.fullmatch(entry)
+        ):
             continue
         hint = ""
         if isinstance(entry, str) and ":user/" in entry:
@@ -504,7 +512,7 @@ def _admins(value: Any) -> tuple[str, ...]:
             hint = "; give the role's ARN (arn:aws:iam::ACCOUNT:role/NAME), not a session's"
         raise ConfigError(
             f"admins[{i}]",
-            f"{entry!r} is neither an IAM user name (letters, digits, +=,.@_-, at most 64) nor "
+            f"{entry!r} is neither a tapgate user name (2-64 letters, digits and +=,.@_-) nor "
             f"an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'{hint}",
         )
     return tuple(value)

@@ -168,7 +168,9 @@ def test_a_user_with_a_key_cannot_create_a_link_for_themself(harness):
     assert "already have a key" in reply.problem["detail"]
 
 
-@pytest.mark.parametrize("name", ["", "a" * 65, "bob smith", "bob/../x", "b\u00f6b", 42])
+@pytest.mark.parametrize(
+    "name", ["", "a" * 65, "bob smith", "bob/../x", "b\u00f6b", 42, "bob\n", "b", "aws:bob"]
+)
 def test_a_malformed_user_name_is_400(harness, name):
     reply = harness.call(
         "POST", "/enrollments", body={"userName": name}, user_arn=user_arn("root-admin")

@@ -12,6 +12,7 @@ from stacks.config import ConfigError, ThrottlingConfig, config_from_mapping
 from tapgate_broker.api.identity import user_name_from_arn
 from tapgate_broker.core.enrollment import is_admin
 from tapgate_broker.core.errors import ForbiddenError
+from tapgate_broker.core.user_names import is_user_name
 from tests.infrastructure.conftest import cdk_json_context
 
 
@@ -278,3 +279,16 @@ def test_invalid_context_names_the_key_and_the_reason(
 def test_a_bad_limit_stops_the_synth_before_any_stack_exists() -> None:
     with pytest.raises(ConfigError, match=r"'throttling.publicPerIpPer5Minutes'.*minimum is 10"):
         build_app(context=_throttling(publicPerIpPer5Minutes=5))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["al", "alice", "ops.bob@example.org", "a", "alice\n", "al ice", "x" * 65, "\u00e9t\u00e9"],
+)
+def test_an_admin_user_name_is_what_the_broker_calls_a_user_name(name: str) -> None:
+    """One definition of a user name (core/user_names.py); the stack may not import it."""
+    try:
+        accepted = config_from_mapping({"rpId": "example.org", "admins": [name]}).admins == (name,)
+    except ConfigError:
+        accepted = False
+    assert accepted == is_user_name(name)

@@ -12,6 +12,7 @@ from tapgate_broker.adapters.aws_errors import dependency_error, error_code
 from tapgate_broker.core.errors import ForbiddenError
 from tapgate_broker.core.models import IssuedCredentials
 from tapgate_broker.core.service import short_id
+from tapgate_broker.core.user_names import is_user_name
 
 MFA_TAG = "tapgate-mfa"
 UV_TAG = "tapgate-uv"
@@ -19,7 +20,6 @@ CREDENTIAL_TAG = "tapgate-credential"
 SESSION_TAG_KEYS = (MFA_TAG, UV_TAG, CREDENTIAL_TAG)
 MAX_CHAINED_SECONDS = 3600  # AssumeRole from a role session is role chaining
 
-_IDENTITY = re.compile(r"^[\w+=,.@-]{2,64}$")
 _SESSION_UNSAFE = re.compile(r"[^\w+=,.@-]")
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
@@ -42,7 +42,7 @@ class StsRoleIssuer:
         user_verified: bool,
         duration_seconds: int,
     ) -> IssuedCredentials:
-        if not _IDENTITY.match(user_name) or user_name.lower().startswith("aws:"):
+        if not is_user_name(user_name):
             raise ForbiddenError(
                 "Your user name cannot be used as an STS SourceIdentity.",
                 reason=f"unusable SourceIdentity {user_name!r}",

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tapgate_broker.core import user_names
 from tapgate_broker.core.errors import ForbiddenError
 from tapgate_broker.core.models import Caller
 from tapgate_broker.core.principals import (
@@ -23,8 +24,9 @@ from tapgate_broker.core.principals import (
     ROLE_SESSION,
     is_session_of,
 )
+from tapgate_broker.core.user_names import is_user_name
 
-_FEDERATED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:federated-user/[\w+=,.@-]{1,64}$")
+_FEDERATED = re.compile(r"arn:aws[a-z-]*:sts::\d{12}:federated-user/[\w+=,.@-]{1,64}", re.ASCII)
 
 
 def caller_from_event(
@@ -47,10 +49,10 @@ def caller_from_event(
 
 
 def user_name_from_arn(arn: str, *, identity_roles: Sequence[str] = DEFAULT_IDENTITY_ROLES) -> str:
-    user = IAM_USER.match(arn)
+    user = IAM_USER.fullmatch(arn)
     if user:
-        return user.group("name")
-    session = ROLE_SESSION.match(arn)
+        return _usable(user.group("name"), what="IAM user name", arn=arn)
+    session = ROLE_SESSION.fullmatch(arn)
     if session:
         if not any(_role_matches(entry, session) for entry in identity_roles):
             raise ForbiddenError(
@@ -58,8 +60,8 @@ def user_name_from_arn(arn: str, *, identity_roles: Sequence[str] = DEFAULT_IDEN
                 "identity; an admin can add the role to identityRoles.",
                 reason=f"role session of a role that is not an identity role: {arn}",
             )
-        return session.group("name")
-    if _FEDERATED.match(arn):
+        return _usable(session.group("name"), what="role session name", arn=arn)
+    if _FEDERATED.fullmatch(arn):
         raise ForbiddenError(
             "Federated-user sessions are not accepted as a tapgate identity (their name is "
             "chosen by whoever created them); use an IAM user or an identity role.",
@@ -71,8 +73,18 @@ def user_name_from_arn(arn: str, *, identity_roles: Sequence[str] = DEFAULT_IDEN
     )
 
 
+def _usable(name: str, *, what: str, arn: str) -> str:
+    """The name, if it can be a tapgate user name; a clear 403 now rather than at sign-in."""
+    if not is_user_name(name):
+        raise ForbiddenError(
+            f"Your {what} cannot be a tapgate user name: it must be {user_names.RULE}.",
+            reason=f"unusable user name in {arn}",
+        )
+    return name
+
+
 def _role_matches(entry: str, session: re.Match[str]) -> bool:
     """An identity-role entry: a role ARN (exact role) or a role-name glob pattern."""
-    if ROLE_ARN.match(entry):
+    if ROLE_ARN.fullmatch(entry):
         return is_session_of(session, entry)
     return fnmatch.fnmatchcase(session.group("role"), entry)

@@ -44,7 +44,7 @@ SECURITY_HEADERS = {
         "camera=(), microphone=(), geolocation=()"
     ),
 }
-_STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.(?P<ext>js|css|svg)$")
+_STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\.(?P<ext>js|css|svg)")
 _CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "js": "text/javascript; charset=utf-8",
@@ -74,7 +74,7 @@ def add_page_routes(app: Any) -> None:
 
     @app.get("/static/<name>")
     def static_file(name: str) -> Response:
-        match = _STATIC_NAME.match(name)
+        match = _STATIC_NAME.fullmatch(name)
         body = _read(name) if match else None
         if match is None or body is None:
             return problem(

@@ -65,6 +65,7 @@ from tapgate_broker.core.ports import (
     TokenUse,
 )
 from tapgate_broker.core.principals import DEFAULT_IDENTITY_ROLES
+from tapgate_broker.core.user_names import is_user_name
 
 logger = logging.getLogger(__name__)
 
@@ -390,6 +391,8 @@ class Broker:
             raise EnrollmentTokenInvalidError("unknown enrollment token")
         if not record.usable(self._now()):
             raise EnrollmentTokenInvalidError("enrollment token expired or used")
+        if not is_user_name(record.user_name):
+            raise EnrollmentTokenInvalidError("enrollment token for an unusable user name")
         existing = self._credentials.list_for_user(record.user_name)
         if existing and not record.admin_issued:
             raise EnrollmentTokenInvalidError("self-issued token, and the user now has a key")
