@@ -30,7 +30,7 @@ from fido2.webauthn import (
     UserVerificationRequirement,
 )
 
-from tapgate_broker.core import enrollment, webauthn
+from tapgate_broker.core import enrollment, response_rules, webauthn
 from tapgate_broker.core.errors import (
     BadRequestError,
     CeremonyFailedError,
@@ -40,6 +40,7 @@ from tapgate_broker.core.errors import (
     NotFoundError,
     TapgateError,
 )
+from tapgate_broker.core.key_material import check_public_key
 from tapgate_broker.core.models import (
     AuditRecord,
     Caller,
@@ -221,9 +222,12 @@ class Broker:
         user_name = _require_user(caller)
         clean_nickname = normalize_nickname(nickname) if nickname is not None else None
         response = webauthn.parse_registration(credential)
+        response_rules.check_registration(response, offered=webauthn.ALLOWED_ALGORITHMS)
         step_up_response = (
             webauthn.parse_assertion(step_up, field="stepUp") if step_up is not None else None
         )
+        if step_up_response is not None:
+            response_rules.check_assertion(step_up_response, field="stepUp")
         transports = _transports(credential)
         ceremony = self._ceremonies.consume(
             ceremony_id, kind=CeremonyKind.REGISTRATION, user_name=user_name, now=self._now()
@@ -261,6 +265,7 @@ class Broker:
                     response=step_up,
                     user_name=user_name,
                 )
+            response_rules.check_client_data(response.response.client_data)
             try:
                 auth_data = self._server.register_complete(ceremony.state, response)
             except ValueError as exc:
@@ -361,6 +366,7 @@ class Broker:
     ) -> StoredCredential:
         clean_nickname = normalize_nickname(nickname) if nickname is not None else None
         response = webauthn.parse_registration(credential)
+        response_rules.check_registration(response, offered=webauthn.ALLOWED_ALGORITHMS)
         transports = _transports(credential)
         record, _ = self._usable_token(token)
         ceremony = self._ceremonies.consume(
@@ -447,6 +453,7 @@ class Broker:
         role = self._role(role_arn)
         duration = self._duration(role, duration_seconds)
         response = webauthn.parse_assertion(credential)
+        response_rules.check_assertion(response)
         ceremony = self._ceremonies.consume(
             ceremony_id,
             kind=CeremonyKind.AUTHENTICATION,
@@ -509,6 +516,7 @@ class Broker:
     ) -> tuple[str, list[StoredCredential]]:
         """A passkey's owner and their keys, after a fresh discoverable assertion with UV."""
         response = webauthn.parse_assertion(credential)
+        response_rules.check_assertion(response)
         ceremony = self._consume_manage(caller, ceremony_id)
         user_name: str | None = None
         try:
@@ -539,6 +547,7 @@ class Broker:
         """Remove a key after a fresh assertion: of the signed caller, or of a passkey's owner."""
         target = decode_credential_id(credential_id)
         response = webauthn.parse_assertion(credential)
+        response_rules.check_assertion(response)
         ceremony = self._consume_manage(caller, ceremony_id)
         user_name = caller.user_name
         try:
@@ -597,10 +606,18 @@ class Broker:
         snapshot = next((s for s in allowed if s.credential_id == response.raw_id), None)
         if snapshot is None:
             raise CeremonyFailedError("credential is not one of the user's keys")
+        response_rules.check_client_data(response.response.client_data)
         try:
-            self._server.authenticate_complete(
-                state, [webauthn.credential_data_from_bytes(snapshot.credential_data)], response
-            )
+            stored = webauthn.credential_data_from_bytes(snapshot.credential_data)
+            # A key stored before registration checked keys must not reach fido2's verify,
+            # whose errors for malformed keys are not ValueError (a 500, no audit record).
+            check_public_key(stored.public_key, offered=webauthn.ALLOWED_ALGORITHMS)
+        except ValueError as exc:  # KeyMaterialError is one
+            raise CeremonyFailedError(f"stored key not usable: {exc}") from exc
+        try:
+            # With a checked key, fido2 reports every failed check (type, origin,
+            # challenge, RP ID hash, flags, signature) as ValueError.
+            self._server.authenticate_complete(state, [stored], response)
         except ValueError as exc:
             raise CeremonyFailedError(f"assertion: {exc}") from exc
         received = response.response.authenticator_data.counter
@@ -710,12 +727,16 @@ def normalize_nickname(nickname: object) -> str:
 
 
 def decode_credential_id(value: str) -> bytes:
-    if not value or len(value) > 1400 or not all(c.isalnum() or c in "-_" for c in value):
+    """A credential id from a URL path: base64url of 1 to MAX_CREDENTIAL_ID_BYTES bytes."""
+    longest = -(-response_rules.MAX_CREDENTIAL_ID_BYTES * 4 // 3)
+    if not value or len(value) > longest or not all(c.isalnum() or c in "-_" for c in value):
         raise BadRequestError("credentialId must be base64url")
     try:
-        return websafe_decode(value)
+        decoded = websafe_decode(value)
     except ValueError as exc:
         raise BadRequestError("credentialId must be base64url") from exc
+    response_rules.check_credential_id(decoded, field="credentialId")
+    return decoded
 
 
 def short_id(credential_id: bytes) -> str:
