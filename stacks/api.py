@@ -87,6 +87,8 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/registration/options", Auth.SIGV4),
     Route("POST", "/registration/verify", Auth.SIGV4, body_model="CeremonyAnswer"),
+    Route("POST", "/registration/step-up/options", Auth.SIGV4),
+    Route("POST", "/registration/step-up/verify", Auth.SIGV4, body_model="CeremonyAnswer"),
     Route("POST", "/authentication/options", Auth.SIGV4),
     Route("POST", "/authentication/verify", Auth.SIGV4, body_model="CeremonyAnswer"),
     Route("GET", "/credentials", Auth.SIGV4),

@@ -21,6 +21,7 @@ ALLOW_LOCALHOST_HTTP = "TAPGATE_ALLOW_LOCALHOST_HTTP"  # local mode only; never 
 ENROLLMENT_TTL_SECONDS = "TAPGATE_ENROLLMENT_TTL_SECONDS"
 FEDERATION_URL = "TAPGATE_FEDERATION_URL"  # local mode only: the federation stand-in
 IDENTITY_ROLES = "TAPGATE_IDENTITY_ROLES"  # JSON list: role-name globs or role ARNs
+MAX_KEYS_PER_USER = "TAPGATE_MAX_KEYS_PER_USER"  # key cap per user
 
 # Names the deployed stack never sets (local mode only).
 LOCAL_ONLY = frozenset({ALLOW_LOCALHOST_HTTP, FEDERATION_URL})
@@ -40,4 +41,5 @@ ALL = (
     ENROLLMENT_TTL_SECONDS,
     FEDERATION_URL,
     IDENTITY_ROLES,
+    MAX_KEYS_PER_USER,
 )

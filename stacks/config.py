@@ -14,6 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 MAX_SESSION_SECONDS = 3600  # STS role chaining caps sessions at one hour
+# The per-user key cap (lambdas/tapgate_broker/core/key_sets.py; tests check both agree).
+DEFAULT_MAX_KEYS_PER_USER = 20
+MAX_KEYS_PER_USER_LIMIT = 100
 MIN_SESSION_SECONDS = 900
 USER_VERIFICATION_VALUES = ("required", "preferred", "discouraged")
 
@@ -108,6 +111,7 @@ class TapgateConfig:
     admins: tuple[str, ...] = ()
     rp_name: str = "tapgate"
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
+    max_keys_per_user: int = DEFAULT_MAX_KEYS_PER_USER
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -139,6 +143,7 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         admins=_admins(get("admins")),
         rp_name=rp_name or "tapgate",
         identity_roles=_identity_roles(get("identityRoles")),
+        max_keys_per_user=_max_keys_per_user(get("maxKeysPerUser")),
     )
 
 
@@ -457,6 +462,23 @@ def _waf_limit(key: str, value: Any) -> int:
             key,
             f"must be an integer {WAF_MIN_LIMIT}..{WAF_MAX_LIMIT} (requests per source IP in "
             f"5 minutes; AWS WAF's minimum is {WAF_MIN_LIMIT}); got {value!r}",
+        )
+    return value
+
+
+def _max_keys_per_user(value: Any) -> int:
+    """How many keys one user may register (a ceremony keeps a snapshot of them all)."""
+    if value is None:
+        return DEFAULT_MAX_KEYS_PER_USER
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_KEYS_PER_USER_LIMIT
+    ):
+        raise ConfigError(
+            "maxKeysPerUser",
+            f"must be an integer 1..{MAX_KEYS_PER_USER_LIMIT} (a ceremony keeps a snapshot of "
+            f"the user's keys, which must fit one DynamoDB item); got {value!r}",
         )
     return value
 

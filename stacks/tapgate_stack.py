@@ -137,6 +137,7 @@ class TapgateStack(Stack):
             broker_env.ADMINS: self.to_json_string(list(config.admins)),
             broker_env.ENROLLMENT_TTL_SECONDS: str(ENROLLMENT_TTL_SECONDS),
             broker_env.IDENTITY_ROLES: self.to_json_string(list(config.identity_roles)),
+            broker_env.MAX_KEYS_PER_USER: str(config.max_keys_per_user),
         }
 
     def _outputs(self) -> None:

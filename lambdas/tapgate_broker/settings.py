@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER, MAX_KEYS_PER_USER_LIMIT
 from tapgate_broker.core.models import RoleConfig, UserVerification
 from tapgate_broker.core.principals import DEFAULT_IDENTITY_ROLES
 
@@ -30,6 +31,7 @@ ENV_ENROLLMENT_TTL_SECONDS = "TAPGATE_ENROLLMENT_TTL_SECONDS"  # enrollment toke
 ENV_FEDERATION_URL = "TAPGATE_FEDERATION_URL"  # local mode only: the federation stand-in
 # JSON list of roles whose sessions are base identities: role-name globs or role ARNs
 ENV_IDENTITY_ROLES = "TAPGATE_IDENTITY_ROLES"
+ENV_MAX_KEYS_PER_USER = "TAPGATE_MAX_KEYS_PER_USER"  # key cap per user (default 20, 1..100)
 
 ALL_ENV_VARS = (
     ENV_CREDENTIALS_TABLE,
@@ -46,6 +48,7 @@ ALL_ENV_VARS = (
     ENV_ENROLLMENT_TTL_SECONDS,
     ENV_FEDERATION_URL,
     ENV_IDENTITY_ROLES,
+    ENV_MAX_KEYS_PER_USER,
 )
 REQUIRED_ENV_VARS = (
     ENV_CREDENTIALS_TABLE,
@@ -77,6 +80,7 @@ class Settings:
     enrollment_ttl_seconds: int = 900
     federation_url: str | None = None
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
+    max_keys_per_user: int = DEFAULT_MAX_KEYS_PER_USER
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +95,7 @@ class Settings:
             ttl = int(env.get(ENV_CEREMONY_TTL_SECONDS) or 300)
             retention = int(env.get(ENV_AUDIT_RETENTION_DAYS) or 400)
             enrollment_ttl = int(env.get(ENV_ENROLLMENT_TTL_SECONDS) or 900)
+            max_keys = int(env.get(ENV_MAX_KEYS_PER_USER) or DEFAULT_MAX_KEYS_PER_USER)
             raw_identity_roles = env.get(ENV_IDENTITY_ROLES)
             identity_roles = (
                 tuple(str(r) for r in json.loads(raw_identity_roles))
@@ -101,6 +106,8 @@ class Settings:
             raise SettingsError(f"invalid broker configuration: {exc}") from exc
         if not origins:
             raise SettingsError(f"{ENV_ORIGINS} lists no origin")
+        if not 1 <= max_keys <= MAX_KEYS_PER_USER_LIMIT:
+            raise SettingsError(f"{ENV_MAX_KEYS_PER_USER} must be 1..{MAX_KEYS_PER_USER_LIMIT}")
         return cls(
             credentials_table=env[ENV_CREDENTIALS_TABLE],
             ceremonies_table=env[ENV_CEREMONIES_TABLE],
@@ -116,6 +123,7 @@ class Settings:
             enrollment_ttl_seconds=enrollment_ttl,
             federation_url=env.get(ENV_FEDERATION_URL) or None,
             identity_roles=identity_roles,
+            max_keys_per_user=max_keys,
         )
 
 

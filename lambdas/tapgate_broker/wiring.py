@@ -51,6 +51,7 @@ def build_broker(
             admins=settings.admins,
             enrollment_ttl_seconds=settings.enrollment_ttl_seconds,
             identity_roles=settings.identity_roles,
+            max_keys_per_user=settings.max_keys_per_user,
         ),
         credentials=DynamoCredentialStore(
             dynamodb,

@@ -27,6 +27,8 @@ SIGV4, NONE = RouteAuth.SIGV4, RouteAuth.NONE
 ROUTES: tuple[tuple[str, str, RouteAuth], ...] = (
     ("POST", "/registration/options", SIGV4),
     ("POST", "/registration/verify", SIGV4),
+    ("POST", "/registration/step-up/options", SIGV4),
+    ("POST", "/registration/step-up/verify", SIGV4),
     ("POST", "/authentication/options", SIGV4),
     ("POST", "/authentication/verify", SIGV4),
     ("GET", "/credentials", SIGV4),

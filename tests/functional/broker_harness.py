@@ -175,11 +175,12 @@ class Harness:
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=_hex))
 
     def key_items(self) -> list[dict[str, Any]]:
-        """The credentials table's key items, without the credential-id guard items."""
+        """The credentials table's key items, without the credential-id guards and key-set items."""
         return [
             item
             for item in self.table_items(self.settings.credentials_table)
             if not item["userName"]["S"].startswith("#")
+            and not item["credentialId"]["S"].startswith("#")
         ]
 
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:

@@ -174,11 +174,12 @@ def _hex(value: Any) -> str:
 
 
 def key_items(h: Harness) -> list[dict[str, Any]]:
-    """The credentials table's key items (not the credential-id guards)."""
+    """The credentials table's key items (not the credential-id guards or key-set items)."""
     return [
         item
         for item in table_items(h, h.settings.credentials_table)
         if not item["userName"]["S"].startswith("#")
+        and not item["credentialId"]["S"].startswith("#")
     ]
 
 

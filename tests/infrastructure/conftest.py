@@ -47,6 +47,8 @@ FULL_THROTTLING = {
 EXPECTED_ROUTES = {
     ("POST", "/registration/options"): "AWS_IAM",
     ("POST", "/registration/verify"): "AWS_IAM",
+    ("POST", "/registration/step-up/options"): "AWS_IAM",
+    ("POST", "/registration/step-up/verify"): "AWS_IAM",
     ("POST", "/authentication/options"): "AWS_IAM",
     ("POST", "/authentication/verify"): "AWS_IAM",
     ("GET", "/credentials"): "AWS_IAM",

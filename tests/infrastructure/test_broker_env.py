@@ -50,6 +50,7 @@ def test_the_handler_reads_what_the_stack_writes(raw: dict[str, Any]) -> None:
     assert parsed.admins == ("alice", ADMIN_ROLE_ARN)
     assert parsed.identity_roles == ("AWSReservedSSO_*",)
     assert not parsed.allow_localhost_http
+    assert parsed.max_keys_per_user == 20
     by_name = {role.name: role for role in parsed.roles}
     assert set(by_name) == {"tapgate-example-readonly", "tapgate-test-admin", "Legacy admin"}
     assert by_name["tapgate-test-admin"].max_session_seconds == 1800

@@ -292,3 +292,19 @@ def test_an_admin_user_name_is_what_the_broker_calls_a_user_name(name: str) -> N
     except ConfigError:
         accepted = False
     assert accepted == is_user_name(name)
+
+
+def test_the_key_cap_defaults_to_20_and_takes_1_to_100() -> None:
+    assert config_from_mapping({"rpId": "example.org"}).max_keys_per_user == 20
+    for cap in (1, 100):
+        assert (
+            config_from_mapping({"rpId": "example.org", "maxKeysPerUser": cap}).max_keys_per_user
+            == cap
+        )
+
+
+@pytest.mark.parametrize("cap", [0, 101, True, "20", 2.5])
+def test_a_key_cap_outside_1_to_100_is_refused(cap: Any) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping({"rpId": "example.org", "maxKeysPerUser": cap})
+    assert caught.value.key == "maxKeysPerUser"

@@ -26,6 +26,7 @@ from tapgate_broker.api.pages import add_page_routes
 from tapgate_broker.api.problems import NO_STORE, internal_error, problem, problem_response
 from tapgate_broker.api.public_routes import add_public_routes
 from tapgate_broker.core.errors import TapgateError
+from tapgate_broker.core.models import Via
 from tapgate_broker.core.service import Broker
 
 logger = logging.getLogger(__name__)
@@ -47,20 +48,18 @@ def add_signed_routes(kit: RouteKit) -> None:
     app, get_broker = kit.app, kit.get_broker
     signed_caller, body, count = kit.signed_caller, kit.body, kit.count
 
-    @app.post("/registration/options")
-    def registration_options() -> Response:
+    def begin_registration(via: Via) -> Response:
         who = signed_caller()
         payload = body(required=False)
         result = get_broker().registration_options(
-            who, nickname=requests.optional_string(payload, "nickname", max_length=256)
+            who, nickname=requests.optional_string(payload, "nickname", max_length=256), via=via
         )
         answer: dict[str, Any] = {"ceremonyId": result.ceremony_id, "publicKey": result.public_key}
         if result.step_up is not None:
             answer["stepUp"] = result.step_up
         return json_response(200, answer)
 
-    @app.post("/registration/verify")
-    def registration_verify() -> Response:
+    def finish_registration(via: Via) -> Response:
         who = signed_caller()
         payload = body()
         try:
@@ -70,12 +69,31 @@ def add_signed_routes(kit: RouteKit) -> None:
                 credential=requests.required_object(payload, "credential"),
                 nickname=requests.optional_string(payload, "nickname", max_length=256),
                 step_up=requests.optional_object(payload, "stepUp"),
+                via=via,
             )
         except TapgateError:
             count("RegistrationFailed")
             raise
         count("RegistrationSucceeded")
         return json_response(201, {"credential": credential_summary(stored)})
+
+    # A first key, or any key: the API's resource policy admits only MFA sessions here.
+    @app.post("/registration/options")
+    def registration_options() -> Response:
+        return begin_registration(Via.SIGV4)
+
+    @app.post("/registration/verify")
+    def registration_verify() -> Response:
+        return finish_registration(Via.SIGV4)
+
+    # A further key: the step-up assertion is the proof, so no MFA session is needed.
+    @app.post("/registration/step-up/options")
+    def step_up_registration_options() -> Response:
+        return begin_registration(Via.SIGV4_STEP_UP)
+
+    @app.post("/registration/step-up/verify")
+    def step_up_registration_verify() -> Response:
+        return finish_registration(Via.SIGV4_STEP_UP)
 
     @app.post("/authentication/options")
     def authentication_options() -> Response:

@@ -41,8 +41,11 @@ from tapgate_broker.core.errors import (
     TapgateError,
 )
 from tapgate_broker.core.key_material import check_public_key
+from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER, key_cap_detail
 from tapgate_broker.core.models import (
+    ANONYMOUS,
     AuditRecord,
+    Binding,
     Caller,
     Ceremony,
     CeremonyKind,
@@ -50,9 +53,11 @@ from tapgate_broker.core.models import (
     EnrollmentToken,
     IssuedCredentials,
     IssuedEnrollment,
+    KeySet,
     RoleConfig,
     StoredCredential,
     UserVerification,
+    Via,
 )
 from tapgate_broker.core.ports import (
     AuditLog,
@@ -86,6 +91,7 @@ class BrokerConfig:
     admins: tuple[str, ...] = ()  # IAM user names or IAM role ARNs
     enrollment_ttl_seconds: int = 900
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES  # role-name globs or role ARNs
+    max_keys_per_user: int = DEFAULT_MAX_KEYS_PER_USER
 
     @property
     def accepted_identity_roles(self) -> tuple[str, ...]:
@@ -159,23 +165,42 @@ class Broker:
 
     # -- registration ----------------------------------------------------------
 
-    def registration_options(self, caller: Caller, *, nickname: str | None) -> OptionsResult:
+    def registration_options(
+        self, caller: Caller, *, nickname: str | None, via: Via = Via.SIGV4
+    ) -> OptionsResult:
+        """Creation options for the signed caller: on ``/registration/options`` (``SIGV4``,
+        MFA-gated by the API's resource policy) for a first or further key, on
+        ``/registration/step-up/options`` (``SIGV4_STEP_UP``) for a further key only. A
+        user who has keys must answer with a step-up assertion either way."""
         user_name = _require_user(caller)
-        existing = self._credentials.list_for_user(user_name)
+        key_set = self._credentials.key_set(user_name)
+        if via is Via.SIGV4_STEP_UP and not key_set.keys:
+            raise ForbiddenError(
+                "You have no security key yet: register your first one with "
+                "/v1/registration/options (it needs an MFA session) or an enrollment link."
+            )
         return self._begin_registration(
-            user_name, existing=existing, nickname=nickname, step_up=bool(existing)
+            user_name,
+            key_set=key_set,
+            nickname=nickname,
+            step_up=bool(key_set.keys),
+            binding=_signed_binding(caller, via),
         )
 
     def _begin_registration(
         self,
         user_name: str,
         *,
-        existing: Sequence[StoredCredential],
+        key_set: KeySet,
         nickname: str | None,
         step_up: bool,
-        token_hash: str | None = None,
+        binding: Binding,
     ) -> OptionsResult:
         clean_nickname = normalize_nickname(nickname)
+        max_keys = self._config.max_keys_per_user
+        if len(key_set.keys) >= max_keys:
+            raise ConflictError(key_cap_detail(max_keys), reason=f"key cap {max_keys} reached")
+        existing = key_set.keys
         user_handle = existing[0].user_handle if existing else secrets.token_bytes(32)
         options, state = self._server.register_begin(
             PublicKeyCredentialUserEntity(id=user_handle, name=user_name, display_name=user_name),
@@ -201,7 +226,8 @@ class Broker:
             nickname=clean_nickname,
             allowed=tuple(_snapshot(c) for c in existing) if step_up else (),
             step_up_state=dict(step_up_state) if step_up_state is not None else None,
-            enrollment_token_hash=token_hash,
+            binding=binding,
+            key_set=key_set.pin,
         )
         self._ceremonies.put(ceremony)
         return OptionsResult(
@@ -218,6 +244,7 @@ class Broker:
         credential: Mapping[str, Any],
         nickname: str | None,
         step_up: Mapping[str, Any] | None,
+        via: Via = Via.SIGV4,
     ) -> StoredCredential:
         user_name = _require_user(caller)
         clean_nickname = normalize_nickname(nickname) if nickname is not None else None
@@ -230,7 +257,11 @@ class Broker:
             response_rules.check_assertion(step_up_response, field="stepUp")
         transports = _transports(credential)
         ceremony = self._ceremonies.consume(
-            ceremony_id, kind=CeremonyKind.REGISTRATION, user_name=user_name, now=self._now()
+            ceremony_id,
+            kind=CeremonyKind.REGISTRATION,
+            user_name=user_name,
+            binding=_signed_binding(caller, via),
+            now=self._now(),
         )
         return self._complete_registration(
             caller,
@@ -255,7 +286,11 @@ class Broker:
         """Verify a consumed registration ceremony and store the key (audited either way)."""
         user_name = str(ceremony.user_name)
         try:
+            if ceremony.key_set is None:
+                raise CeremonyFailedError("registration ceremony without a key-set pin")
             advance = None
+            # Step-up is decided by the key set the ceremony was begun against; the key's
+            # transaction below fails if that key set changed since (a key added meanwhile).
             if ceremony.allowed:
                 if step_up is None or ceremony.step_up_state is None:
                     raise CeremonyFailedError("a second key needs a step-up assertion")
@@ -297,7 +332,14 @@ class Broker:
                 credential_id=stored.credential_id,
                 extra={"via": "enrollment-token"} if token is not None else None,
             )
-            self._credentials.add(stored, step_up=advance, token=token, audit=success)
+            self._credentials.add(
+                stored,
+                key_set=ceremony.key_set,
+                max_keys=self._config.max_keys_per_user,
+                step_up=advance,
+                token=token,
+                audit=success,
+            )
         except TapgateError as exc:
             self._record(caller, user_name, "register", "failure", reason=exc.reason)
             raise
@@ -345,13 +387,13 @@ class Broker:
         self, caller: Caller, *, token: str, nickname: str | None
     ) -> tuple[OptionsResult, str]:
         """Registration options for the token's user; the token stays usable until verify."""
-        record, existing = self._usable_token(token)
+        record, key_set = self._usable_token(token)
         result = self._begin_registration(
             record.user_name,
-            existing=existing,
+            key_set=key_set,
             nickname=nickname,
             step_up=False,
-            token_hash=record.token_hash,
+            binding=_token_binding(record.token_hash),
         )
         return result, record.user_name
 
@@ -369,18 +411,14 @@ class Broker:
         response_rules.check_registration(response, offered=webauthn.ALLOWED_ALGORITHMS)
         transports = _transports(credential)
         record, _ = self._usable_token(token)
+        # The consume's condition checks the ceremony was begun with this very token.
         ceremony = self._ceremonies.consume(
             ceremony_id,
             kind=CeremonyKind.REGISTRATION,
             user_name=record.user_name,
+            binding=_token_binding(record.token_hash),
             now=self._now(),
         )
-        if ceremony.enrollment_token_hash is None or not secrets.compare_digest(
-            ceremony.enrollment_token_hash, record.token_hash
-        ):
-            reason = "ceremony was not begun with this enrollment token"
-            self._record(caller, record.user_name, "register", "failure", reason=reason)
-            raise CeremonyFailedError(reason)
         return self._complete_registration(
             caller,
             ceremony,
@@ -391,7 +429,7 @@ class Broker:
             token=TokenUse(token_hash=record.token_hash, now=self._now()),
         )
 
-    def _usable_token(self, token: str) -> tuple[EnrollmentToken, list[StoredCredential]]:
+    def _usable_token(self, token: str) -> tuple[EnrollmentToken, KeySet]:
         record = self._enrollments.get(enrollment.hash_token(token))
         if record is None:
             raise EnrollmentTokenInvalidError("unknown enrollment token")
@@ -399,10 +437,10 @@ class Broker:
             raise EnrollmentTokenInvalidError("enrollment token expired or used")
         if not is_user_name(record.user_name):
             raise EnrollmentTokenInvalidError("enrollment token for an unusable user name")
-        existing = self._credentials.list_for_user(record.user_name)
-        if existing and not record.admin_issued:
+        key_set = self._credentials.key_set(record.user_name)
+        if key_set.keys and not record.admin_issued:
             raise EnrollmentTokenInvalidError("self-issued token, and the user now has a key")
-        return record, existing
+        return record, key_set
 
     # -- authentication ----------------------------------------------------------
 
@@ -413,12 +451,14 @@ class Broker:
             raise BadRequestError('purpose must be "sign-in" or "manage"')
         role = self._role(role_arn) if role_arn is not None else None
         kind = CeremonyKind.MANAGE if purpose == "manage" else CeremonyKind.AUTHENTICATION
+        key_set: KeySet | None = None
         if caller.user_name is None:
             # Discoverable passkey: no user yet, so no allow list, and UV always.
             uv = UserVerification.REQUIRED
-            existing: list[StoredCredential] = []
+            existing: tuple[StoredCredential, ...] = ()
         else:
-            existing = self._credentials.list_for_user(caller.user_name)
+            key_set = self._credentials.key_set(caller.user_name)
+            existing = key_set.keys
             if not existing:
                 raise NotFoundError("You have no registered security key; register one first.")
             uv = role.user_verification if role is not None else UserVerification.PREFERRED
@@ -435,6 +475,8 @@ class Broker:
             role_arn=role.arn if role is not None else None,
             user_verification=uv,
             allowed=tuple(_snapshot(c) for c in existing),
+            binding=_binding(caller),
+            key_set=key_set.pin if key_set is not None and kind is CeremonyKind.MANAGE else None,
         )
         self._ceremonies.put(ceremony)
         return OptionsResult(
@@ -458,6 +500,7 @@ class Broker:
             ceremony_id,
             kind=CeremonyKind.AUTHENTICATION,
             user_name=caller.user_name,
+            binding=_binding(caller),
             now=self._now(),
         )
         user_name = ceremony.user_name
@@ -552,18 +595,22 @@ class Broker:
         user_name = caller.user_name
         try:
             user_name, advance = self._verify_manage(ceremony, response)
-            if caller.user_name is not None:
-                owned = any(s.credential_id == target for s in ceremony.allowed)
+            if caller.user_name is not None and ceremony.key_set is not None:
+                # The signed manage ceremony's snapshot is the key set it pinned.
+                owned_ids = {s.credential_id for s in ceremony.allowed}
+                key_set = ceremony.key_set
             else:
-                owned = any(
-                    c.credential_id == target for c in self._credentials.list_for_user(user_name)
-                )
-            if not owned:
+                current = self._credentials.key_set(user_name)
+                owned_ids = {c.credential_id for c in current.keys}
+                key_set = current.pin
+            if target not in owned_ids:
                 raise NotFoundError("No such credential.")
             success = self._audit_record(
                 caller, user_name, "revoke", "success", credential_id=target
             )
-            self._credentials.delete(user_name, target, step_up=advance, audit=success)
+            self._credentials.delete(
+                user_name, target, key_set=key_set, step_up=advance, audit=success
+            )
         except TapgateError as exc:
             self._record(
                 caller,
@@ -577,7 +624,11 @@ class Broker:
 
     def _consume_manage(self, caller: Caller, ceremony_id: str) -> Ceremony:
         return self._ceremonies.consume(
-            ceremony_id, kind=CeremonyKind.MANAGE, user_name=caller.user_name, now=self._now()
+            ceremony_id,
+            kind=CeremonyKind.MANAGE,
+            user_name=caller.user_name,
+            binding=_binding(caller),
+            now=self._now(),
         )
 
     def _verify_manage(
@@ -752,6 +803,23 @@ def _transports(credential: Mapping[str, Any]) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
         raise BadRequestError("response.transports must be a list of strings")
     return tuple(sorted({t for t in raw if t in KNOWN_TRANSPORTS}))
+
+
+def _binding(caller: Caller) -> Binding:
+    """A signed caller's ceremonies are bound to its principal, an unsigned one's to passkeys."""
+    if caller.arn is None:
+        return Binding(via=Via.PASSKEY, principal=ANONYMOUS)
+    return Binding(via=Via.SIGV4, principal=caller.arn)
+
+
+def _signed_binding(caller: Caller, via: Via) -> Binding:
+    if caller.arn is None:
+        raise ForbiddenError("This route needs a signed (SigV4) request.")
+    return Binding(via=via, principal=caller.arn)
+
+
+def _token_binding(token_hash: str) -> Binding:
+    return Binding(via=Via.ENROLLMENT_LINK, principal=f"token:{token_hash}")
 
 
 def _require_user(caller: Caller) -> str:
