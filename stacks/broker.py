@@ -6,10 +6,11 @@ actions on gated roles the broker needs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, RemovalPolicy
+from aws_cdk import AssetHashType, Aws, BundlingOptions, DockerImage, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -52,6 +53,9 @@ CREDENTIALS_ACTIONS = (
 CEREMONIES_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem")
 AUDIT_ACTIONS = ("dynamodb:PutItem",)
 STS_ACTIONS = ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")
+# A role session counts as a user only once GetRole confirmed its role's RoleId and path.
+IAM_ACTIONS = ("iam:GetRole",)
+_ROLE_PATTERN = re.compile(r"arn:(?P<partition>[^:]+):iam::(?P<account>[^:]+):role/(?P<rest>.+)")
 
 
 class Broker(Construct):
@@ -129,6 +133,25 @@ class Broker(Construct):
             iam.PolicyStatement(actions=list(actions), resources=[resource])
         )
 
+    def allow_get_role(self, role_patterns: Sequence[str]) -> None:
+        """iam:GetRole on the identity roles and admin roles only, in this account: the
+        broker reads a role session's role to confirm its RoleId and path. GetRole on any
+        other role is denied, which the broker takes as "not an identity role"."""
+        resources = [_in_this_account(pattern) for pattern in role_patterns]
+        if not resources:
+            return
+        statement = iam.PolicyStatement(actions=list(IAM_ACTIONS), resources=resources)
+        self.role.add_to_principal_policy(statement)
+        for pattern in role_patterns:
+            if "*" in pattern or "?" in pattern:
+                acknowledge(
+                    self.role,
+                    f"AwsSolutions-IAM5[Resource::{_nag_form(pattern)}]",
+                    "iam:GetRole (read-only) on the configured identity-role pattern, by "
+                    "default IAM Identity Center's path /aws-reserved/sso.amazonaws.com/, "
+                    "where the roles' names are generated per permission set.",
+                )
+
     def allow_assume(self, role_arns: Sequence[str]) -> None:
         """sts:AssumeRole/TagSession/SetSourceIdentity on these roles only, and only while
         they carry the gated-role tag: no wildcard resource."""
@@ -141,6 +164,25 @@ class Broker(Construct):
                 conditions={"StringEquals": {f"aws:ResourceTag/{GATED_ROLE_TAG}": "true"}},
             )
         )
+
+
+def _in_this_account(pattern: str) -> str:
+    """An identity-role ARN pattern with a wildcard partition or account made this stack's."""
+    match = _ROLE_PATTERN.fullmatch(pattern)
+    if match is None:
+        raise ValueError(f"not a role ARN pattern: {pattern!r}")
+    partition = Aws.PARTITION if match.group("partition") == "*" else match.group("partition")
+    account = Aws.ACCOUNT_ID if match.group("account") == "*" else match.group("account")
+    return f"arn:{partition}:iam::{account}:role/{match.group('rest')}"
+
+
+def _nag_form(pattern: str) -> str:
+    """How cdk-nag names the resource ``_in_this_account`` makes of ``pattern``."""
+    match = _ROLE_PATTERN.fullmatch(pattern)
+    assert match is not None  # noqa: S101  (_in_this_account checked it)
+    partition = "<AWS::Partition>" if match.group("partition") == "*" else match.group("partition")
+    account = "<AWS::AccountId>" if match.group("account") == "*" else match.group("account")
+    return f"arn:{partition}:iam::{account}:role/{match.group('rest')}"
 
 
 def _code() -> lambda_.Code:

@@ -29,8 +29,14 @@ _SOURCE_IDENTITY_PATTERN = re.compile(r"[\w+=,.@*?-]{1,64}", re.ASCII)
 # A tapgate user name (lambdas/tapgate_broker/core/user_names.py; the stack may not import it,
 # tests/infrastructure/test_config.py checks both agree): an STS SourceIdentity.
 _USER_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
-# Roles whose sessions count as base identities (IAM Identity Center's by default).
-DEFAULT_IDENTITY_ROLES = ("AWSReservedSSO_*",)
+# Roles whose sessions count as base identities: IAM Identity Center's by default, which
+# live under /aws-reserved/sso.amazonaws.com/ (a path only AWS creates roles in). The same
+# rule as lambdas/tapgate_broker/core/identity.py (tests/infrastructure/test_config.py).
+IDENTITY_CENTER_ROLES = "arn:*:iam::*:role/aws-reserved/sso.amazonaws.com/*"
+DEFAULT_IDENTITY_ROLES = (IDENTITY_CENTER_ROLES,)
+_IDENTITY_ROLE_ENTRY = re.compile(
+    r"arn:(?:aws[a-z-]*|\*):iam::(?:\d{12}|\*):role/[\w+=,.@/*?-]{1,512}", re.ASCII
+)
 _ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@*?-]{1,64}", re.ASCII)
 # An admin role: its sessions (any session name) are admins. Paths are allowed; no wildcards.
 _ADMIN_ROLE_ARN = re.compile(
@@ -484,32 +490,38 @@ def _max_keys_per_user(value: Any) -> int:
 
 
 def _identity_roles(value: Any) -> tuple[str, ...]:
-    """Roles whose session names are trusted as user names: role-name globs or role ARNs."""
+    """Roles whose session names are trusted as user names: role ARNs with their path, or
+    ARN patterns (``*``, ``?``). A role name alone is refused: a session ARN has no path, so
+    anyone who can create a role of that name elsewhere could pick any user's name."""
     value = _decoded("identityRoles", value)
     if value is None:
         return DEFAULT_IDENTITY_ROLES
     if not isinstance(value, list):
         raise ConfigError(
             "identityRoles",
-            f"must be a list of role-name patterns (like 'AWSReservedSSO_*') or IAM role ARNs; "
-            f"got {value!r}",
+            "must be a list of IAM role ARNs or ARN patterns, path included (like "
+            f"'{IDENTITY_CENTER_ROLES}'); got {value!r}",
         )
     for i, entry in enumerate(value):
-        if isinstance(entry, str) and (
-            _ROLE_NAME_PATTERN.fullmatch(entry) or _ADMIN_ROLE_ARN.fullmatch(entry)
-        ):
-            if entry.strip("*?") == "":
-                raise ConfigError(
-                    f"identityRoles[{i}]",
-                    f"{entry!r} matches every role: any principal that can assume some role "
-                    "could then pick any user's name as its session name",
+        if not isinstance(entry, str) or not _IDENTITY_ROLE_ENTRY.fullmatch(entry):
+            hint = ""
+            if isinstance(entry, str) and _ROLE_NAME_PATTERN.fullmatch(entry):
+                hint = (
+                    "; a role name (pattern) is not enough: anyone who may create a role of "
+                    f"that name on another path could use it. For IAM Identity Center use "
+                    f"'{IDENTITY_CENTER_ROLES}'"
                 )
-            continue
-        raise ConfigError(
-            f"identityRoles[{i}]",
-            f"{entry!r} is neither a role-name pattern (letters, digits, +=,.@_- and the "
-            "wildcards * and ?) nor an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'",
-        )
+            raise ConfigError(
+                f"identityRoles[{i}]",
+                f"{entry!r} is not an IAM role ARN or ARN pattern with its path, like "
+                f"'arn:aws:iam::111122223333:role/team/NAME'{hint}",
+            )
+        if entry.split(":role/", 1)[1].strip("*?/") == "":
+            raise ConfigError(
+                f"identityRoles[{i}]",
+                f"{entry!r} matches every role: any principal that can assume some role "
+                "could then pick any user's name as its session name",
+            )
     return tuple(value)
 
 

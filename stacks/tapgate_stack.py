@@ -92,6 +92,9 @@ class TapgateStack(Stack):
             ceremonies=tables.ceremonies,
             audit=tables.audit,
         )
+        self.broker.allow_get_role(
+            list(config.identity_roles) + [a for a in config.admins if ":role/" in a]
+        )
         self.broker.allow_assume(
             [r.role_arn for r in self.gated_roles] + [e.arn for e in config.external_roles]
         )

@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, IDENTITY_ROLE_ENTRY
 from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER, MAX_KEYS_PER_USER_LIMIT
 from tapgate_broker.core.models import RoleConfig, UserVerification
-from tapgate_broker.core.principals import DEFAULT_IDENTITY_ROLES
 
 ENV_CREDENTIALS_TABLE = "TAPGATE_CREDENTIALS_TABLE"
 ENV_CEREMONIES_TABLE = "TAPGATE_CEREMONIES_TABLE"
@@ -29,7 +29,7 @@ ENV_ADMINS = "TAPGATE_ADMINS"  # JSON list of admin user names (enrollment token
 ENV_ALLOW_LOCALHOST_HTTP = "TAPGATE_ALLOW_LOCALHOST_HTTP"  # "true" only in local mode
 ENV_ENROLLMENT_TTL_SECONDS = "TAPGATE_ENROLLMENT_TTL_SECONDS"  # enrollment token lifetime
 ENV_FEDERATION_URL = "TAPGATE_FEDERATION_URL"  # local mode only: the federation stand-in
-# JSON list of roles whose sessions are base identities: role-name globs or role ARNs
+# JSON list of roles whose sessions are base identities: role ARNs or ARN patterns (* ?)
 ENV_IDENTITY_ROLES = "TAPGATE_IDENTITY_ROLES"
 ENV_MAX_KEYS_PER_USER = "TAPGATE_MAX_KEYS_PER_USER"  # key cap per user (default 20, 1..100)
 
@@ -106,6 +106,12 @@ class Settings:
             raise SettingsError(f"invalid broker configuration: {exc}") from exc
         if not origins:
             raise SettingsError(f"{ENV_ORIGINS} lists no origin")
+        for entry in identity_roles:
+            if not IDENTITY_ROLE_ENTRY.fullmatch(entry):
+                raise SettingsError(
+                    f"{ENV_IDENTITY_ROLES}: {entry!r} is not a role ARN (or ARN pattern) with "
+                    "its path; a role name alone can be matched by a role anyone made"
+                )
         if not 1 <= max_keys <= MAX_KEYS_PER_USER_LIMIT:
             raise SettingsError(f"{ENV_MAX_KEYS_PER_USER} must be 1..{MAX_KEYS_PER_USER_LIMIT}")
         return cls(

@@ -37,6 +37,8 @@ GATING_POLICY_NAME = "tapgate-require-webauthn"
 DEMO_ROLE_NAME = "tapgate-demo-admin"
 DEMO_USER_NAME = "tapgate-demo"
 SELF_SERVICE_POLICY_NAME = "tapgate-self-service"
+# IAM Identity Center's roles, the default identity roles (core/identity.py)
+IDENTITY_CENTER_ROLE_PATH = "aws-reserved/sso.amazonaws.com/"
 LOCAL_API_ID = "local"
 # The broker's own credentials in local mode: moto accepts any key for its default account.
 BROKER_ACCESS_KEY_ID = "AKIATAPGATELOCALBRKR"
@@ -235,7 +237,11 @@ def bootstrap(
         RoleName=BROKER_ROLE_NAME,
         PolicyName="tapgate-broker",
         PolicyDocument=json.dumps(
-            _broker_policy(table_arns=table_arns, gated_role_arns=[r.arn for r in gated_roles])
+            _broker_policy(
+                table_arns=table_arns,
+                gated_role_arns=[r.arn for r in gated_roles],
+                identity_role_arns=[f"arn:aws:iam::{account_id}:role/{IDENTITY_CENTER_ROLE_PATH}*"],
+            )
         ),
     )
 
@@ -309,10 +315,19 @@ def broker_environment(
     }
 
 
-def _broker_policy(*, table_arns: list[str], gated_role_arns: list[str]) -> dict[str, Any]:
+def _broker_policy(
+    *, table_arns: list[str], gated_role_arns: list[str], identity_role_arns: list[str]
+) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
+            {
+                # as the stack: read an identity role to confirm a session's RoleId and path
+                "Sid": "ConfirmIdentityRoles",
+                "Effect": "Allow",
+                "Action": ["iam:GetRole"],
+                "Resource": identity_role_arns,
+            },
             {
                 "Sid": "AssumeGatedRoles",
                 "Effect": "Allow",

@@ -513,8 +513,10 @@ def _proxy_event(
                 "sourceIp": source_ip,
                 "userAgent": user_agent,
                 "userArn": identity.principal_arn if identity else None,
-                "caller": identity.user_name if identity else None,
-                "user": identity.user_name if identity else None,
+                # API Gateway's principal id: AIDA… for an IAM user, AROA…:SESSION for a
+                # role session (the broker confirms a session's role by that RoleId)
+                "caller": identity.principal_id if identity else None,
+                "user": identity.principal_id if identity else None,
                 "accessKey": identity.access_key_id if identity else None,
                 "accountId": identity.account_id if identity else None,
             },

@@ -71,11 +71,13 @@ def moto_secret_lookup(*, account_id: str, partition: str = "aws") -> SecretLook
             key = user.get_access_key_by_id(access_key_id)
             if key.status != "Active":
                 return None
-            return SecretRecord(key.secret_access_key, user.arn, None)
+            return SecretRecord(key.secret_access_key, user.arn, None, user.id)
         sts: Any = get_backend("sts")[account_id][partition]
         session = sts.get_assumed_role_from_access_key(access_key_id)
         if session is not None and session.expiration > utcnow():
-            return SecretRecord(session.secret_access_key, session.arn, session.session_token)
+            return SecretRecord(
+                session.secret_access_key, session.arn, session.session_token, session.user_id
+            )
         return None
 
     return lookup

@@ -31,6 +31,7 @@ def api_event(
     *,
     body: Any = None,
     user_arn: str | None = None,
+    caller_id: str | None = None,
     content_type: str = "application/json",
     raw_body: str | None = None,
     source_ip: str = "192.0.2.10",
@@ -60,6 +61,8 @@ def api_event(
                 "sourceIp": source_ip,
                 "userAgent": "tapgate-tests",
                 "userArn": user_arn,
+                # the principal id: AIDA… for an IAM user, AROA…:SESSION for a role session
+                "caller": caller_id,
             },
         },
     }
@@ -112,6 +115,27 @@ class Harness:
 
     def user_arn(self, name: str) -> str:
         return f"arn:aws:iam::{ACCOUNT}:user/{name}"
+
+    def role_session(self, role: str, session: str, *, path: str = "/") -> dict[str, str]:
+        """``call`` keywords for a session of ``role`` (made in moto if missing), as API
+        Gateway reports it: the session ARN and the principal id ``AROA…:SESSION``."""
+        iam = self.session.client("iam")
+        try:
+            found = iam.get_role(RoleName=role)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}
+                ],
+            }
+            found = iam.create_role(
+                RoleName=role, Path=path, AssumeRolePolicyDocument=json.dumps(trust)
+            )["Role"]
+        return {
+            "user_arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
+            "caller_id": f"{found['RoleId']}:{session}",
+        }
 
     def new_key(self, name: str = "key", *, pin: str | None = None) -> Path:
         path = self.tmp / f"{name}-{uuid.uuid4().hex[:6]}.json"

@@ -34,7 +34,7 @@ from tapgate_broker.core.models import (
     RoleConfig,
     StoredCredential,
 )
-from tapgate_broker.core.ports import CounterAdvance, TokenUse
+from tapgate_broker.core.ports import CounterAdvance, RoleInfo, TokenUse
 from tapgate_broker.core.service import Broker, BrokerConfig
 
 
@@ -209,6 +209,19 @@ class MemoryAudit:
         self.records.append(record)
 
 
+class MemoryRoles:
+    """Roles by name, as iam:GetRole would answer (full ARN with path, RoleId)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, RoleInfo] = {}
+
+    def add(self, arn: str, role_id: str) -> None:
+        self.items[arn.rsplit("/", 1)[1]] = RoleInfo(arn=arn, role_id=role_id)
+
+    def role(self, name: str, *, role_id: str) -> RoleInfo | None:
+        return self.items.get(name)
+
+
 class MemoryIssuer:
     def __init__(self) -> None:
         self.calls = 0
@@ -247,6 +260,7 @@ class MemoryDeployment:
         self.credentials = MemoryCredentials(self.enrollments, self.audit)
         self.ceremonies = MemoryCeremonies()
         self.issuer = MemoryIssuer()
+        self.roles = MemoryRoles()
         self.broker = Broker(
             config=BrokerConfig(
                 rp_id=self.rp_id,
@@ -260,6 +274,7 @@ class MemoryDeployment:
             issuer=self.issuer,
             enrollments=self.enrollments,
             console=MemoryConsole(),
+            role_directory=self.roles,
             clock=lambda: 1_800_000_000.0,
         )
         self.app = build_app(lambda: self.broker)

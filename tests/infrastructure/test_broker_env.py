@@ -48,7 +48,7 @@ def test_the_handler_reads_what_the_stack_writes(raw: dict[str, Any]) -> None:
     assert parsed.rp_id == "tapgate.example.com"
     assert parsed.origins == ("https://tapgate.example.com",)
     assert parsed.admins == ("alice", ADMIN_ROLE_ARN)
-    assert parsed.identity_roles == ("AWSReservedSSO_*",)
+    assert parsed.identity_roles == ("arn:*:iam::*:role/aws-reserved/sso.amazonaws.com/*",)
     assert not parsed.allow_localhost_http
     assert parsed.max_keys_per_user == 20
     by_name = {role.name: role for role in parsed.roles}

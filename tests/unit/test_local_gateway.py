@@ -31,7 +31,8 @@ REGION = "us-east-1"
 KEY = "AKIAEXAMPLEUSER00001"
 SECRET = "s" * 40
 ARN = "arn:aws:iam::123456789012:user/tapgate-demo"
-KEYS = {KEY: SecretRecord(SECRET, ARN, None)}
+PRINCIPAL_ID = "AIDAEXAMPLEUSER00001"
+KEYS = {KEY: SecretRecord(SECRET, ARN, None, PRINCIPAL_ID)}
 
 
 class FakeHandler:
@@ -174,8 +175,9 @@ def test_a_signed_request_carries_the_identity_and_body(gateway, handler):
     identity = event["requestContext"]["identity"]
     assert identity["userArn"] == ARN
     assert identity["accessKey"] == KEY
-    assert identity["user"] == "tapgate-demo"
-    assert identity["caller"] == "tapgate-demo"
+    # API Gateway's principal id, not a name: the broker confirms role sessions by it
+    assert identity["user"] == PRINCIPAL_ID
+    assert identity["caller"] == PRINCIPAL_ID
     assert identity["accountId"] == "123456789012"
 
 

@@ -9,10 +9,27 @@ from __future__ import annotations
 import pytest
 
 from tapgate_broker.adapters.sts import StsRoleIssuer
-from tapgate_broker.api.identity import user_name_from_arn
 from tapgate_broker.core.enrollment import check_user_name
 from tapgate_broker.core.errors import BadRequestError, ForbiddenError
+from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, Principal, identify
+from tapgate_broker.core.ports import RoleInfo
 from tapgate_broker.core.user_names import is_user_name
+
+SSO_ROLE_ID = "AROASSO0000000000001"
+SSO_ROLE = RoleInfo(
+    arn="arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev_2b",
+    role_id=SSO_ROLE_ID,
+)
+
+
+class _OneRole:
+    def role(self, name: str, *, role_id: str) -> RoleInfo | None:
+        return SSO_ROLE if name == "AWSReservedSSO_Dev_2b" else None
+
+
+def who(arn: str, principal_id: str | None = None) -> Principal:
+    return identify(arn, principal_id, identity_roles=DEFAULT_IDENTITY_ROLES, roles=_OneRole())
+
 
 GOOD = ["al", "alice", "bob.smith", "carol@example.com", "x+y=z,w", "a_b-c", "A" * 64]
 BAD = [
@@ -46,13 +63,13 @@ def test_anything_else_is_not(name):
 @pytest.mark.parametrize("name", [n for n in BAD if isinstance(n, str) and n and "/" not in n])
 def test_an_iam_user_with_an_unusable_name_is_refused(name):
     with pytest.raises(ForbiddenError):
-        user_name_from_arn(f"arn:aws:iam::123456789012:user/{name}")
+        who(f"arn:aws:iam::123456789012:user/{name}")
 
 
 def test_a_one_character_iam_user_is_told_why():
     """IAM allows the name "a"; STS never accepts it as a SourceIdentity."""
     with pytest.raises(ForbiddenError) as caught:
-        user_name_from_arn("arn:aws:iam::123456789012:user/a")
+        who("arn:aws:iam::123456789012:user/a")
     assert "2-64 characters" in caught.value.detail
 
 
@@ -60,7 +77,7 @@ def test_a_one_character_iam_user_is_told_why():
 def test_an_identity_role_session_with_an_unusable_name_is_refused(name):
     arn = f"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_2b/{name}"
     with pytest.raises(ForbiddenError):
-        user_name_from_arn(arn)
+        who(arn, f"{SSO_ROLE_ID}:{name}")
 
 
 @pytest.mark.parametrize("name", BAD, ids=repr)

@@ -69,6 +69,7 @@ class Caller:
     arn: str | None
     source_ip: str = ""
     user_agent: str = ""
+    role_arn: str | None = None  # a role session's confirmed role: full ARN, path included
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,21 @@ class EnrollmentStore(Protocol):
         """The token with this hash (a strongly consistent read), or None."""
 
 
+@dataclass(frozen=True)
+class RoleInfo:
+    """An IAM role as iam:GetRole describes it."""
+
+    arn: str  # full ARN, path included
+    role_id: str  # AROA...
+
+
+class RoleDirectory(Protocol):
+    def role(self, name: str, *, role_id: str) -> RoleInfo | None:
+        """The role with this name in the broker's account, or None if there is none or the
+        broker may not read it. ``role_id`` is the one the caller presented: a cached answer
+        with another id is looked up again (a role deleted and created anew)."""
+
+
 class ConsoleSignIn(Protocol):
     def sign_in_url(self, credentials: IssuedCredentials) -> str:
         """An AWS console sign-in link for these role credentials (a bearer secret)."""

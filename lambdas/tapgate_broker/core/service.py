@@ -30,7 +30,7 @@ from fido2.webauthn import (
     UserVerificationRequirement,
 )
 
-from tapgate_broker.core import enrollment, response_rules, webauthn
+from tapgate_broker.core import enrollment, identity, response_rules, webauthn
 from tapgate_broker.core.errors import (
     BadRequestError,
     CeremonyFailedError,
@@ -40,6 +40,7 @@ from tapgate_broker.core.errors import (
     NotFoundError,
     TapgateError,
 )
+from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, Principal
 from tapgate_broker.core.key_material import check_public_key
 from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER, key_cap_detail
 from tapgate_broker.core.models import (
@@ -67,10 +68,10 @@ from tapgate_broker.core.ports import (
     CounterAdvance,
     CredentialStore,
     EnrollmentStore,
+    RoleDirectory,
     RoleIssuer,
     TokenUse,
 )
-from tapgate_broker.core.principals import DEFAULT_IDENTITY_ROLES
 from tapgate_broker.core.user_names import is_user_name
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class BrokerConfig:
     audit_retention_days: int = 400
     admins: tuple[str, ...] = ()  # IAM user names or IAM role ARNs
     enrollment_ttl_seconds: int = 900
-    identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES  # role-name globs or role ARNs
+    identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES  # role ARNs or ARN patterns
     max_keys_per_user: int = DEFAULT_MAX_KEYS_PER_USER
 
     @property
@@ -131,6 +132,7 @@ class Broker:
         issuer: RoleIssuer,
         enrollments: EnrollmentStore,
         console: ConsoleSignIn,
+        role_directory: RoleDirectory,
         clock: Clock = time.time,
     ) -> None:
         self._config = config
@@ -140,6 +142,7 @@ class Broker:
         self._issuer = issuer
         self._enrollments = enrollments
         self._console = console
+        self._role_directory = role_directory
         self._clock = clock
         self._server = webauthn.make_server(
             rp_id=config.rp_id, rp_name=config.rp_name, origins=config.origins
@@ -156,9 +159,14 @@ class Broker:
     def rp_id(self) -> str:
         return self._config.rp_id
 
-    @property
-    def identity_roles(self) -> tuple[str, ...]:
-        return self._config.accepted_identity_roles
+    def identify(self, arn: str, principal_id: str | None) -> Principal:
+        """The user behind a verified caller (a role session's role is looked up)."""
+        return identity.identify(
+            arn,
+            principal_id,
+            identity_roles=self._config.accepted_identity_roles,
+            roles=self._role_directory,
+        )
 
     def list_credentials(self, caller: Caller) -> list[StoredCredential]:
         return self._credentials.list_for_user(_require_user(caller))
@@ -351,7 +359,7 @@ class Broker:
         """An enrollment link: for anyone if the caller is an admin, else for a keyless self."""
         caller_name = _require_user(caller)
         target = enrollment.check_user_name(user_name) if user_name is not None else caller_name
-        admin = enrollment.is_admin(caller.arn, self._config.admins)
+        admin = enrollment.is_admin(caller.arn, self._config.admins, role_arn=caller.role_arn)
         if not admin:
             if target != caller_name:
                 raise ForbiddenError("Only an admin may create an enrollment link for others.")
