@@ -455,6 +455,7 @@ class DynamoAuditLog:
             "at": {"S": f"{record.at}#{_random_suffix()}"},
             "event": {"S": record.event},
             "outcome": {"S": record.outcome},
+            "callerArn": {"S": record.caller_arn},
             "expiresAt": {"N": str(int(at.timestamp()) + self._retention)},
         }
         optional = {

@@ -160,7 +160,8 @@ class IssuedCredentials:
 
 @dataclass(frozen=True)
 class AuditRecord:
-    user_name: str
+    user_name: str  # whose credential it is about, when known ("-unknown-" otherwise)
+    caller_arn: str  # the caller's principal ARN, or "anonymous" for an unsigned request
     at: str  # ISO 8601 UTC
     event: str  # register | authenticate | revoke | ...
     outcome: str  # success | failure

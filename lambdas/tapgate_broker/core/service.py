@@ -290,6 +290,7 @@ class Broker:
         nickname: str | None,
         step_up: AuthenticationResponse | None,
         token: TokenUse | None = None,
+        issued_by: str = "",
     ) -> StoredCredential:
         """Verify a consumed registration ceremony and store the key (audited either way)."""
         user_name = str(ceremony.user_name)
@@ -338,7 +339,11 @@ class Broker:
                 "register",
                 "success",
                 credential_id=stored.credential_id,
-                extra={"via": "enrollment-token"} if token is not None else None,
+                extra=(
+                    {"via": "enrollment-token", "issuedBy": issued_by}
+                    if token is not None
+                    else None
+                ),
             )
             self._credentials.add(
                 stored,
@@ -435,6 +440,7 @@ class Broker:
             nickname=clean_nickname,
             step_up=None,
             token=TokenUse(token_hash=record.token_hash, now=self._now()),
+            issued_by=record.issued_by,
         )
 
     def _usable_token(self, token: str) -> tuple[EnrollmentToken, KeySet]:
@@ -571,7 +577,8 @@ class Broker:
         ceremony = self._consume_manage(caller, ceremony_id)
         user_name: str | None = None
         try:
-            user_name, advance = self._verify_manage(ceremony, response)
+            user_name, allowed = self._manage_owner(ceremony, response)
+            advance = self._verify_manage(ceremony, response, user_name, allowed)
             self._credentials.advance_counter(advance)
             stored = self._credentials.list_for_user(user_name)
         except TapgateError as exc:
@@ -602,7 +609,8 @@ class Broker:
         ceremony = self._consume_manage(caller, ceremony_id)
         user_name = caller.user_name
         try:
-            user_name, advance = self._verify_manage(ceremony, response)
+            user_name, allowed = self._manage_owner(ceremony, response)
+            advance = self._verify_manage(ceremony, response, user_name, allowed)
             if caller.user_name is not None and ceremony.key_set is not None:
                 # The signed manage ceremony's snapshot is the key set it pinned.
                 owned_ids = {s.credential_id for s in ceremony.allowed}
@@ -639,18 +647,28 @@ class Broker:
             now=self._now(),
         )
 
-    def _verify_manage(
+    def _manage_owner(
         self, ceremony: Ceremony, response: AuthenticationResponse
-    ) -> tuple[str, CounterAdvance]:
-        """The user a manage ceremony proves, and the approving key's counter move."""
-        user_name = ceremony.user_name
-        allowed = ceremony.allowed
-        if user_name is None:
-            user_name, allowed = self._discover(response)
+    ) -> tuple[str, tuple[CredentialSnapshot, ...]]:
+        """Whose keys a manage ceremony is about: the signed caller's, or (passkey) the
+        owner of the answering credential, found before the assertion is verified so that
+        a failure is filed under that owner."""
+        if ceremony.user_name is None:
+            return self._discover(response)
+        return ceremony.user_name, ceremony.allowed
+
+    def _verify_manage(
+        self,
+        ceremony: Ceremony,
+        response: AuthenticationResponse,
+        user_name: str,
+        allowed: Sequence[CredentialSnapshot],
+    ) -> CounterAdvance:
+        """Verify a manage ceremony's assertion; the approving key's counter move."""
         _, advance = self._verify_assertion(
             state=ceremony.state, allowed=allowed, response=response, user_name=user_name
         )
-        return user_name, advance
+        return advance
 
     # -- helpers ---------------------------------------------------------------
 
@@ -747,6 +765,7 @@ class Broker:
     ) -> AuditRecord:
         return AuditRecord(
             user_name=user_name,
+            caller_arn=caller.arn or ANONYMOUS,
             at=self._iso_now(precise=True),
             event=event,
             outcome=outcome,
