@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -67,6 +68,9 @@ class Route:
     auth: Auth
     body_model: str | None = None  # a key of _MODELS: the body API Gateway validates
     why_public: str | None = None  # required for PUBLIC routes: the APIG4 reason
+    # Can give a user a first key: the API's resource policy admits only MFA sessions (and
+    # IAM Identity Center's), whatever the caller's own IAM policy says (stacks/api_policy).
+    needs_mfa: bool = False
 
     def __post_init__(self) -> None:
         if (self.auth is Auth.PUBLIC) != (self.why_public is not None):
@@ -74,6 +78,8 @@ class Route:
                 f"{self.method} {self.path}: a public route, and only a public "
                 "route, says why it is public"
             )
+        if self.needs_mfa and self.auth is not Auth.SIGV4:
+            raise ValueError(f"{self.method} {self.path}: only a SigV4 route can require MFA")
 
     @property
     def public_write(self) -> bool:
@@ -85,8 +91,8 @@ class Route:
 # The broker checks every body strictly itself; the gateway's models only turn away bodies
 # that cannot be a ceremony answer before they cost a Lambda invocation.
 ROUTES: tuple[Route, ...] = (
-    Route("POST", "/registration/options", Auth.SIGV4),
-    Route("POST", "/registration/verify", Auth.SIGV4, body_model="CeremonyAnswer"),
+    Route("POST", "/registration/options", Auth.SIGV4, needs_mfa=True),
+    Route("POST", "/registration/verify", Auth.SIGV4, body_model="CeremonyAnswer", needs_mfa=True),
     Route("POST", "/registration/step-up/options", Auth.SIGV4),
     Route("POST", "/registration/step-up/verify", Auth.SIGV4, body_model="CeremonyAnswer"),
     Route("POST", "/authentication/options", Auth.SIGV4),
@@ -94,7 +100,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/credentials", Auth.SIGV4),
     Route("DELETE", "/credentials/{credentialId}", Auth.SIGV4, body_model="CeremonyAnswer"),
     Route("GET", "/roles", Auth.SIGV4),
-    Route("POST", "/enrollments", Auth.SIGV4),
+    Route("POST", "/enrollments", Auth.SIGV4, needs_mfa=True),
     Route("POST", "/enrollment/options", Auth.PUBLIC, why_public=WHY_ENROLLMENT_LINK),
     Route(
         "POST",
@@ -214,6 +220,9 @@ class TapgateApi(Construct):
         routes: tuple[Route, ...] = ROUTES,
     ) -> None:
         super().__init__(scope, construct_id)
+        # api_policy builds on this module's route table, so it is imported here.
+        from stacks.api_policy import api_resource_policy  # noqa: PLC0415
+
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -225,6 +234,10 @@ class TapgateApi(Construct):
             "RestApi",
             description="tapgate: WebAuthn MFA for AWS (HTTP API v1)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # The first-key routes only with MFA, whatever the caller's IAM policy allows.
+            policy=iam.PolicyDocument.from_json(
+                api_resource_policy(partition=Aws.PARTITION, account=Aws.ACCOUNT_ID, routes=routes)
+            ),
             # Execution logs need API Gateway's account-level CloudWatch role.
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,

@@ -17,9 +17,10 @@ Three rules, in API Gateway's evaluation of a resource policy with AWS_IAM metho
   roles under ``/aws-reserved/sso.amazonaws.com/``, and ``aws:PrincipalArn`` of a role session
   is its role's ARN, path included.
 
-``api_resource_policy`` takes plain strings (tests evaluate the document with tapgate's own
-evaluator and the IAM oracle) or CloudFormation tokens (the stack). The API id is ``*``: the
-policy is attached to this API only, and naming its own id would be a circular reference.
+Resources are written ``execute-api:/v1/METHOD/path``, the form API Gateway expands to this
+API's own ARN when it stores the policy (naming the API's id in its own policy would be a
+circular reference in the template). Tests pass the expanded prefix instead and evaluate the
+document with tapgate's audit evaluator and the IAM oracle.
 """
 
 from __future__ import annotations
@@ -29,20 +30,23 @@ from typing import Any
 from stacks.api import ROUTES, STAGE_NAME, Auth, Route
 
 INVOKE = "execute-api:Invoke"
+THIS_API = "execute-api:/"  # API Gateway puts this API's ARN (with its id) in its place
 IDENTITY_CENTER_ROLE_PATH = "role/aws-reserved/sso.amazonaws.com/*"
 
 
-def route_arn(route: Route, *, partition: str, region: str, account: str) -> str:
-    """The execute-api ARN of one route; path parameters become ``*``."""
+def route_arn(route: Route, *, api: str = THIS_API) -> str:
+    """The execute-api resource of one route under ``api``; path parameters become ``*``."""
     path = "/".join("*" if part.startswith("{") else part for part in route.path.split("/"))
-    return f"arn:{partition}:execute-api:{region}:{account}:*/{STAGE_NAME}/{route.method}{path}"
+    return f"{api}{STAGE_NAME}/{route.method}{path}"
 
 
 def api_resource_policy(
-    *, partition: str, region: str, account: str, routes: tuple[Route, ...] = ROUTES
+    *, partition: str, account: str, api: str = THIS_API, routes: tuple[Route, ...] = ROUTES
 ) -> dict[str, Any]:
+    """The policy document; ``partition`` and ``account`` name Identity Center's roles."""
+
     def arns(chosen: list[Route]) -> list[str]:
-        return [route_arn(r, partition=partition, region=region, account=account) for r in chosen]
+        return [route_arn(r, api=api) for r in chosen]
 
     public = [r for r in routes if r.auth is Auth.PUBLIC]
     first_key = [r for r in routes if r.needs_mfa]
