@@ -13,7 +13,8 @@ AUDIT_TABLE = "TAPGATE_AUDIT_TABLE"
 RP_ID = "TAPGATE_RP_ID"
 RP_NAME = "TAPGATE_RP_NAME"
 ORIGINS = "TAPGATE_ORIGINS"  # JSON list of origins
-ROLES = "TAPGATE_ROLES"  # JSON list of {"arn", "name", "maxSessionSeconds", "userVerification"}
+# JSON list of {"arn", "name", "maxSessionSeconds", "userVerification", "requireSignCounter"}
+ROLES = "TAPGATE_ROLES"
 CEREMONY_TTL_SECONDS = "TAPGATE_CEREMONY_TTL_SECONDS"
 AUDIT_RETENTION_DAYS = "TAPGATE_AUDIT_RETENTION_DAYS"
 ADMINS = "TAPGATE_ADMINS"  # JSON list of admin IAM user names and IAM role ARNs

@@ -65,6 +65,7 @@ class GatedRoleConfig:
     managed_policy_arns: tuple[str, ...] = ()
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
+    require_sign_counter: bool = False  # refuse keys without a signature counter
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class ExternalRoleConfig:
     name: str
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
+    require_sign_counter: bool = False
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,7 @@ def _gated_roles(value: Any) -> tuple[GatedRoleConfig, ...]:
                 "allowedSourceIdentities",
                 "maxSessionSeconds",
                 "userVerification",
+                "requireSignCounter",
             },
         )
         name = raw.get("name")
@@ -329,9 +332,20 @@ def _gated_roles(value: Any) -> tuple[GatedRoleConfig, ...]:
                 user_verification=_user_verification(
                     f"{key}.userVerification", raw.get("userVerification")
                 ),
+                require_sign_counter=_flag(
+                    f"{key}.requireSignCounter", raw.get("requireSignCounter")
+                ),
             )
         )
     return tuple(roles)
+
+
+def _flag(key: str, value: Any) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false; got {value!r}")
+    return value
 
 
 def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
@@ -345,7 +359,11 @@ def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
         key = f"externalRoles[{i}]"
         if not isinstance(raw, dict):
             raise ConfigError(key, "must be an object {arn, name?, maxSessionSeconds?, ...}")
-        _no_unknown_keys(key, raw, {"arn", "name", "maxSessionSeconds", "userVerification"})
+        _no_unknown_keys(
+            key,
+            raw,
+            {"arn", "name", "maxSessionSeconds", "userVerification", "requireSignCounter"},
+        )
         arn = raw.get("arn")
         if not isinstance(arn, str) or not _ROLE_ARN.fullmatch(arn):
             raise ConfigError(f"{key}.arn", f"must be an IAM role ARN; got {arn!r}")
@@ -361,6 +379,9 @@ def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
                 ),
                 user_verification=_user_verification(
                     f"{key}.userVerification", raw.get("userVerification")
+                ),
+                require_sign_counter=_flag(
+                    f"{key}.requireSignCounter", raw.get("requireSignCounter")
                 ),
             )
         )

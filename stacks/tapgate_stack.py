@@ -73,6 +73,7 @@ class TapgateStack(Stack):
                 "name": spec.name,
                 "maxSessionSeconds": spec.max_session_seconds,
                 "userVerification": spec.user_verification,
+                "requireSignCounter": spec.require_sign_counter,
             }
             for role, spec in zip(self.gated_roles, config.gated_roles, strict=True)
         ] + [
@@ -81,6 +82,7 @@ class TapgateStack(Stack):
                 "name": ext.name,
                 "maxSessionSeconds": ext.max_session_seconds,
                 "userVerification": ext.user_verification,
+                "requireSignCounter": ext.require_sign_counter,
             }
             for ext in config.external_roles
         ]

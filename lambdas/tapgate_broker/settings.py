@@ -22,7 +22,8 @@ ENV_AUDIT_TABLE = "TAPGATE_AUDIT_TABLE"
 ENV_RP_ID = "TAPGATE_RP_ID"
 ENV_RP_NAME = "TAPGATE_RP_NAME"
 ENV_ORIGINS = "TAPGATE_ORIGINS"  # JSON list of allowed origins
-ENV_ROLES = "TAPGATE_ROLES"  # JSON list of {"arn", "name", "maxSessionSeconds", "userVerification"}
+# JSON list of {"arn", "name", "maxSessionSeconds", "userVerification", "requireSignCounter"}
+ENV_ROLES = "TAPGATE_ROLES"
 ENV_CEREMONY_TTL_SECONDS = "TAPGATE_CEREMONY_TTL_SECONDS"
 ENV_AUDIT_RETENTION_DAYS = "TAPGATE_AUDIT_RETENTION_DAYS"
 ENV_ADMINS = "TAPGATE_ADMINS"  # JSON list of admin user names (enrollment tokens)
@@ -139,9 +140,13 @@ def _role_from_json(raw: object) -> RoleConfig:
     seconds = int(raw.get("maxSessionSeconds", 3600))
     if not 900 <= seconds <= 3600:
         raise ValueError(f"role {raw.get('arn')}: maxSessionSeconds must be 900..3600")
+    require_counter = raw.get("requireSignCounter", False)
+    if not isinstance(require_counter, bool):
+        raise TypeError(f"role {raw.get('arn')}: requireSignCounter must be true or false")
     return RoleConfig(
         arn=str(raw["arn"]),
         name=str(raw.get("name") or str(raw["arn"]).rsplit("/", 1)[-1]),
         max_session_seconds=seconds,
         user_verification=UserVerification(raw.get("userVerification", "preferred")),
+        require_sign_counter=require_counter,
     )

@@ -55,5 +55,7 @@ def test_the_handler_reads_what_the_stack_writes(raw: dict[str, Any]) -> None:
     assert set(by_name) == {"tapgate-example-readonly", "tapgate-test-admin", "Legacy admin"}
     assert by_name["tapgate-test-admin"].max_session_seconds == 1800
     assert by_name["tapgate-test-admin"].user_verification == "required"
+    assert by_name["tapgate-test-admin"].require_sign_counter
+    assert not by_name["tapgate-example-readonly"].require_sign_counter
     assert by_name["Legacy admin"].arn == EXTERNAL_ROLE_ARN
     assert json.loads(env[settings.ENV_ORIGINS]) == ["https://tapgate.example.com"]

@@ -369,3 +369,14 @@ def test_a_key_cap_outside_1_to_100_is_refused(cap: Any) -> None:
     with pytest.raises(ConfigError) as caught:
         config_from_mapping({"rpId": "example.org", "maxKeysPerUser": cap})
     assert caught.value.key == "maxKeysPerUser"
+
+
+def test_require_sign_counter_is_a_per_role_flag() -> None:
+    role = {"name": "strict", "allowedSourceIdentities": ["alice"], "requireSignCounter": True}
+    config = config_from_mapping({"rpId": "example.org", "gatedRoles": [role]})
+    assert config.gated_roles[0].require_sign_counter
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping(
+            {"rpId": "example.org", "gatedRoles": [{**role, "requireSignCounter": "yes"}]}
+        )
+    assert caught.value.key == "gatedRoles[0].requireSignCounter"

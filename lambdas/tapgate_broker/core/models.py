@@ -59,6 +59,9 @@ class RoleConfig:
     name: str
     max_session_seconds: int = 3600
     user_verification: UserVerification = UserVerification.PREFERRED
+    # Refuse keys without a signature counter (always 0): without one, a cloned key cannot
+    # be told from the original (synced passkeys have none).
+    require_sign_counter: bool = False
 
 
 @dataclass(frozen=True)

@@ -531,6 +531,10 @@ class Broker:
             _, advance = self._verify_assertion(
                 state=state, allowed=allowed, response=response, user_name=user_name
             )
+            if role.require_sign_counter and advance.new == 0:
+                raise CeremonyFailedError(
+                    f"role {role.arn} requires a key with a signature counter; this one has none"
+                )
             self._credentials.advance_counter(advance)
             issued = self._issuer.assume(
                 role_arn=role.arn,
