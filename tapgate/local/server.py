@@ -147,6 +147,8 @@ def start_local(
             raise LocalModeError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
         stops.append(gateway.stop)
         api_url = f"http://{host}:{gateway.port}"
+        # Only requests for the origin itself: no DNS-rebound page reaches the local API.
+        gateway.allowed_hosts = frozenset({f"{host}:{gateway.port}".lower()})
 
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()

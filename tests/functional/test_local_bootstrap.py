@@ -354,3 +354,21 @@ def test_a_port_in_use_is_a_local_mode_error(local):
     user = local.resources.demo_user
     status, _ = fetch(url, signed_headers(url, user.access_key_id, user.secret_access_key))
     assert status == 200
+
+
+def test_the_running_gateway_answers_only_for_its_origin(local):
+    """DNS rebinding: a page on another site whose name now points at 127.0.0.1 sends its
+    own Host; tapgate local answers only for the origin in its state file."""
+    import http.client  # noqa: PLC0415
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    port = urlsplit(local.api_url).port
+    for host, status in ((f"evil.example:{port}", 403), (f"localhost:{port}", 200)):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("GET", "/v1/config", headers={"Host": host})
+            response = connection.getresponse()
+            assert response.status == status, host
+            assert json.loads(response.read())
+        finally:
+            connection.close()
