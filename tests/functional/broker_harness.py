@@ -109,6 +109,11 @@ class Harness:
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers[key] = values[-1]
         text = result.get("body") or ""
+        # No request in any test answers 5xx, except an AWS dependency that failed (injected
+        # by the test): 503 with Retry-After. A 500 is a bug wherever it shows up.
+        assert result["statusCode"] < 500 or (
+            result["statusCode"] == 503 and "Retry-After" in headers
+        ), (method, path, result["statusCode"], text[:300])
         return Reply(result["statusCode"], headers, json.loads(text) if text else None)
 
     # -- people and keys -----------------------------------------------------------

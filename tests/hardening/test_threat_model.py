@@ -83,9 +83,11 @@ class Client:
         try:
             with urllib.request.urlopen(http_request, timeout=30) as response:
                 text = response.read().decode()
-                return Reply(response.status, dict(response.headers), _json(text))
+                reply = Reply(response.status, dict(response.headers), _json(text))
         except urllib.error.HTTPError as error:
-            return Reply(error.code, dict(error.headers), _json(error.read().decode()))
+            reply = Reply(error.code, dict(error.headers), _json(error.read().decode()))
+        assert reply.status < 500, (method, path, reply.status, reply.body)  # no fault injected
+        return reply
 
 
 def _json(text: str) -> Any:
