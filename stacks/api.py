@@ -11,6 +11,7 @@ import json
 from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -19,6 +20,7 @@ from stacks.config import CustomDomainConfig, ThrottlingConfig
 from stacks.nag import acknowledge, acknowledge_checkov
 from stacks.waf import PerIpThrottling
 from tapgate_contract.limits import CEREMONY_ID_PATTERN
+from tapgate_contract.policies import api_resource_policy
 from tapgate_contract.routes import (
     CEREMONY_ANSWER,
     ROUTES,
@@ -107,6 +109,10 @@ class BrokerRestApi(Construct):
             "RestApi",
             description="tapgate: WebAuthn MFA for AWS (HTTP API v1)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # The first-key routes only with MFA, whatever the caller's IAM policy allows.
+            policy=iam.PolicyDocument.from_json(
+                api_resource_policy(partition=Aws.PARTITION, account=Aws.ACCOUNT_ID, routes=routes)
+            ),
             # Execution logs need API Gateway's account-level CloudWatch role.
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,

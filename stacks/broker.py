@@ -25,7 +25,11 @@ from stacks.bundling import (
     asset_hash,
 )
 from stacks.nag import acknowledge, acknowledge_cfn_lint, acknowledge_checkov
-from tapgate_contract.policies import LAMBDA_SERVICE, broker_organization_statement
+from tapgate_contract.policies import (
+    LAMBDA_SERVICE,
+    broker_organization_statement,
+    identity_role_resource,
+)
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambdas"
 HANDLER = "tapgate_broker.handler.handler"
@@ -179,6 +183,22 @@ class BrokerFunction(Construct):
             "(aws:ResourceOrgID) and only while tagged tapgate-gated=true; a role's own trust "
             "policy must also trust the broker role.",
         )
+
+    def acknowledge_identity_role_patterns(self, role_patterns: Sequence[str]) -> None:
+        """cdk-nag's IAM5 on each identity-role pattern the broker may GetRole (the
+        contract's ``broker_statements`` grants it)."""
+        for pattern in role_patterns:
+            if "*" in pattern or "?" in pattern:
+                nag_form = identity_role_resource(
+                    pattern, partition="<AWS::Partition>", account="<AWS::AccountId>"
+                )
+                acknowledge(
+                    self.role,
+                    f"AwsSolutions-IAM5[Resource::{nag_form}]",
+                    "iam:GetRole (read-only) on the configured identity-role pattern, by "
+                    "default IAM Identity Center's path /aws-reserved/sso.amazonaws.com/, "
+                    "where the roles' names are generated per permission set.",
+                )
 
 
 def _code() -> lambda_.Code:

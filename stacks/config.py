@@ -15,31 +15,52 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from tapgate_contract.identity import DEFAULT_IDENTITY_ROLES
-from tapgate_contract.limits import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS
+from tapgate_contract.identity import (
+    DEFAULT_IDENTITY_ROLES,
+    IDENTITY_CENTER_ROLES,
+    IDENTITY_ROLE_ENTRY_PATTERN,
+    USER_NAME_PATTERN,
+)
+from tapgate_contract.limits import (
+    DEFAULT_MAX_KEYS_PER_USER,
+    MAX_KEYS_PER_USER_LIMIT,
+    MAX_SESSION_SECONDS,
+    MIN_SESSION_SECONDS,
+)
 
 USER_VERIFICATION_VALUES = ("required", "preferred", "discouraged")
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}\Z)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*", re.ASCII
+)
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 # STS SourceIdentity: 2-64 of [\w+=,.@-]; patterns add the StringLike wildcards * and ?.
-_SOURCE_IDENTITY_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$")
-_USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@*?-]{1,64}$", re.ASCII)
+# Patterns are used with fullmatch (a $ anchor would accept a trailing newline).
+_SOURCE_IDENTITY_PATTERN = re.compile(r"[\w+=,.@*?-]{1,64}", re.ASCII)
+# A tapgate user name (tapgate_contract.identity): an STS SourceIdentity.
+_USER_NAME = re.compile(USER_NAME_PATTERN, re.ASCII)
+# Roles whose sessions count as base identities: IAM Identity Center's by default
+# (tapgate_contract.identity).
+_IDENTITY_ROLE_ENTRY = re.compile(IDENTITY_ROLE_ENTRY_PATTERN, re.ASCII)
+_ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@*?-]{1,64}", re.ASCII)
 # An admin role: its sessions (any session name) are admins. Paths are allowed; no wildcards.
-_ADMIN_ROLE_ARN = re.compile(r"^arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
-_POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}$")
-_AWS_MANAGED_POLICY_ARN = re.compile(r"^arn:aws[\w-]*:iam::aws:policy/[\w+=,.@/-]{1,512}$")
-_POLICY_NAME = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}$")  # path/name, no ARN
-_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_CERTIFICATE_ARN = re.compile(r"^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
+_ADMIN_ROLE_ARN = re.compile(
+    r"arn:aws[-a-z]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}", re.ASCII
+)
+_POLICY_ARN = re.compile(r"arn:aws[\w-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]{1,512}", re.ASCII)
+_AWS_MANAGED_POLICY_ARN = re.compile(r"arn:aws[\w-]*:iam::aws:policy/[\w+=,.@/-]{1,512}", re.ASCII)
+_POLICY_NAME = re.compile(r"(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}", re.ASCII)  # path/name, no ARN
+_ROLE_ARN = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
+_CERTIFICATE_ARN = re.compile(r"arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+", re.ASCII)
 # A KMS key by its key ARN (log groups refuse aliases), multi-Region keys included.
 _KMS_KEY_ARN = re.compile(
-    r"^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})$"
+    r"arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key/"
+    r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})",
+    re.ASCII,
 )
-_SNS_TOPIC_ARN = re.compile(r"^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
-_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_SNS_TOPIC_ARN = re.compile(r"arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}", re.ASCII)
+_ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}", re.ASCII)
+_ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 # ``kmsKey: "create"``: the stack creates (and retains) a customer-managed key.
 CREATE_KMS_KEY = "create"
 
@@ -62,6 +83,7 @@ class GatedRoleConfig:
     managed_policy_arns: tuple[str, ...] = ()
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
+    require_sign_counter: bool = False  # refuse keys without a signature counter
 
 
 @dataclass(frozen=True)
@@ -72,6 +94,7 @@ class ExternalRoleConfig:
     name: str
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
+    require_sign_counter: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,6 +206,7 @@ class TapgateConfig:
     member_account: MemberAccountConfig | None = None  # None: no member-account stack
     # Lambda SnapStart for the broker (docs/deploy.md: what it costs).
     snap_start: bool = False
+    max_keys_per_user: int = DEFAULT_MAX_KEYS_PER_USER
 
 
 def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
@@ -224,6 +248,7 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         organization_id=_organization_id(get("organizationId")),
         member_account=member_account,
         snap_start=_flag("snapStart", get("snapStart")),
+        max_keys_per_user=_max_keys_per_user(get("maxKeysPerUser")),
     )
 
 
@@ -258,7 +283,7 @@ def _rp_id(value: Any) -> str:
             "is required: the WebAuthn relying-party ID (a domain you control, e.g. "
             "'mfa.example.org'); keys are bound to it for life",
         )
-    if not isinstance(value, str) or not _HOSTNAME.match(value):
+    if not isinstance(value, str) or not _HOSTNAME.fullmatch(value):
         raise ConfigError(
             "rpId", f"must be a lower-case domain name without scheme, port or path; got {value!r}"
         )
@@ -299,7 +324,7 @@ def _custom_domain(value: Any, *, rp_id: str) -> CustomDomainConfig | None:
         raise ConfigError("customDomain", "must be an object {domainName, certificateArn}")
     domain = value.get("domainName")
     cert = value.get("certificateArn")
-    if not isinstance(domain, str) or not _HOSTNAME.match(domain):
+    if not isinstance(domain, str) or not _HOSTNAME.fullmatch(domain):
         raise ConfigError("customDomain.domainName", f"must be a domain name; got {domain!r}")
     if not _within_rp_id(domain, rp_id):
         raise ConfigError(
@@ -307,7 +332,7 @@ def _custom_domain(value: Any, *, rp_id: str) -> CustomDomainConfig | None:
             f"{domain!r} must be the rpId {rp_id!r} or a subdomain of it, or browsers "
             "refuse WebAuthn on the page it serves",
         )
-    if not isinstance(cert, str) or not _CERTIFICATE_ARN.match(cert):
+    if not isinstance(cert, str) or not _CERTIFICATE_ARN.fullmatch(cert):
         raise ConfigError(
             "customDomain.certificateArn",
             f"must be an ACM certificate ARN in the stack's region; got {cert!r}",
@@ -367,7 +392,7 @@ def _string_list(key: str, value: Any, pattern: re.Pattern[str], what: str) -> t
     if not isinstance(value, list):
         raise ConfigError(key, f"must be a list of {what}")
     for item in value:
-        if not isinstance(item, str) or not pattern.match(item):
+        if not isinstance(item, str) or not pattern.fullmatch(item):
             raise ConfigError(key, f"{item!r} is not {what}")
     return tuple(value)
 
@@ -381,14 +406,22 @@ def _gated_roles(value: Any) -> tuple[GatedRoleConfig, ...]:
     roles = []
     for i, raw in enumerate(value):
         key = f"gatedRoles[{i}]"
-        spec = _role_spec(key, raw, extra_keys={"managedPolicyArns"})
+        spec = _role_spec(key, raw, extra_keys={"managedPolicyArns", "requireSignCounter"})
         policies = _string_list(
             f"{key}.managedPolicyArns",
             raw.get("managedPolicyArns", []),
             _POLICY_ARN,
             "a managed policy ARN",
         )
-        roles.append(GatedRoleConfig(managed_policy_arns=policies, **spec))
+        roles.append(
+            GatedRoleConfig(
+                managed_policy_arns=policies,
+                require_sign_counter=_flag(
+                    f"{key}.requireSignCounter", raw.get("requireSignCounter")
+                ),
+                **spec,
+            )
+        )
     return tuple(roles)
 
 
@@ -402,7 +435,7 @@ def _role_spec(key: str, raw: Any, *, extra_keys: set[str]) -> dict[str, Any]:
         {"name", "allowedSourceIdentities", "maxSessionSeconds", "userVerification", *extra_keys},
     )
     name = raw.get("name")
-    if not isinstance(name, str) or not _ROLE_NAME.match(name):
+    if not isinstance(name, str) or not _ROLE_NAME.fullmatch(name):
         raise ConfigError(f"{key}.name", f"must be an IAM role name; got {name!r}")
     identities = _string_list(
         f"{key}.allowedSourceIdentities",
@@ -443,9 +476,13 @@ def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
         key = f"externalRoles[{i}]"
         if not isinstance(raw, dict):
             raise ConfigError(key, "must be an object {arn, name?, maxSessionSeconds?, ...}")
-        _no_unknown_keys(key, raw, {"arn", "name", "maxSessionSeconds", "userVerification"})
+        _no_unknown_keys(
+            key,
+            raw,
+            {"arn", "name", "maxSessionSeconds", "userVerification", "requireSignCounter"},
+        )
         arn = raw.get("arn")
-        if not isinstance(arn, str) or not _ROLE_ARN.match(arn):
+        if not isinstance(arn, str) or not _ROLE_ARN.fullmatch(arn):
             raise ConfigError(f"{key}.arn", f"must be an IAM role ARN; got {arn!r}")
         name = raw.get("name", arn.rsplit("/", 1)[-1])
         if not isinstance(name, str) or not name:
@@ -459,6 +496,9 @@ def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
                 ),
                 user_verification=_user_verification(
                     f"{key}.userVerification", raw.get("userVerification")
+                ),
+                require_sign_counter=_flag(
+                    f"{key}.requireSignCounter", raw.get("requireSignCounter")
                 ),
             )
         )
@@ -570,33 +610,56 @@ def _waf_limit(key: str, value: Any) -> int:
     return value
 
 
+def _max_keys_per_user(value: Any) -> int:
+    """How many keys one user may register (a ceremony keeps a snapshot of them all)."""
+    if value is None:
+        return DEFAULT_MAX_KEYS_PER_USER
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_KEYS_PER_USER_LIMIT
+    ):
+        raise ConfigError(
+            "maxKeysPerUser",
+            f"must be an integer 1..{MAX_KEYS_PER_USER_LIMIT} (a ceremony keeps a snapshot of "
+            f"the user's keys, which must fit one DynamoDB item); got {value!r}",
+        )
+    return value
+
+
 def _identity_roles(value: Any) -> tuple[str, ...]:
-    """Roles whose session names are trusted as user names: role-name globs or role ARNs."""
+    """Roles whose session names are trusted as user names: role ARNs with their path, or
+    ARN patterns (``*``, ``?``). A role name alone is refused: a session ARN has no path, so
+    anyone who can create a role of that name elsewhere could pick any user's name."""
     value = _decoded("identityRoles", value)
     if value is None:
         return DEFAULT_IDENTITY_ROLES
     if not isinstance(value, list):
         raise ConfigError(
             "identityRoles",
-            f"must be a list of role-name patterns (like 'AWSReservedSSO_*') or IAM role ARNs; "
-            f"got {value!r}",
+            "must be a list of IAM role ARNs or ARN patterns, path included (like "
+            f"'{IDENTITY_CENTER_ROLES}'); got {value!r}",
         )
     for i, entry in enumerate(value):
-        if isinstance(entry, str) and (
-            _ROLE_NAME_PATTERN.match(entry) or _ADMIN_ROLE_ARN.match(entry)
-        ):
-            if entry.strip("*?") == "":
-                raise ConfigError(
-                    f"identityRoles[{i}]",
-                    f"{entry!r} matches every role: any principal that can assume some role "
-                    "could then pick any user's name as its session name",
+        if not isinstance(entry, str) or not _IDENTITY_ROLE_ENTRY.fullmatch(entry):
+            hint = ""
+            if isinstance(entry, str) and _ROLE_NAME_PATTERN.fullmatch(entry):
+                hint = (
+                    "; a role name (pattern) is not enough: anyone who may create a role of "
+                    f"that name on another path could use it. For IAM Identity Center use "
+                    f"'{IDENTITY_CENTER_ROLES}'"
                 )
-            continue
-        raise ConfigError(
-            f"identityRoles[{i}]",
-            f"{entry!r} is neither a role-name pattern (letters, digits, +=,.@_- and the "
-            "wildcards * and ?) nor an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'",
-        )
+            raise ConfigError(
+                f"identityRoles[{i}]",
+                f"{entry!r} is not an IAM role ARN or ARN pattern with its path, like "
+                f"'arn:aws:iam::111122223333:role/team/NAME'{hint}",
+            )
+        if entry.split(":role/", 1)[1].strip("*?/") == "":
+            raise ConfigError(
+                f"identityRoles[{i}]",
+                f"{entry!r} matches every role: any principal that can assume some role "
+                "could then pick any user's name as its session name",
+            )
     return tuple(value)
 
 
@@ -610,7 +673,9 @@ def _admins(value: Any) -> tuple[str, ...]:
             "admins", f"must be a list of IAM user names and IAM role ARNs; got {value!r}"
         )
     for i, entry in enumerate(value):
-        if isinstance(entry, str) and (_USER_NAME.match(entry) or _ADMIN_ROLE_ARN.match(entry)):
+        if isinstance(entry, str) and (
+            _USER_NAME.fullmatch(entry) or _ADMIN_ROLE_ARN.fullmatch(entry)
+        ):
             continue
         hint = ""
         if isinstance(entry, str) and ":user/" in entry:
@@ -619,7 +684,7 @@ def _admins(value: Any) -> tuple[str, ...]:
             hint = "; give the role's ARN (arn:aws:iam::ACCOUNT:role/NAME), not a session's"
         raise ConfigError(
             f"admins[{i}]",
-            f"{entry!r} is neither an IAM user name (letters, digits, +=,.@_-, at most 64) nor "
+            f"{entry!r} is neither a tapgate user name (2-64 letters, digits and +=,.@_-) nor "
             f"an IAM role ARN like 'arn:aws:iam::111122223333:role/NAME'{hint}",
         )
     return tuple(value)
@@ -680,7 +745,7 @@ def _kms_key(value: Any) -> str | None:
     """``"create"`` (the stack creates a key) or the key ARN of an existing key."""
     if value is None or value == CREATE_KMS_KEY:
         return value
-    if not isinstance(value, str) or not _KMS_KEY_ARN.match(value):
+    if not isinstance(value, str) or not _KMS_KEY_ARN.fullmatch(value):
         raise ConfigError(
             "kmsKey",
             f"must be {CREATE_KMS_KEY!r} or the key ARN of a KMS key in the stack's region "
@@ -716,7 +781,7 @@ def _alarms(value: Any) -> AlarmsConfig:
     _no_unknown_keys("alarms", value, set(ALARMS_KEYS))
     default = AlarmsConfig()
     topic = value.get("topicArn")
-    if topic is not None and (not isinstance(topic, str) or not _SNS_TOPIC_ARN.match(topic)):
+    if topic is not None and (not isinstance(topic, str) or not _SNS_TOPIC_ARN.fullmatch(topic)):
         raise ConfigError(
             "alarms.topicArn",
             f"must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME); got {topic!r}",
@@ -743,7 +808,7 @@ def _positive(key: str, value: Any) -> int:
 def _organization_id(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _ORGANIZATION_ID.match(value):
+    if not isinstance(value, str) or not _ORGANIZATION_ID.fullmatch(value):
         raise ConfigError(
             "organizationId",
             f"must be an AWS Organizations id like 'o-a1b2c3d4e5'; got {value!r}",

@@ -24,6 +24,7 @@ from tapgate_contract.policies import (
     broker_statements,
     event_bus_arn,
     gating_policy,
+    identity_role_resource,
     self_service_policy,
 )
 from tapgate_contract.tables import CREDENTIAL_ID_INDEX
@@ -83,6 +84,7 @@ class TapgateStack(Stack):
                 "name": spec.name,
                 "maxSessionSeconds": spec.max_session_seconds,
                 "userVerification": spec.user_verification,
+                "requireSignCounter": spec.require_sign_counter,
             }
             for role, spec in zip(self.gated_roles, config.gated_roles, strict=True)
         ] + [
@@ -91,6 +93,7 @@ class TapgateStack(Stack):
                 "name": ext.name,
                 "maxSessionSeconds": ext.max_session_seconds,
                 "userVerification": ext.user_verification,
+                "requireSignCounter": ext.require_sign_counter,
             }
             for ext in config.external_roles
         ]
@@ -108,6 +111,11 @@ class TapgateStack(Stack):
         roles_json += member_roles
         for name, value in self._environment(tables, roles=roles_json).items():
             self.broker.function.add_environment(name, value)
+        # Identity roles (and admin roles, whose sessions are identities too): GetRole on them.
+        identity_role_patterns = list(config.identity_roles) + [
+            a for a in config.admins if ":role/" in a
+        ]
+        self.broker.acknowledge_identity_role_patterns(identity_role_patterns)
         self.broker.add_statements(
             broker_statements(
                 credentials_table_arn=tables.credentials.table_arn,
@@ -116,6 +124,10 @@ class TapgateStack(Stack):
                 event_bus_arn=event_bus_arn(
                     partition=Aws.PARTITION, region=Aws.REGION, account=Aws.ACCOUNT_ID
                 ),
+                identity_role_arns=[
+                    identity_role_resource(p, partition=Aws.PARTITION, account=Aws.ACCOUNT_ID)
+                    for p in identity_role_patterns
+                ],
                 gated_role_arns=[r.role_arn for r in self.gated_roles]
                 + [e.arn for e in config.external_roles]
                 + [r["arn"] for r in member_roles],
@@ -204,6 +216,7 @@ class TapgateStack(Stack):
             environment.ADMINS: self.to_json_string(list(config.admins)),
             environment.ENROLLMENT_TTL_SECONDS: str(limits.ENROLLMENT_TTL_SECONDS),
             environment.IDENTITY_ROLES: self.to_json_string(list(config.identity_roles)),
+            environment.MAX_KEYS_PER_USER: str(config.max_keys_per_user),
         }
 
     def _outputs(self) -> None:

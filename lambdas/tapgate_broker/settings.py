@@ -12,10 +12,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, IDENTITY_ROLE_ENTRY
+from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER, MAX_KEYS_PER_USER_LIMIT
 from tapgate_broker.core.models import RoleConfig, UserVerification
 from tapgate_contract import environment as env_names
 from tapgate_contract import limits
-from tapgate_contract.identity import DEFAULT_IDENTITY_ROLES
 
 
 class SettingsError(Exception):
@@ -37,6 +38,7 @@ class Settings:
     enrollment_ttl_seconds: int = limits.ENROLLMENT_TTL_SECONDS
     federation_url: str | None = None
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
+    max_keys_per_user: int = DEFAULT_MAX_KEYS_PER_USER
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +55,7 @@ class Settings:
             enrollment_ttl = _int(
                 env, env_names.ENROLLMENT_TTL_SECONDS, limits.ENROLLMENT_TTL_SECONDS
             )
+            max_keys = _int(env, env_names.MAX_KEYS_PER_USER, DEFAULT_MAX_KEYS_PER_USER)
             raw_identity_roles = env.get(env_names.IDENTITY_ROLES)
             identity_roles = (
                 tuple(str(r) for r in json.loads(raw_identity_roles))
@@ -63,6 +66,16 @@ class Settings:
             raise SettingsError(f"invalid broker configuration: {exc}") from exc
         if not origins:
             raise SettingsError(f"{env_names.ORIGINS} lists no origin")
+        for entry in identity_roles:
+            if not IDENTITY_ROLE_ENTRY.fullmatch(entry):
+                raise SettingsError(
+                    f"{env_names.IDENTITY_ROLES}: {entry!r} is not a role ARN (or ARN pattern) "
+                    "with its path; a role name alone can be matched by a role anyone made"
+                )
+        if not 1 <= max_keys <= MAX_KEYS_PER_USER_LIMIT:
+            raise SettingsError(
+                f"{env_names.MAX_KEYS_PER_USER} must be 1..{MAX_KEYS_PER_USER_LIMIT}"
+            )
         return cls(
             credentials_table=env[env_names.CREDENTIALS_TABLE],
             ceremonies_table=env[env_names.CEREMONIES_TABLE],
@@ -77,6 +90,7 @@ class Settings:
             enrollment_ttl_seconds=enrollment_ttl,
             federation_url=env.get(env_names.FEDERATION_URL) or None,
             identity_roles=identity_roles,
+            max_keys_per_user=max_keys,
         )
 
 
@@ -93,9 +107,13 @@ def _role_from_json(raw: object) -> RoleConfig:
             f"role {raw.get('arn')}: maxSessionSeconds must be "
             f"{limits.MIN_SESSION_SECONDS}..{limits.MAX_SESSION_SECONDS}"
         )
+    require_counter = raw.get("requireSignCounter", False)
+    if not isinstance(require_counter, bool):
+        raise TypeError(f"role {raw.get('arn')}: requireSignCounter must be true or false")
     return RoleConfig(
         arn=str(raw["arn"]),
         name=str(raw.get("name") or str(raw["arn"]).rsplit("/", 1)[-1]),
         max_session_seconds=seconds,
         user_verification=UserVerification(raw.get("userVerification", "preferred")),
+        require_sign_counter=require_counter,
     )

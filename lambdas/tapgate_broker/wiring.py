@@ -15,6 +15,7 @@ from tapgate_broker.adapters.dynamodb import (
     DynamoEnrollmentStore,
 )
 from tapgate_broker.adapters.federation import FederationConsoleSignIn
+from tapgate_broker.adapters.iam import IamRoleDirectory
 from tapgate_broker.adapters.sts import StsRoleIssuer
 from tapgate_broker.core.ports import Clock
 from tapgate_broker.core.service import Broker, BrokerConfig
@@ -35,6 +36,7 @@ def build_broker(
     session = session or boto3.session.Session()
     dynamodb = session.client("dynamodb", config=_CLIENT_CONFIG)
     sts = session.client("sts", config=_CLIENT_CONFIG)
+    iam = session.client("iam", config=_CLIENT_CONFIG)
     audit = DynamoAuditLog(
         dynamodb,
         table_name=settings.audit_table,
@@ -50,6 +52,7 @@ def build_broker(
             admins=settings.admins,
             enrollment_ttl_seconds=settings.enrollment_ttl_seconds,
             identity_roles=settings.identity_roles,
+            max_keys_per_user=settings.max_keys_per_user,
         ),
         credentials=DynamoCredentialStore(
             dynamodb,
@@ -64,6 +67,7 @@ def build_broker(
         ),
         audit=audit,
         issuer=StsRoleIssuer(sts),
+        role_directory=IamRoleDirectory(iam),
         clock=clock or time.time,
     )
 

@@ -26,3 +26,13 @@ CEREMONY_ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 # before it is normalized; the stored nickname (NFC, trimmed) is at most NICKNAME_MAX_LENGTH.
 NICKNAME_FIELD_MAX_LENGTH = 256
 NICKNAME_MAX_LENGTH = 64
+
+# Keys per user: the default cap and the most a deployment may allow. A registration
+# ceremony keeps a snapshot of the user's keys; with at most MAX_KEYS_PER_USER_LIMIT keys of
+# at most ~2.7 KB each it stays far below DynamoDB's 400 KB item limit.
+DEFAULT_MAX_KEYS_PER_USER = 20
+MAX_KEYS_PER_USER_LIMIT = 100
+
+# A credential id is stored base64url (4 characters per 3 bytes) as a DynamoDB sort key, whose
+# limit is 1,024 bytes: 768 raw bytes is the most that fits (WebAuthn allows 1,023).
+MAX_CREDENTIAL_ID_BYTES = 768

@@ -15,6 +15,9 @@ from importlib import resources
 from typing import Any
 
 from tapgate_contract import signals
+from tapgate_contract.identity import IDENTITY_CENTER_ROLE_PATH
+from tapgate_contract.routes import ROUTES, Auth, Route
+from tapgate_contract.stage import STAGE
 from tapgate_contract.tables import CREDENTIAL_ID_INDEX
 from tapgate_contract.tags import (
     GATED_ROLE_TAG,
@@ -44,6 +47,11 @@ CEREMONIES_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetIt
 AUDIT_ACTIONS = ("dynamodb:PutItem",)
 STS_ACTIONS = ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")
 EVENTS_ACTIONS = ("events:PutEvents",)
+# A role session counts as a user only once GetRole confirmed its role's RoleId and path.
+IAM_ACTIONS = ("iam:GetRole",)
+_ROLE_ARN_PATTERN = re.compile(
+    r"arn:(?P<partition>[^:]+):iam::(?P<account>[^:]+):role/(?P<rest>.+)", re.ASCII
+)
 
 _PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 
@@ -89,13 +97,17 @@ def broker_statements(
     ceremonies_table_arn: str,
     audit_table_arn: str,
     event_bus_arn: str,
+    identity_role_arns: Sequence[str],
     gated_role_arns: Sequence[str],
 ) -> list[dict[str, Any]]:
     """What the broker may do: its table actions (the credential-id index by its exact ARN,
     never ``index/*``), putting tapgate's own events on the account's default bus (only its
     source and detail types, so it cannot pose as another application or an AWS service on
-    the bus a SIEM subscribes to), and the STS actions on the listed roles, only while they
-    carry the gated-role tag. No wildcard resource."""
+    the bus a SIEM subscribes to), reading the identity roles (``iam:GetRole``, read-only, on
+    the configured identity-role ARNs and patterns: GetRole on any other role is denied, which
+    the broker takes as "not an identity role"), and the STS actions on the listed roles,
+    only while they carry the gated-role tag. No wildcard resource beyond the identity-role
+    patterns."""
     statements: list[dict[str, Any]] = [
         _allow(CREDENTIALS_ACTIONS, credentials_table_arn),
         _allow(("dynamodb:Query",), f"{credentials_table_arn}/index/{CREDENTIAL_ID_INDEX}"),
@@ -111,6 +123,8 @@ def broker_statements(
             },
         },
     ]
+    if identity_role_arns:
+        statements.append(_allow(IAM_ACTIONS, list(identity_role_arns)))
     if gated_role_arns:
         statements.append(
             {
@@ -139,6 +153,17 @@ def broker_organization_statement(*, partition: str, organization_id: str) -> di
     }
 
 
+def identity_role_resource(pattern: str, *, partition: str, account: str) -> str:
+    """An identity-role ARN or pattern (``arn:*:iam::*:role/...``) with a wildcard partition or
+    account made this deployment's: GetRole is allowed in the broker's own account only."""
+    match = _ROLE_ARN_PATTERN.fullmatch(pattern)
+    if match is None:
+        raise ValueError(f"not a role ARN pattern: {pattern!r}")
+    part = partition if match.group("partition") == "*" else match.group("partition")
+    acct = account if match.group("account") == "*" else match.group("account")
+    return f"arn:{part}:iam::{acct}:role/{match.group('rest')}"
+
+
 def event_bus_arn(*, partition: str, region: str, account: str) -> str:
     """The account's default event bus, where the broker puts its events."""
     return f"arn:{partition}:events:{region}:{account}:event-bus/{signals.EVENT_BUS}"
@@ -150,6 +175,7 @@ def broker_policy(
     ceremonies_table_arn: str,
     audit_table_arn: str,
     event_bus_arn: str,
+    identity_role_arns: Sequence[str],
     gated_role_arns: Sequence[str],
 ) -> dict[str, Any]:
     """``broker_statements`` as a policy document."""
@@ -158,6 +184,7 @@ def broker_policy(
         ceremonies_table_arn=ceremonies_table_arn,
         audit_table_arn=audit_table_arn,
         event_bus_arn=event_bus_arn,
+        identity_role_arns=identity_role_arns,
         gated_role_arns=gated_role_arns,
     )
     return {"Version": VERSION, "Statement": statements}
@@ -227,6 +254,76 @@ def gated_role_trust_policy(
 def gated_role_tags() -> dict[str, str]:
     """The resource tags every gated role carries (the broker's policy requires them)."""
     return {GATED_ROLE_TAG: GATED_ROLE_TAG_VALUE}
+
+
+# The API's resource policy -------------------------------------------------------------------
+#
+# Three rules, in API Gateway's evaluation of a resource policy with AWS_IAM methods:
+#
+# - The unsigned routes (the page, /config, /enrollment/*, /passkey/*) are allowed to anyone:
+#   once an API has a resource policy, a method without IAM authorization needs an explicit
+#   Allow there. Nothing else is allowed here, so a SigV4 route stays open to this account's
+#   principals whose own IAM policy allows it, and closed to every other account.
+# - The routes that can give a user a first key (``Route.needs_mfa``: /registration/*, whose
+#   ceremonies may register a first key, and POST /enrollments, which issues links, admins'
+#   included) are denied to any principal without aws:MultiFactorAuthPresent, whatever its
+#   IAM policy: stolen long-term access keys alone, even of an administrator, cannot register
+#   a first key. A further key has routes of its own (/registration/step-up/*), where the
+#   step-up assertion is the proof.
+# - IAM Identity Center's sessions carry no MFA key (the MFA is at Identity Center's sign-in,
+#   which AWS does not pass on), so they are exempt by their role's full ARN: only AWS can
+#   make roles under /aws-reserved/sso.amazonaws.com/, and aws:PrincipalArn of a role session
+#   is its role's ARN, path included.
+#
+# Resources are written ``execute-api:/v1/METHOD/path``, the form API Gateway expands to this
+# API's own ARN when it stores the policy (naming the API's id in its own policy would be a
+# circular reference in the template). Tests pass the expanded prefix instead and evaluate the
+# document with tapgate's audit evaluator and the IAM oracle.
+
+INVOKE = "execute-api:Invoke"
+THIS_API = "execute-api:/"  # API Gateway puts this API's ARN (with its id) in its place
+
+
+def route_arn(route: Route, *, api: str = THIS_API) -> str:
+    """The execute-api resource of one route under ``api``; path parameters become ``*``."""
+    path = "/".join("*" if part.startswith("{") else part for part in route.path.split("/"))
+    return f"{api}{STAGE}/{route.method}{path}"
+
+
+def api_resource_policy(
+    *, partition: str, account: str, api: str = THIS_API, routes: tuple[Route, ...] = ROUTES
+) -> dict[str, Any]:
+    """The API's resource policy; ``partition`` and ``account`` name Identity Center's roles."""
+
+    def arns(chosen: list[Route]) -> list[str]:
+        return [route_arn(r, api=api) for r in chosen]
+
+    public = [r for r in routes if r.auth is Auth.PUBLIC]
+    first_key = [r for r in routes if r.needs_mfa]
+    identity_center = f"arn:{partition}:iam::{account}:role{IDENTITY_CENTER_ROLE_PATH}*"
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "UnsignedRoutesForAnyone",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": INVOKE,
+                "Resource": arns(public),
+            },
+            {
+                "Sid": "FirstKeyRoutesOnlyWithMfa",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": INVOKE,
+                "Resource": arns(first_key),
+                "Condition": {
+                    "BoolIfExists": {"aws:MultiFactorAuthPresent": "false"},
+                    "ArnNotLike": {"aws:PrincipalArn": identity_center},
+                },
+            },
+        ],
+    }
 
 
 def _allow(actions: Sequence[str], resource: str | list[str]) -> dict[str, Any]:

@@ -83,6 +83,9 @@ class Route:
     throttle: Throttle = Throttle.STAGE
     why_public: str | None = None  # required for PUBLIC routes, and only for them
     body_model: str | None = None  # CEREMONY_ANSWER: the gateway turns other bodies away
+    # Can give a user a first key (a first-key registration, an enrollment link): the API's
+    # resource policy denies it to sessions without MFA (policies.api_resource_policy).
+    needs_mfa: bool = False
 
     def __post_init__(self) -> None:
         if (self.auth is Auth.PUBLIC) != (self.why_public is not None):
@@ -90,6 +93,8 @@ class Route:
                 f"{self.method} {self.path}: a public route, and only a public "
                 "route, says why it is public"
             )
+        if self.needs_mfa and self.auth is not Auth.SIGV4:
+            raise ValueError(f"{self.method} {self.path}: only a SigV4 route can need MFA")
         public_write = self.auth is Auth.PUBLIC and self.method != "GET"
         if public_write != (self.throttle is Throttle.PUBLIC_WRITE):
             raise ValueError(
@@ -121,8 +126,16 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-REGISTRATION_OPTIONS = Route("POST", "/registration/options", Auth.SIGV4)
-REGISTRATION_VERIFY = Route("POST", "/registration/verify", Auth.SIGV4, body_model=CEREMONY_ANSWER)
+# A first key, or any key: the resource policy admits only MFA sessions (and Identity Center's).
+REGISTRATION_OPTIONS = Route("POST", "/registration/options", Auth.SIGV4, needs_mfa=True)
+REGISTRATION_VERIFY = Route(
+    "POST", "/registration/verify", Auth.SIGV4, body_model=CEREMONY_ANSWER, needs_mfa=True
+)
+# A further key: the step-up assertion from an existing key is the proof, so no MFA session.
+REGISTRATION_STEP_UP_OPTIONS = Route("POST", "/registration/step-up/options", Auth.SIGV4)
+REGISTRATION_STEP_UP_VERIFY = Route(
+    "POST", "/registration/step-up/verify", Auth.SIGV4, body_model=CEREMONY_ANSWER
+)
 AUTHENTICATION_OPTIONS = Route("POST", "/authentication/options", Auth.SIGV4)
 AUTHENTICATION_VERIFY = Route(
     "POST", "/authentication/verify", Auth.SIGV4, body_model=CEREMONY_ANSWER
@@ -132,7 +145,7 @@ CREDENTIAL_DELETE = Route(
     "DELETE", "/credentials/{credentialId}", Auth.SIGV4, body_model=CEREMONY_ANSWER
 )
 ROLES = Route("GET", "/roles", Auth.SIGV4)
-ENROLLMENTS = Route("POST", "/enrollments", Auth.SIGV4)
+ENROLLMENTS = Route("POST", "/enrollments", Auth.SIGV4, needs_mfa=True)
 ENROLLMENT_OPTIONS = Route(
     "POST",
     "/enrollment/options",
@@ -187,6 +200,8 @@ STATIC_FILE = Route("GET", "/static/{proxy+}", Auth.PUBLIC, why_public=WHY_PAGE)
 ROUTES: tuple[Route, ...] = (
     REGISTRATION_OPTIONS,
     REGISTRATION_VERIFY,
+    REGISTRATION_STEP_UP_OPTIONS,
+    REGISTRATION_STEP_UP_VERIFY,
     AUTHENTICATION_OPTIONS,
     AUTHENTICATION_VERIFY,
     CREDENTIALS,

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 
 from tapgate_contract import environment, tables
+from tapgate_contract.identity import DEFAULT_IDENTITY_ROLES
 from tapgate_contract.limits import MAX_SESSION_SECONDS
 from tapgate_contract.policies import (
     broker_policy,
@@ -26,6 +27,7 @@ from tapgate_contract.policies import (
     gated_role_tags,
     gated_role_trust_policy,
     gating_policy,
+    identity_role_resource,
     self_service_policy,
 )
 
@@ -230,6 +232,10 @@ def bootstrap(
                 event_bus_arn=event_bus_arn(
                     partition=LOCAL_PARTITION, region=region, account=account_id
                 ),
+                identity_role_arns=[
+                    identity_role_resource(p, partition=LOCAL_PARTITION, account=account_id)
+                    for p in DEFAULT_IDENTITY_ROLES
+                ],
                 gated_role_arns=[r.arn for r in gated_roles],
             )
         ),

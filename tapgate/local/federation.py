@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from tapgate.local.sigv4 import SecretLookup
+
 PATH = "/federation"
 TITLE = "AWS console (tapgate local stand-in)"
 TOKEN_SECONDS = 15 * 60
@@ -116,14 +118,18 @@ def _page(status: int, title: str, message: str, *, data_arn: str = "") -> Stand
     return StandInReply(status, _PAGE_HEADERS, document.encode())
 
 
-def session_check(lookup: Callable[[str], tuple[str, str, str | None] | None]) -> SessionCheck:
+def session_check(lookup: SecretLookup) -> SessionCheck:
     """A SessionCheck over the gateway's secret lookup (moto's STS sessions)."""
 
     def check(access_key_id: str, secret: str, token: str) -> str | None:
         record = lookup(access_key_id)
         if record is None:
             return None
-        known_secret, arn, known_token = record
+        known_secret, arn, known_token = (
+            record.secret_access_key,
+            record.principal_arn,
+            record.session_token,
+        )
         if known_token is None:  # long-term keys cannot sign in to the console this way
             return None
         same = secrets.compare_digest(known_secret.encode(), secret.encode())

@@ -4,7 +4,13 @@ It does what the deployed API does before the Lambda runs: refuses routes that n
 SigV4 when the signature is missing or wrong (like the AWS_IAM authorizer), limits
 the body size, optionally throttles unauthenticated routes per client IP, and fills
 ``requestContext.identity`` from the verified signature. Whatever the handler does,
-a client never sees a stack trace.
+a client never sees a stack trace, and every answer of its own, whatever the method
+(TRACE, CONNECT, a made-up one) or the malformed request, is a problem document.
+
+With ``allowed_hosts`` (``tapgate local`` passes its origin's ``host:port``) it answers only
+requests whose ``Host`` is one of them: a web page on another site that rebinds its DNS
+name to 127.0.0.1 would otherwise reach the local API (and the demo user's signature-free
+routes) as a same-origin page.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
@@ -165,8 +172,12 @@ class LocalGateway:
         clock: Clock = time.time,
         region: str | None = None,
         federation: FederationStandIn | None = None,
+        allowed_hosts: Collection[str] | None = None,
     ) -> None:
         self.handler = handler
+        self.allowed_hosts = (
+            frozenset(h.lower() for h in allowed_hosts) if allowed_hosts is not None else None
+        )
         self.federation = federation
         # Lambda gives an execution environment one event at a time, and the handler
         # relies on it: Powertools' resolver keeps the current event on the shared app.
@@ -221,6 +232,7 @@ class LocalGateway:
     ) -> GatewayReply:
         """Authorize, build the proxy event, call the handler and shape its answer."""
         try:
+            self._check_host(headers)
             path, query = _split_target(target)
             if self.federation is not None and path == FEDERATION_PATH:
                 answer = self.federation.handle(method, query)
@@ -280,6 +292,19 @@ class LocalGateway:
                 title="Bad gateway",
                 detail="The handler's answer was not a valid proxy response.",
                 slug="bad-gateway",
+            )
+
+    def _check_host(self, headers: list[tuple[str, str]]) -> None:
+        """Refuse a Host other than the configured ones (DNS rebinding)."""
+        if self.allowed_hosts is None:
+            return
+        hosts = [value.strip().lower() for name, value in headers if name.lower() == "host"]
+        if len(hosts) != 1 or hosts[0] not in self.allowed_hosts:
+            raise GatewayRequestError(
+                403,
+                title="Forbidden",
+                detail="This server answers only for its own origin.",
+                slug="host-not-allowed",
             )
 
     def _read_body(
@@ -433,6 +458,34 @@ class _RequestHandler(BaseHTTPRequestHandler):
             remaining -= len(chunk)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+    do_TRACE = do_CONNECT = _dispatch  # the route table refuses them, as problem documents
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, an unknown method, headers
+        too long) as problem documents rather than its HTML page."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        reply = _problem(
+            code,
+            title=phrase,
+            detail=f"The request could not be handled: {phrase.lower()}.",
+            slug=phrase.lower().replace(" ", "-"),
+        )
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            # A line too malformed to name a version reads as HTTP/0.9, whose answers have
+            # no status line or headers; answer as HTTP/1.0 so the problem type is visible.
+            self.request_version = "HTTP/1.0"
+        self.send_response(code, message)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(reply.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         # Query strings can carry secrets (the federation stand-in's Session and SigninToken).
@@ -518,8 +571,10 @@ def _proxy_event(
                 "sourceIp": source_ip,
                 "userAgent": user_agent,
                 "userArn": identity.principal_arn if identity else None,
-                "caller": identity.user_name if identity else None,
-                "user": identity.user_name if identity else None,
+                # API Gateway's principal id: AIDA… for an IAM user, AROA…:SESSION for a
+                # role session (the broker confirms a session's role by that RoleId)
+                "caller": identity.principal_id if identity else None,
+                "user": identity.principal_id if identity else None,
                 "accessKey": identity.access_key_id if identity else None,
                 "accountId": identity.account_id if identity else None,
             },

@@ -76,11 +76,13 @@ def moto_secret_lookup(*, account_id: str, partition: str = "aws") -> SecretLook
             key = user.get_access_key_by_id(access_key_id)
             if key.status != "Active":
                 return None
-            return SecretRecord(key.secret_access_key, user.arn, None)
+            return SecretRecord(key.secret_access_key, user.arn, None, user.id)
         sts: Any = get_backend("sts")[account_id][partition]
         session = sts.get_assumed_role_from_access_key(access_key_id)
         if session is not None and session.expiration > utcnow():
-            return SecretRecord(session.secret_access_key, session.arn, session.session_token)
+            return SecretRecord(
+                session.secret_access_key, session.arn, session.session_token, session.user_id
+            )
         return None
 
     return lookup
@@ -172,6 +174,8 @@ def start_local(
             raise LocalModeError(_cannot_listen(port, exc)) from exc
         stops.append(gateway.stop)
         api_url = f"http://{host}:{gateway.port}"
+        # Only requests for the origin itself: no DNS-rebound page reaches the local API.
+        gateway.allowed_hosts = frozenset({f"{host}:{gateway.port}".lower()})
 
         aws_port = world.aws_port if world else 0
         try:

@@ -44,9 +44,11 @@ class SecretRecord(NamedTuple):
     secret_access_key: str
     principal_arn: str
     session_token: str | None = None
+    # what API Gateway reports as identity.caller: AIDA… (IAM user), AROA…:SESSION (role)
+    principal_id: str | None = None
 
 
-SecretLookup = Callable[[str], "tuple[str, str, str | None] | None"]
+SecretLookup = Callable[[str], "SecretRecord | None"]
 Clock = Callable[[], float]
 
 
@@ -80,6 +82,7 @@ class SigV4Identity:
     principal_arn: str
     user_name: str
     account_id: str | None
+    principal_id: str | None = None  # identity.caller and identity.user
 
 
 class _SignedHeadersAuth(SigV4Auth):
@@ -174,7 +177,7 @@ def verify_request(
     record = secret_lookup(access_key_id)
     if record is None:
         raise InvalidSignatureError("unknown access key id")
-    secret_access_key, principal_arn, session_token = record
+    secret_access_key, principal_arn, session_token, principal_id = record
     presented_token = received.get("x-amz-security-token")
     if session_token is not None:
         if presented_token is None or len(presented_token) != 1:
@@ -201,6 +204,7 @@ def verify_request(
         principal_arn=principal_arn,
         user_name=principal_arn.rsplit("/", 1)[-1],
         account_id=_account_of(principal_arn),
+        principal_id=principal_id,
     )
 
 

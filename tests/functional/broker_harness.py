@@ -31,6 +31,7 @@ def api_event(
     *,
     body: Any = None,
     user_arn: str | None = None,
+    caller_id: str | None = None,
     content_type: str = "application/json",
     raw_body: str | None = None,
     source_ip: str = "192.0.2.10",
@@ -60,6 +61,8 @@ def api_event(
                 "sourceIp": source_ip,
                 "userAgent": "tapgate-tests",
                 "userArn": user_arn,
+                # the principal id: AIDA… for an IAM user, AROA…:SESSION for a role session
+                "caller": caller_id,
             },
         },
     }
@@ -106,12 +109,38 @@ class Harness:
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers[key] = values[-1]
         text = result.get("body") or ""
+        # No request in any test answers 5xx, except an AWS dependency that failed (injected
+        # by the test): 503 with Retry-After. A 500 is a bug wherever it shows up.
+        assert result["statusCode"] < 500 or (
+            result["statusCode"] == 503 and "Retry-After" in headers
+        ), (method, path, result["statusCode"], text[:300])
         return Reply(result["statusCode"], headers, json.loads(text) if text else None)
 
     # -- people and keys -----------------------------------------------------------
 
     def user_arn(self, name: str) -> str:
         return f"arn:aws:iam::{ACCOUNT}:user/{name}"
+
+    def role_session(self, role: str, session: str, *, path: str = "/") -> dict[str, str]:
+        """``call`` keywords for a session of ``role`` (made in moto if missing), as API
+        Gateway reports it: the session ARN and the principal id ``AROA…:SESSION``."""
+        iam = self.session.client("iam")
+        try:
+            found = iam.get_role(RoleName=role)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}
+                ],
+            }
+            found = iam.create_role(
+                RoleName=role, Path=path, AssumeRolePolicyDocument=json.dumps(trust)
+            )["Role"]
+        return {
+            "user_arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
+            "caller_id": f"{found['RoleId']}:{session}",
+        }
 
     def new_key(self, name: str = "key", *, pin: str | None = None) -> Path:
         path = self.tmp / f"{name}-{uuid.uuid4().hex[:6]}.json"
@@ -175,11 +204,12 @@ class Harness:
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=_hex))
 
     def key_items(self) -> list[dict[str, Any]]:
-        """The credentials table's key items, without the credential-id guard items."""
+        """The credentials table's key items, without the credential-id guards and key-set items."""
         return [
             item
             for item in self.table_items(self.settings.credentials_table)
             if not item["userName"]["S"].startswith("#")
+            and not item["credentialId"]["S"].startswith("#")
         ]
 
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:

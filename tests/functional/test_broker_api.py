@@ -454,3 +454,12 @@ def test_unknown_route_is_a_404_problem(harness):
 
 def test_origin_used_by_tests_is_allowed(harness):
     assert ORIGIN in harness.settings.origins
+
+
+def test_a_one_character_iam_user_is_refused_clearly_at_registration(harness):
+    """IAM allows a user named "a"; STS refuses it as a SourceIdentity, so tapgate says so at
+    the first request instead of registering a key that can never sign in (finding 6)."""
+    options = harness.call("POST", "/registration/options", body={}, user_arn=harness.user_arn("a"))
+    assert options.status == 403
+    assert "2-64 characters" in options.problem["detail"]
+    assert harness.snapshot()["tapgate-ceremonies"] == []

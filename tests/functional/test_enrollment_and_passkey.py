@@ -76,14 +76,10 @@ def user_arn(name: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:user/{name}"
 
 
-def session_arn(role: str, session: str) -> str:
-    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"
-
-
-def create_link(h: Harness, caller_arn: str, user: str | None = None) -> Reply:
-    return h.call(
-        "POST", "/enrollments", body={"userName": user} if user else {}, user_arn=caller_arn
-    )
+def create_link(h: Harness, caller: str | dict[str, str], user: str | None = None) -> Reply:
+    """``caller``: an IAM user's ARN, or ``Harness.role_session``'s keywords."""
+    who = {"user_arn": caller} if isinstance(caller, str) else caller
+    return h.call("POST", "/enrollments", body={"userName": user} if user else {}, **who)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -134,22 +130,36 @@ def test_an_admin_creates_a_link_for_anyone_and_only_its_hash_is_stored(harness)
 
 
 def test_a_session_of_an_admin_role_is_an_admin(harness):
-    reply = create_link(harness, session_arn("tapgate-admins", "carol@example.com"), "bob")
+    reply = create_link(harness, harness.role_session("tapgate-admins", "carol@example.com"), "bob")
     assert reply.status == 201, reply.body
+
+
+def test_a_role_named_like_the_admin_role_on_another_path_is_not_an_admin(harness):
+    """The admin entry is the role's ARN with its path; the session ARN has no path."""
+    reply = create_link(
+        harness, harness.role_session("tapgate-admins", "carol", path="/elsewhere/"), "bob"
+    )
+    assert reply.status == 403
+
+
+def _other_account_session(h: Harness) -> dict[str, str]:
+    ours = h.role_session("tapgate-admins", "x")
+    return {**ours, "user_arn": "arn:aws:sts::999988887777:assumed-role/tapgate-admins/x"}
 
 
 @pytest.mark.parametrize(
     "caller",
     [
-        user_arn("mallory"),
+        lambda h: user_arn("mallory"),
         # a role session named like the admin user is not that user
-        session_arn("developers", "root-admin"),
+        lambda h: h.role_session("developers", "root-admin"),
         # a role of the same name in another account is another role
-        "arn:aws:sts::999988887777:assumed-role/tapgate-admins/x",
+        _other_account_session,
     ],
+    ids=["user", "session-named-like-admin", "other-account"],
 )
 def test_anyone_else_cannot_create_a_link_for_someone_else(harness, caller):
-    reply = create_link(harness, caller, "bob")
+    reply = create_link(harness, caller(harness), "bob")
     assert reply.status == 403
     assert reply.problem["status"] == 403
     assert audit_events(harness, "enrollment-issued") == []
@@ -168,7 +178,9 @@ def test_a_user_with_a_key_cannot_create_a_link_for_themself(harness):
     assert "already have a key" in reply.problem["detail"]
 
 
-@pytest.mark.parametrize("name", ["", "a" * 65, "bob smith", "bob/../x", "b\u00f6b", 42])
+@pytest.mark.parametrize(
+    "name", ["", "a" * 65, "bob smith", "bob/../x", "b\u00f6b", 42, "bob\n", "b", "aws:bob"]
+)
 def test_a_malformed_user_name_is_400(harness, name):
     reply = harness.call(
         "POST", "/enrollments", body={"userName": name}, user_arn=user_arn("root-admin")
@@ -263,7 +275,7 @@ def test_a_ceremony_begun_with_one_link_cannot_be_finished_with_another(harness)
         "credential": ForgedKey().register(options.body["publicKey"], ORIGIN),
     }
     reply = harness.call("POST", "/enrollment/verify", body=body, headers=bearer(second))
-    assert reply.status == 401
+    assert reply.status == 404  # not this link's ceremony; it stays unused
     assert harness.key_items() == []
     assert enroll(harness, second, ForgedKey()).status == 201  # the other link still works
 
@@ -276,7 +288,7 @@ def test_a_signed_registration_ceremony_cannot_be_finished_with_a_link(harness):
         "credential": ForgedKey().register(options.body["publicKey"], ORIGIN),
     }
     reply = harness.call("POST", "/enrollment/verify", body=body, headers=bearer(token))
-    assert reply.status == 401
+    assert reply.status == 404  # begun with SigV4, so only SigV4 can finish it
     assert harness.key_items() == []
 
 

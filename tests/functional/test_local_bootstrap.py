@@ -126,6 +126,13 @@ def test_the_broker_role_is_for_lambda_and_may_assume_only_the_gated_roles(local
         s for s in document["PolicyDocument"]["Statement"] if "sts:AssumeRole" in s["Action"]
     )
     assert sts_statement["Resource"] == [r.arn for r in local.resources.gated_roles]
+    iam_statement = next(
+        s for s in document["PolicyDocument"]["Statement"] if "iam:GetRole" in s["Action"]
+    )
+    assert iam_statement["Action"] == "iam:GetRole"
+    assert iam_statement["Resource"] == [
+        f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*"
+    ]
 
 
 def test_the_gating_policy_is_the_shipped_document(local, session):
@@ -202,10 +209,13 @@ def test_the_running_broker_got_the_environment_with_the_api_origin(local):
 # --- the key lookup behind the SigV4 check --------------------------------------------
 
 
-def test_the_lookup_finds_an_iam_users_key(local):
+def test_the_lookup_finds_an_iam_users_key(local, session):
     user = local.resources.demo_user
     found = moto_secret_lookup(account_id=ACCOUNT)(user.access_key_id)
-    assert found == (user.secret_access_key, user.arn, None)
+    assert found is not None
+    assert found[:3] == (user.secret_access_key, user.arn, None)
+    iam = client(session, local, "iam")
+    assert found.principal_id == iam.get_user(UserName=user.user_name)["User"]["UserId"]
 
 
 def test_the_lookup_knows_no_made_up_key(local):
@@ -231,7 +241,9 @@ def test_the_lookup_finds_assumed_role_credentials_with_their_token(local, sessi
     ]
     found = moto_secret_lookup(account_id=ACCOUNT)(issued["AccessKeyId"])
     assert found is not None
-    secret, arn, token = found
+    secret, arn, token, principal_id = found
+    role = client(session, local, "iam").get_role(RoleName=DEMO_ROLE_NAME)["Role"]
+    assert principal_id == f"{role['RoleId']}:carol"  # what API Gateway reports as caller
     assert secret == issued["SecretAccessKey"]
     assert token == issued["SessionToken"]
     assert arn == f"arn:aws:sts::{ACCOUNT}:assumed-role/{DEMO_ROLE_NAME}/carol"
@@ -345,3 +357,21 @@ def test_a_port_in_use_is_a_local_mode_error(local):
     user = local.resources.demo_user
     status, _ = fetch(url, signed_headers(url, user.access_key_id, user.secret_access_key))
     assert status == 200
+
+
+def test_the_running_gateway_answers_only_for_its_origin(local):
+    """DNS rebinding: a page on another site whose name now points at 127.0.0.1 sends its
+    own Host; tapgate local answers only for the origin in its state file."""
+    import http.client  # noqa: PLC0415
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    port = urlsplit(local.api_url).port
+    for host, status in ((f"evil.example:{port}", 403), (f"localhost:{port}", 200)):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("GET", "/v1/config", headers={"Host": host})
+            response = connection.getresponse()
+            assert response.status == status, host
+            assert json.loads(response.read())
+        finally:
+            connection.close()

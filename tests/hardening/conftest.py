@@ -43,6 +43,7 @@ class World:
     manage_ceremony: str
     manage_assertion: dict[str, Any]
     registration_ceremony: str
+    registration_options: dict[str, Any]  # the ceremony's creation options (publicKey)
     registration: dict[str, Any]
     step_up: dict[str, Any]
     passkey_ceremony: str
@@ -51,6 +52,7 @@ class World:
     passkey_manage_assertion: dict[str, Any]
     enrollment_token: str  # self-issued by bob, who has no key
     enrollment_ceremony: str
+    enrollment_options: dict[str, Any]
     enrollment_registration: dict[str, Any]
 
     @property
@@ -139,6 +141,7 @@ def make_world(harness: Harness) -> World:
         manage_ceremony=manage.body["ceremonyId"],
         manage_assertion=key.assertion(manage.body["publicKey"], ORIGIN),
         registration_ceremony=registration.body["ceremonyId"],
+        registration_options=registration.body["publicKey"],
         registration=new_key.register(registration.body["publicKey"], ORIGIN),
         step_up=key.assertion(registration.body["stepUp"], ORIGIN),
         passkey_ceremony=passkey.body["ceremonyId"],
@@ -149,6 +152,7 @@ def make_world(harness: Harness) -> World:
         ),
         enrollment_token=token,
         enrollment_ceremony=enrollment.body["ceremonyId"],
+        enrollment_options=enrollment.body["publicKey"],
         enrollment_registration=ForgedKey().register(enrollment.body["publicKey"], ORIGIN),
     )
 
@@ -170,11 +174,12 @@ def _hex(value: Any) -> str:
 
 
 def key_items(h: Harness) -> list[dict[str, Any]]:
-    """The credentials table's key items (not the credential-id guards)."""
+    """The credentials table's key items (not the credential-id guards or key-set items)."""
     return [
         item
         for item in table_items(h, h.settings.credentials_table)
         if not item["userName"]["S"].startswith("#")
+        and not item["credentialId"]["S"].startswith("#")
     ]
 
 

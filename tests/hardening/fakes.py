@@ -2,7 +2,8 @@
 
 Used where moto's cost would drown what is measured (benchmarks, fuzzing the
 routes at volume). They keep the adapters' contracts: one atomic consume per
-ceremony, a conditional counter advance, a conditional credential put.
+ceremony (checking who began it), a conditional counter advance, a conditional credential
+put, and the key set's version pinned by every add and delete.
 """
 
 from __future__ import annotations
@@ -16,19 +17,24 @@ from tapgate_broker.core.errors import (
     CeremonyFailedError,
     ConflictError,
     EnrollmentTokenInvalidError,
+    KeySetChangedError,
     NotFoundError,
 )
+from tapgate_broker.core.key_sets import key_cap_detail
 from tapgate_broker.core.models import (
     AuditRecord,
+    Binding,
     Caller,
     Ceremony,
     CeremonyKind,
     EnrollmentToken,
     IssuedCredentials,
+    KeySet,
+    KeySetPin,
     RoleConfig,
     StoredCredential,
 )
-from tapgate_broker.core.ports import CounterAdvance, TokenUse
+from tapgate_broker.core.ports import CounterAdvance, RoleInfo, TokenUse
 from tapgate_broker.core.service import Broker, BrokerConfig
 
 
@@ -37,12 +43,20 @@ class MemoryCredentials:
         self, enrollments: MemoryEnrollments | None = None, audit: MemoryAudit | None = None
     ) -> None:
         self.items: dict[tuple[str, bytes], StoredCredential] = {}
+        self.versions: dict[str, int] = {}  # the key-set item's version per user
         self.enrollments = enrollments
         self.audit = audit
         self._lock = threading.Lock()
 
     def list_for_user(self, user_name: str) -> list[StoredCredential]:
         return [c for (user, _), c in self.items.items() if user == user_name]
+
+    def key_set(self, user_name: str) -> KeySet:
+        with self._lock:
+            return KeySet(
+                version=self.versions.get(user_name, 0),
+                keys=tuple(self.list_for_user(user_name)),
+            )
 
     def find_by_id(self, credential_id: bytes) -> list[StoredCredential]:
         return [c for (_, cid), c in self.items.items() if cid == credential_id]
@@ -51,18 +65,29 @@ class MemoryCredentials:
         self,
         credential: StoredCredential,
         *,
+        key_set: KeySetPin,
+        max_keys: int,
         step_up: CounterAdvance | None,
         token: TokenUse | None = None,
         audit: AuditRecord | None = None,
     ) -> None:
         with self._lock:
             key = (credential.user_name, credential.credential_id)
+            if key_set.count + 1 > max_keys:
+                raise KeySetChangedError("key cap", detail=key_cap_detail(max_keys))
             if any(cid == credential.credential_id for (_, cid) in self.items):
                 raise ConflictError("This security key is already registered.")
+            self._check_version(credential.user_name, key_set)
+            if step_up is not None:
+                self._check_advance(step_up)
+            if token is not None and self.enrollments is not None:
+                self.enrollments.check(token)
+            # every condition held: now write all of it, as one transaction would
             if step_up is not None:
                 self._advance(step_up)
             if token is not None and self.enrollments is not None:
                 self.enrollments.use(token)
+            self.versions[credential.user_name] = key_set.version + 1
             self.items[key] = credential
             if audit is not None and self.audit is not None:
                 self.audit.record(audit)
@@ -76,24 +101,39 @@ class MemoryCredentials:
         user_name: str,
         credential_id: bytes,
         *,
+        key_set: KeySetPin,
         step_up: CounterAdvance,
         audit: AuditRecord | None = None,
     ) -> None:
         with self._lock:
             if (user_name, credential_id) not in self.items:
                 raise NotFoundError("No such credential.")
-            self._advance(step_up)
+            self._check_version(user_name, key_set)
+            if not (step_up.user_name == user_name and step_up.credential_id == credential_id):
+                self._check_advance(step_up)
+                self._advance(step_up)
+            else:
+                self._check_advance(step_up)
+            self.versions[user_name] = key_set.version + 1
             del self.items[(user_name, credential_id)]
             if audit is not None and self.audit is not None:
                 self.audit.record(audit)
 
-    def _advance(self, advance: CounterAdvance) -> None:
+    def _check_version(self, user_name: str, pin: KeySetPin) -> None:
+        if self.versions.get(user_name, 0) != pin.version:
+            raise KeySetChangedError("key set version moved since options")
+
+    def _check_advance(self, advance: CounterAdvance) -> None:
         current = self.items.get((advance.user_name, advance.credential_id))
         if current is None:
             raise CeremonyFailedError("removed key")
         both_zero = advance.old == 0 and advance.new == 0
         if not (current.sign_count < advance.new or (both_zero and current.sign_count == 0)):
             raise CeremonyFailedError("counter did not advance in the store")
+
+    def _advance(self, advance: CounterAdvance) -> None:
+        self._check_advance(advance)
+        current = self.items[(advance.user_name, advance.credential_id)]
         self.items[(advance.user_name, advance.credential_id)] = dataclasses.replace(
             current, sign_count=advance.new, last_used_at=advance.used_at
         )
@@ -110,11 +150,22 @@ class MemoryCeremonies:
             self.items[ceremony.ceremony_id] = ceremony
 
     def consume(
-        self, ceremony_id: str, *, kind: CeremonyKind, user_name: str | None, now: int
+        self,
+        ceremony_id: str,
+        *,
+        kind: CeremonyKind,
+        user_name: str | None,
+        binding: Binding,
+        now: int,
     ) -> Ceremony:
         with self._lock:
             ceremony = self.items.get(ceremony_id)
-            if ceremony is None or ceremony.kind != kind or ceremony.user_name != user_name:
+            if (
+                ceremony is None
+                or ceremony.kind != kind
+                or ceremony.user_name != user_name
+                or ceremony.binding != binding
+            ):
                 raise NotFoundError("Unknown or expired ceremony; start a new one.")
             if ceremony_id in self.consumed:
                 raise ConflictError("This ceremony was already used; start a new one.")
@@ -134,10 +185,14 @@ class MemoryEnrollments:
     def get(self, token_hash: str) -> EnrollmentToken | None:
         return self.items.get(token_hash)
 
-    def use(self, token: TokenUse) -> None:
+    def check(self, token: TokenUse) -> None:
         current = self.items.get(token.token_hash)
         if current is None or not current.usable(token.now):
             raise EnrollmentTokenInvalidError("used or expired")
+
+    def use(self, token: TokenUse) -> None:
+        self.check(token)
+        current = self.items[token.token_hash]
         self.items[token.token_hash] = dataclasses.replace(current, used_at=token.now)
 
 
@@ -152,6 +207,19 @@ class MemoryAudit:
 
     def record(self, record: AuditRecord) -> None:
         self.records.append(record)
+
+
+class MemoryRoles:
+    """Roles by name, as iam:GetRole would answer (full ARN with path, RoleId)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, RoleInfo] = {}
+
+    def add(self, arn: str, role_id: str) -> None:
+        self.items[arn.rsplit("/", 1)[1]] = RoleInfo(arn=arn, role_id=role_id)
+
+    def role(self, name: str, *, role_id: str) -> RoleInfo | None:
+        return self.items.get(name)
 
 
 class MemoryIssuer:
@@ -192,6 +260,7 @@ class MemoryDeployment:
         self.credentials = MemoryCredentials(self.enrollments, self.audit)
         self.ceremonies = MemoryCeremonies()
         self.issuer = MemoryIssuer()
+        self.roles = MemoryRoles()
         self.broker = Broker(
             config=BrokerConfig(
                 rp_id=self.rp_id,
@@ -205,6 +274,7 @@ class MemoryDeployment:
             issuer=self.issuer,
             enrollments=self.enrollments,
             console=MemoryConsole(),
+            role_directory=self.roles,
             clock=lambda: 1_800_000_000.0,
         )
         self.app = build_app(lambda: self.broker)

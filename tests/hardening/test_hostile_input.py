@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from fido2.utils import websafe_decode, websafe_encode
 
-from tests.functional.broker_harness import api_event
+from tests.functional.broker_harness import ORIGIN, api_event
 from tests.hardening.conftest import GATED_ROLE, World, snapshot
+from tests.hardening.forge import ForgedKey, hostile_keys
 
 MiB = 1024 * 1024
 OTHER_ROLE = "arn:aws:iam::123456789012:role/not-gated"
@@ -185,7 +186,65 @@ def registration_auth_data(w: World) -> bytes:
     return bytes(AttestationObject(raw).auth_data)
 
 
+def reg_with(w: World, key: ForgedKey) -> Request:
+    """The world's second-key registration, answered by ``key`` instead of the good one."""
+    return reg_verify(w, "credential", key.register(w.registration_options, ORIGIN))
+
+
+def enroll_with(w: World, key: ForgedKey) -> Request:
+    return enroll_verify(w, "credential", key.register(w.enrollment_options, ORIGIN))
+
+
+def raw_id_of(request: Request, raw: bytes) -> Request:
+    """``request`` with the credential's id and rawId both set to ``raw``."""
+    encoded = b64(raw)
+    request.body = put(put(request.body, "credential.rawId", encoded), "credential.id", encoded)
+    return request
+
+
 Case = tuple[str, Callable[[World], Request], int]
+
+# A registration with a key tapgate does not accept: 400, before any AWS call (finding 3).
+KEY_CASES: list[Case] = [
+    *(
+        (f"regver-key-{name}", lambda w, key=key: reg_with(w, key()), 400)
+        for name, key in hostile_keys().items()
+    ),
+    ("enrollver-key-es256k", lambda w: enroll_with(w, hostile_keys()["es256k"]()), 400),
+    ("enrollver-key-off-curve", lambda w: enroll_with(w, hostile_keys()["off-curve"]()), 400),
+]
+# Credential ids that do not fit DynamoDB's key limit, or are empty (finding 5).
+ID_CASES: list[Case] = [
+    ("regver-credential-id-empty", lambda w: reg_with(w, ForgedKey(credential_id=b"")), 400),
+    ("regver-credential-id-769", lambda w: reg_with(w, ForgedKey(credential_id=b"i" * 769)), 400),
+    (
+        "regver-raw-id-differs",
+        lambda w: reg_with(w, ForgedKey(credential_id=b"i" * 32, raw_id=b"j" * 32)),
+        400,
+    ),
+    (
+        "enrollver-credential-id-769",
+        lambda w: enroll_with(w, ForgedKey(credential_id=b"i" * 769)),
+        400,
+    ),
+    ("authver-raw-id-empty", lambda w: raw_id_of(auth_verify(w), b""), 400),
+    ("authver-raw-id-769", lambda w: raw_id_of(auth_verify(w), b"r" * 769), 400),
+    ("regver-step-up-raw-id-empty", lambda w: raw_id_of_step_up(reg_verify(w), b""), 400),
+    ("passkeyver-raw-id-empty", lambda w: raw_id_of(passkey_verify(w), b""), 400),
+    ("passkeyver-raw-id-769", lambda w: raw_id_of(passkey_verify(w), b"r" * 769), 400),
+    ("passkeylist-raw-id-empty", lambda w: raw_id_of(passkey_list(w), b""), 400),
+    ("passkeydel-raw-id-empty", lambda w: raw_id_of(passkey_delete(w), b""), 400),
+    ("revoke-raw-id-empty", lambda w: raw_id_of(revoke(w), b""), 400),
+    ("revoke-path-id-769", lambda w: revoke(w, cred=b64(b"c" * 769)), 400),
+    ("passkeydel-path-id-769", lambda w: passkey_delete(w, cred=b64(b"c" * 769)), 400),
+]
+
+
+def raw_id_of_step_up(request: Request, raw: bytes) -> Request:
+    encoded = b64(raw)
+    request.body = put(put(request.body, "stepUp.rawId", encoded), "stepUp.id", encoded)
+    return request
+
 
 CASES: list[Case] = [
     # POST /registration/options ------------------------------------------------------
@@ -634,6 +693,8 @@ CASES: list[Case] = [
         404,
     ),
     ("static-html", lambda w: Request("GET", "/static/index.html", signed=False), 404),
+    *KEY_CASES,
+    *ID_CASES,
 ]
 
 

@@ -5,7 +5,10 @@ check and its write (``update_item`` reads the item, evaluates the condition,
 then mutates, with no lock), and ThreadedMotoServer runs the same backend code
 on werkzeug threads, so neither is atomic under threads. DynamoDB is: each
 single-item write and each transaction is serializable. ``atomic_dynamodb``
-models exactly that by holding one lock around each moto backend *operation*;
+models exactly that by holding one lock around each moto DynamoDB *operation*
+(the whole request handler: moto's ``update_item`` response code deep-copies the
+stored item before it calls the backend, so a lock around backend methods alone
+lets a concurrent write change the item mid-copy);
 the broker's own sequence of requests (consume, verify, counter, STS, audit)
 still interleaves freely between threads, which is the race under test.
 
@@ -26,7 +29,7 @@ from typing import Any
 
 import pytest
 from fido2.utils import websafe_encode
-from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 
 from tapgate_broker.api.routes import build_app
 from tests.functional.broker_harness import ORIGIN, Harness, api_event
@@ -34,20 +37,18 @@ from tests.hardening.conftest import GATED_ROLE, key_items, register_forged
 from tests.hardening.forge import ForgedKey
 
 THREADS = 50
-WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query")
 
 
 @pytest.fixture
 def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
     lock = threading.RLock()
-    for name in WRITES:
-        original = getattr(DynamoDBBackend, name)
+    original = DynamoHandler.call_action
 
-        def serialized(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
+    def serialized(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
 
-        monkeypatch.setattr(DynamoDBBackend, name, serialized)
+    monkeypatch.setattr(DynamoHandler, "call_action", serialized)
 
 
 def storm(harness: Harness, requests: list[tuple[str, str, str, dict[str, Any]]]) -> list[int]:

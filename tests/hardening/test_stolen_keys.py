@@ -127,3 +127,10 @@ def test_the_shipped_policy_grants_registration_only_with_mfa():
             assert statement["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
             granted |= routes
     assert granted == set(enrolling)
+    # A further key needs a step-up assertion, not MFA: its routes are granted plainly.
+    (plain,) = [s for s in policy["Statement"] if "Condition" not in s]
+    further = {r.split("/", 1)[1] for r in plain["Resource"] if "/registration/" in r}
+    assert further == {
+        "v1/POST/registration/step-up/options",
+        "v1/POST/registration/step-up/verify",
+    }

@@ -90,6 +90,7 @@ def full_context() -> dict[str, Any]:
             "allowedSourceIdentities": ["alice"],
             "maxSessionSeconds": 1800,
             "userVerification": "required",
+            "requireSignCounter": True,
         }
     )
     context["externalRoles"] = [{"arn": EXTERNAL_ROLE_ARN, "name": "Legacy admin"}]

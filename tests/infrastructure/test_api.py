@@ -21,6 +21,7 @@ from tests.infrastructure.conftest import (
 # The routes whose body is {"ceremonyId", "credential", ...} (docs/design.md).
 CEREMONY_ANSWER_ROUTES = {
     ("POST", "/registration/verify"),
+    ("POST", "/registration/step-up/verify"),
     ("POST", "/authentication/verify"),
     ("DELETE", "/credentials/{credentialId}"),
     ("POST", "/enrollment/verify"),

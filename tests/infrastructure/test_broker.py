@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from tests.infrastructure.conftest import (
+    ADMIN_ROLE_ARN,
     EXTERNAL_ROLE_ARN,
     FULL_RESERVED_CONCURRENCY,
     cdk_json_context,
@@ -140,10 +141,13 @@ def test_sts_only_on_gated_roles_never_a_wildcard(raw: dict[str, Any]) -> None:
         assert "*" not in str(resource)
 
 
-def test_the_only_wildcard_resource_is_xray(raw: dict[str, Any]) -> None:
+def test_the_only_wildcard_resources_are_xray_and_the_identity_center_path(
+    raw: dict[str, Any],
+) -> None:
     wildcard = [st for st in _broker_policy(raw) if "*" in str(st["Resource"])]
     assert [sorted(_as_list(st["Action"])) for st in wildcard] == [
-        ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+        ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        ["iam:GetRole"],
     ]
 
 
@@ -167,3 +171,23 @@ def test_without_reserved_concurrency_the_check_is_acknowledged(bare: dict[str, 
     assert "ReservedConcurrentExecutions" not in function["Properties"]
     skips = {s["id"]: s["comment"] for s in function["Metadata"]["checkov"]["skip"]}
     assert "reservedConcurrency" in skips["CKV_AWS_115"]
+
+
+def test_get_role_only_on_identity_and_admin_roles_in_this_account(raw: dict[str, Any]) -> None:
+    """The broker confirms a role session's role (RoleId, path) with iam:GetRole: on the
+    identity roles (IAM Identity Center's path by default) and the admin roles, no other."""
+    (statement,) = [st for st in _broker_policy(raw) if "iam:GetRole" in _as_list(st["Action"])]
+    assert _as_list(statement["Action"]) == ["iam:GetRole"]
+    identity_center = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":iam::",
+                {"Ref": "AWS::AccountId"},
+                ":role/aws-reserved/sso.amazonaws.com/*",
+            ],
+        ]
+    }
+    assert _as_list(statement["Resource"]) == [identity_center, ADMIN_ROLE_ARN]

@@ -43,10 +43,13 @@ def test_the_handler_reads_what_the_stack_writes(raw: dict[str, Any]) -> None:
     assert parsed.rp_id == "tapgate.example.com"
     assert parsed.origins == ("https://tapgate.example.com",)
     assert parsed.admins == ("alice", ADMIN_ROLE_ARN)
-    assert parsed.identity_roles == ("AWSReservedSSO_*",)
+    assert parsed.identity_roles == ("arn:*:iam::*:role/aws-reserved/sso.amazonaws.com/*",)
+    assert parsed.max_keys_per_user == 20
     by_name = {role.name: role for role in parsed.roles}
     assert set(by_name) == {"tapgate-example-readonly", "tapgate-test-admin", "Legacy admin"}
     assert by_name["tapgate-test-admin"].max_session_seconds == 1800
     assert by_name["tapgate-test-admin"].user_verification == "required"
+    assert by_name["tapgate-test-admin"].require_sign_counter
+    assert not by_name["tapgate-example-readonly"].require_sign_counter
     assert by_name["Legacy admin"].arn == EXTERNAL_ROLE_ARN
     assert json.loads(env[environment.ORIGINS]) == ["https://tapgate.example.com"]

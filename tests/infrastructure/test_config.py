@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from stacks import config as stack_config
 from stacks.application import build_app
 from stacks.config import (
     AlarmsConfig,
@@ -16,9 +17,11 @@ from stacks.config import (
     ThrottlingConfig,
     config_from_mapping,
 )
-from tapgate_broker.api.identity import user_name_from_arn
 from tapgate_broker.core.enrollment import is_admin
 from tapgate_broker.core.errors import ForbiddenError
+from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, IDENTITY_ROLE_ENTRY, identify
+from tapgate_broker.core.ports import RoleInfo
+from tapgate_broker.core.user_names import is_user_name
 from tests.infrastructure.conftest import cdk_json_context
 
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -175,45 +178,97 @@ def test_admins_are_user_names_or_role_arns(admin: str) -> None:
     [
         (
             "alice",
-            "arn:aws:iam::111122223333:user/alice",
-            "arn:aws:iam::111122223333:user/mallory",
+            ("arn:aws:iam::111122223333:user/alice", None),
+            ("arn:aws:iam::111122223333:user/mallory", None),
         ),
         (
             "arn:aws:iam::111122223333:role/teams/security/incident-response",
-            "arn:aws:sts::111122223333:assumed-role/incident-response/alice",
-            "arn:aws:sts::444455556666:assumed-role/incident-response/alice",
+            (
+                "arn:aws:sts::111122223333:assumed-role/incident-response/alice",
+                "arn:aws:iam::111122223333:role/teams/security/incident-response",
+            ),
+            (
+                "arn:aws:sts::111122223333:assumed-role/incident-response/alice",
+                "arn:aws:iam::111122223333:role/other/incident-response",
+            ),
         ),
         (
             "arn:aws-cn:iam::111122223333:role/admins",
-            "arn:aws-cn:sts::111122223333:assumed-role/admins/any-session-name",
-            "arn:aws-cn:sts::111122223333:assumed-role/developers/bob",
+            (
+                "arn:aws-cn:sts::111122223333:assumed-role/admins/any-session-name",
+                "arn:aws-cn:iam::111122223333:role/admins",
+            ),
+            (
+                "arn:aws-cn:sts::111122223333:assumed-role/developers/bob",
+                "arn:aws-cn:iam::111122223333:role/developers",
+            ),
         ),
     ],
 )
 def test_the_broker_reads_each_admin_form_as_the_stack_validates_it(
-    admin: str, caller: str, stranger: str
+    admin: str, caller: tuple[str, str | None], stranger: tuple[str, str | None]
 ) -> None:
-    """The stack passes admins through unchanged; the broker must match what it accepts."""
+    """The stack passes admins through unchanged; the broker must match what it accepts
+    (a role session by the role that GetRole confirmed, path included)."""
     admins = config_from_mapping({"rpId": "example.org", "admins": [admin]}).admins
-    assert is_admin(caller, admins)
-    assert not is_admin(stranger, admins)
+    assert is_admin(caller[0], admins, role_arn=caller[1])
+    assert not is_admin(stranger[0], admins, role_arn=stranger[1])
+
+
+class _Roles:
+    def __init__(self, *arns: str) -> None:
+        self.by_name = {
+            a.rsplit("/", 1)[1]: RoleInfo(a, f"AROA{i:016d}") for i, a in enumerate(arns)
+        }
+
+    def role(self, name: str, *, role_id: str) -> RoleInfo | None:
+        return self.by_name.get(name)
 
 
 def test_identity_roles_default_to_identity_center_and_reach_the_broker() -> None:
-    assert config_from_mapping({"rpId": "example.org"}).identity_roles == ("AWSReservedSSO_*",)
-    roles = ["AWSReservedSSO_*", "Okta-*", "arn:aws:iam::111122223333:role/breakglass"]
+    assert config_from_mapping({"rpId": "example.org"}).identity_roles == DEFAULT_IDENTITY_ROLES
+    roles = [
+        "arn:*:iam::*:role/aws-reserved/sso.amazonaws.com/*",
+        "arn:aws:iam::111122223333:role/okta/Okta-*",
+        "arn:aws:iam::111122223333:role/breakglass",
+    ]
     configured = config_from_mapping({"rpId": "example.org", "identityRoles": roles})
     assert configured.identity_roles == tuple(roles)
-    for caller in (
-        "arn:aws:sts::111122223333:assumed-role/Okta-Engineers/alice",
-        "arn:aws:sts::111122223333:assumed-role/breakglass/alice",
-    ):
-        assert user_name_from_arn(caller, identity_roles=configured.identity_roles) == "alice"
-    with pytest.raises(ForbiddenError):
-        user_name_from_arn(
-            "arn:aws:sts::111122223333:assumed-role/deployer/alice",
+    directory = _Roles(
+        "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_A_1",
+        "arn:aws:iam::111122223333:role/okta/Okta-Engineers",
+        "arn:aws:iam::111122223333:role/breakglass",
+        "arn:aws:iam::111122223333:role/deployer",
+        "arn:aws:iam::111122223333:role/elsewhere/Okta-Admins",
+    )
+
+    def user(role: str) -> str:
+        found = directory.by_name[role]
+        return identify(
+            f"arn:aws:sts::111122223333:assumed-role/{role}/alice",
+            f"{found.role_id}:alice",
             identity_roles=configured.identity_roles,
-        )
+            roles=directory,
+        ).user_name
+
+    for role in ("AWSReservedSSO_A_1", "Okta-Engineers", "breakglass"):
+        assert user(role) == "alice"
+    for role in ("deployer", "Okta-Admins"):
+        with pytest.raises(ForbiddenError):
+            user(role)
+
+
+def test_the_stack_and_the_broker_read_identity_roles_alike() -> None:
+    assert stack_config.DEFAULT_IDENTITY_ROLES == DEFAULT_IDENTITY_ROLES
+    for entry in (
+        "arn:*:iam::*:role/aws-reserved/sso.amazonaws.com/*",
+        "arn:aws:iam::111122223333:role/team/x",
+        "AWSReservedSSO_*",
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:iam::111122223333:role/x\n",
+    ):
+        stack_accepts = stack_config._IDENTITY_ROLE_ENTRY.fullmatch(entry) is not None
+        assert stack_accepts == (IDENTITY_ROLE_ENTRY.fullmatch(entry) is not None), entry
 
 
 @pytest.mark.parametrize(
@@ -318,9 +373,16 @@ def test_identity_roles_default_to_identity_center_and_reach_the_broker() -> Non
         ),
         (_with(gatedRoles="[{"), "gatedRoles", "not valid JSON"),
         (_with(identityRoles="AWSReservedSSO_*"), "identityRoles", "must be a list"),
-        (_with(identityRoles=["*"]), "identityRoles[0]", "matches every role"),
-        (_with(identityRoles=["ok", "a/b"]), "identityRoles[1]", "'a/b' is neither"),
-        (_with(identityRoles=[7]), "identityRoles[0]", "7 is neither"),
+        (_with(identityRoles=["*"]), "identityRoles[0]", "not enough"),
+        (_with(identityRoles=["AWSReservedSSO_*"]), "identityRoles[0]", "not enough"),
+        (
+            _with(identityRoles=["arn:aws:iam::111122223333:role/*"]),
+            "identityRoles[0]",
+            "matches every role",
+        ),
+        (_with(identityRoles=["arn:*:iam::*:role/*/*"]), "identityRoles[0]", "matches every"),
+        (_with(identityRoles=["a/b"]), "identityRoles[0]", "'a/b' is not an IAM role ARN"),
+        (_with(identityRoles=[7]), "identityRoles[0]", "7 is not an IAM role ARN"),
         (_with(kmsKey="alias/tapgate"), "kmsKey", "not an alias"),
         (_with(kmsKey=f"{KEY_ARN[: KEY_ARN.index(':key/')]}:alias/tapgate"), "kmsKey", "key ARN"),
         (_with(kmsKey=KEY_ARN.replace("kms", "sns", 1)), "kmsKey", "key ARN"),
@@ -409,3 +471,43 @@ def test_invalid_context_names_the_key_and_the_reason(
 def test_a_bad_limit_stops_the_synth_before_any_stack_exists() -> None:
     with pytest.raises(ConfigError, match=r"'throttling.publicPerIpPer5Minutes'.*minimum is 10"):
         build_app(context=_throttling(publicPerIpPer5Minutes=5))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["al", "alice", "ops.bob@example.org", "a", "alice\n", "al ice", "x" * 65, "\u00e9t\u00e9"],
+)
+def test_an_admin_user_name_is_what_the_broker_calls_a_user_name(name: str) -> None:
+    """One definition of a user name (core/user_names.py); the stack may not import it."""
+    try:
+        accepted = config_from_mapping({"rpId": "example.org", "admins": [name]}).admins == (name,)
+    except ConfigError:
+        accepted = False
+    assert accepted == is_user_name(name)
+
+
+def test_the_key_cap_defaults_to_20_and_takes_1_to_100() -> None:
+    assert config_from_mapping({"rpId": "example.org"}).max_keys_per_user == 20
+    for cap in (1, 100):
+        assert (
+            config_from_mapping({"rpId": "example.org", "maxKeysPerUser": cap}).max_keys_per_user
+            == cap
+        )
+
+
+@pytest.mark.parametrize("cap", [0, 101, True, "20", 2.5])
+def test_a_key_cap_outside_1_to_100_is_refused(cap: Any) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping({"rpId": "example.org", "maxKeysPerUser": cap})
+    assert caught.value.key == "maxKeysPerUser"
+
+
+def test_require_sign_counter_is_a_per_role_flag() -> None:
+    role = {"name": "strict", "allowedSourceIdentities": ["alice"], "requireSignCounter": True}
+    config = config_from_mapping({"rpId": "example.org", "gatedRoles": [role]})
+    assert config.gated_roles[0].require_sign_counter
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping(
+            {"rpId": "example.org", "gatedRoles": [{**role, "requireSignCounter": "yes"}]}
+        )
+    assert caught.value.key == "gatedRoles[0].requireSignCounter"

@@ -179,6 +179,7 @@ def test_the_broker_offers_each_member_role_in_each_listed_account(
             "name": "Legacy prod admin",
             "maxSessionSeconds": 3600,
             "userVerification": "preferred",
+            "requireSignCounter": False,
         }
     ] + [
         {

@@ -224,6 +224,7 @@ def test_the_broker_may_assume_only_tagged_roles_and_query_only_its_index() -> N
         ceremonies_table_arn="arn:e",
         audit_table_arn="arn:a",
         event_bus_arn="arn:bus",
+        identity_role_arns=["arn:id"],
         gated_role_arns=["arn:r1", "arn:r2"],
     )
     resources = [s["Resource"] for s in statements]
@@ -238,9 +239,13 @@ def test_the_broker_may_assume_only_tagged_roles_and_query_only_its_index() -> N
         ceremonies_table_arn="arn:e",
         audit_table_arn="arn:a",
         event_bus_arn="arn:bus",
+        identity_role_arns=[],
         gated_role_arns=[],
     )
     assert not [s for s in without_roles if "sts:AssumeRole" in s["Action"]]
+    (get_role,) = [s for s in statements if s["Action"] == "iam:GetRole"]
+    assert get_role["Resource"] == ["arn:id"]
+    assert not [s for s in without_roles if s["Action"] == "iam:GetRole"]
     (events,) = [s for s in statements if s["Action"] == "events:PutEvents"]
     assert events["Resource"] == "arn:bus"
     assert events["Condition"]["StringEquals"]["events:source"] == signals.EVENT_SOURCE

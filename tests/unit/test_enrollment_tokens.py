@@ -63,44 +63,40 @@ def test_a_token_is_usable_until_it_expires_or_is_used():
     assert not used.usable(11)
 
 
+ADMINS_ROLE = "arn:aws:iam::123456789012:role/Admins"
+DEV_ROLE = "arn:aws:iam::123456789012:role/dev"
+TEAM_ADMINS_ROLE = "arn:aws:iam::123456789012:role/team/Admins"
+
+
 @pytest.mark.parametrize(
-    ("caller", "admins", "expected"),
+    ("caller", "role_arn", "admins", "expected"),
     [
-        ("arn:aws:iam::123456789012:user/admin", ["admin"], True),
-        ("arn:aws:iam::123456789012:user/ops/admin", ["admin"], True),
-        ("arn:aws:iam::123456789012:user/administrator", ["admin"], False),
-        ("arn:aws:sts::123456789012:assumed-role/dev/admin", ["admin"], False),
+        ("arn:aws:iam::123456789012:user/admin", None, ["admin"], True),
+        ("arn:aws:iam::123456789012:user/ops/admin", None, ["admin"], True),
+        ("arn:aws:iam::123456789012:user/administrator", None, ["admin"], False),
+        ("arn:aws:sts::123456789012:assumed-role/dev/admin", DEV_ROLE, ["admin"], False),
+        # a role session is an admin when its confirmed role (path included) is listed
+        ("arn:aws:sts::123456789012:assumed-role/Admins/alice", ADMINS_ROLE, [ADMINS_ROLE], True),
         (
             "arn:aws:sts::123456789012:assumed-role/Admins/alice",
-            ["arn:aws:iam::123456789012:role/Admins"],
+            TEAM_ADMINS_ROLE,
+            [TEAM_ADMINS_ROLE],
             True,
         ),
+        # the same name on another path is another role
         (
             "arn:aws:sts::123456789012:assumed-role/Admins/alice",
-            ["arn:aws:iam::123456789012:role/team/Admins"],
-            True,
-        ),
-        (
-            "arn:aws:sts::999999999999:assumed-role/Admins/alice",
-            ["arn:aws:iam::123456789012:role/Admins"],
+            ADMINS_ROLE,
+            [TEAM_ADMINS_ROLE],
             False,
         ),
-        (
-            "arn:aws-us-gov:sts::123456789012:assumed-role/Admins/alice",
-            ["arn:aws:iam::123456789012:role/Admins"],
-            False,
-        ),
-        (
-            "arn:aws:iam::123456789012:user/Admins",
-            ["arn:aws:iam::123456789012:role/Admins"],
-            False,
-        ),
-        (None, ["admin"], False),
-        ("arn:aws:iam::123456789012:user/admin", [], False),
+        ("arn:aws:iam::123456789012:user/Admins", None, [ADMINS_ROLE], False),
+        (None, None, ["admin"], False),
+        ("arn:aws:iam::123456789012:user/admin", None, [], False),
     ],
 )
-def test_who_is_an_admin(caller, admins, expected):
-    assert is_admin(caller, admins) is expected
+def test_who_is_an_admin(caller, role_arn, admins, expected):
+    assert is_admin(caller, admins, role_arn=role_arn) is expected
 
 
 def _enroll(deployment: MemoryDeployment, token: str) -> None:

@@ -31,7 +31,8 @@ REGION = "us-east-1"
 KEY = "AKIAEXAMPLEUSER00001"
 SECRET = "s" * 40
 ARN = "arn:aws:iam::123456789012:user/tapgate-demo"
-KEYS = {KEY: SecretRecord(SECRET, ARN, None)}
+PRINCIPAL_ID = "AIDAEXAMPLEUSER00001"
+KEYS = {KEY: SecretRecord(SECRET, ARN, None, PRINCIPAL_ID)}
 
 
 class FakeHandler:
@@ -174,8 +175,9 @@ def test_a_signed_request_carries_the_identity_and_body(gateway, handler):
     identity = event["requestContext"]["identity"]
     assert identity["userArn"] == ARN
     assert identity["accessKey"] == KEY
-    assert identity["user"] == "tapgate-demo"
-    assert identity["caller"] == "tapgate-demo"
+    # API Gateway's principal id, not a name: the broker confirms role sessions by it
+    assert identity["user"] == PRINCIPAL_ID
+    assert identity["caller"] == PRINCIPAL_ID
     assert identity["accountId"] == "123456789012"
 
 
@@ -480,3 +482,69 @@ def test_the_federation_stand_in_answers_and_its_query_is_not_logged(handler, ca
     assert handler.events == []
     assert "k" * 40 not in caplog.text
     assert "getSigninToken" not in caplog.text
+
+
+# --- Host (DNS rebinding) and answers to any method -------------------------------------
+
+
+@pytest.fixture
+def origin_gateway(handler: FakeHandler) -> Iterator[LocalGateway]:
+    """A gateway that answers only for its origin's host, as ``tapgate local`` runs it."""
+    with LocalGateway(handler=handler, secret_lookup=KEYS.get, region=REGION) as running:
+        running.allowed_hosts = frozenset({f"localhost:{running.port}"})
+        yield running
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:{port}", "127.0.0.1:{port}", "localhost:1", "localhost"]
+)
+def test_a_request_for_another_host_is_refused_before_the_handler(origin_gateway, handler, host):
+    reply = call(
+        origin_gateway, "GET", "/v1/config", headers={"Host": host.format(port=origin_gateway.port)}
+    )
+    assert reply.status == 403
+    assert reply.problem["type"].endswith("/host-not-allowed")
+    assert handler.events == []
+
+
+def test_a_request_for_the_origin_host_passes(origin_gateway, handler):
+    host = f"LocalHost:{origin_gateway.port}"  # host names are case-insensitive
+    assert call(origin_gateway, "GET", "/v1/config", headers={"Host": host}).status == 200
+    assert len(handler.events) == 1
+
+
+def test_a_request_without_a_host_is_refused(origin_gateway, handler):
+    status, body = raw_call(origin_gateway, b"GET /v1/config HTTP/1.0\r\n\r\n")
+    assert status == 403
+    assert json.loads(body)["status"] == 403
+    assert handler.events == []
+
+
+def test_the_federation_stand_in_is_behind_the_host_check_too(handler):
+    stand_in = FederationStandIn(check_session=lambda *_: None)
+    gateway = LocalGateway(handler=handler, secret_lookup=KEYS.get, federation=stand_in)
+    with gateway:
+        gateway.allowed_hosts = frozenset({f"localhost:{gateway.port}"})
+        reply = call(gateway, "GET", "/federation?Action=getSigninToken", headers={"Host": "x"})
+        assert reply.status == 403
+        assert reply.problem["status"] == 403
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+@pytest.mark.parametrize("path", ["/v1/config", "/v1/registration/options", "/elsewhere"])
+def test_every_method_gets_a_problem_document(gateway, handler, method, path):
+    reply = call(gateway, method, path)
+    assert 400 <= reply.status < 600
+    assert reply.problem["status"] == reply.status
+    assert handler.events == []
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n"],
+)
+def test_a_malformed_request_gets_a_problem_document(gateway, handler, request_line):
+    status, body = raw_call(gateway, request_line)
+    assert 400 <= status < 600
+    assert json.loads(body)["status"] == status
+    assert handler.events == []

@@ -10,6 +10,13 @@ A credential id is unique across users: next to each key's item
 contain, so it never collides with a user's partition; the guard also appears
 in the ``byCredentialId`` index, where ``find_by_id`` skips it.
 
+Each user's partition also holds one key-set item ``(userName, KEY_SET_ID)`` with a
+``version`` and a ``keyCount``: every transaction that adds or removes a key checks that the
+version is the one its ceremony was begun against and moves it on, so a decision made when
+the ceremony began (step-up or not, the key cap) holds when the key is stored. ``#`` is
+outside the base64url alphabet, so ``KEY_SET_ID`` is never a credential id; the item lands
+in the ``byCredentialId`` index under that one key, which no lookup asks for.
+
 Enrollment tokens live in the ceremonies table under ``enrollment#<sha256>``
 (``#`` is outside the ceremony-id alphabet, so no client-supplied ceremony id
 can address one), with kind ``enrollment`` so no ceremony consume can match.
@@ -31,17 +38,23 @@ from tapgate_broker.core.errors import (
     CeremonyFailedError,
     ConflictError,
     EnrollmentTokenInvalidError,
+    KeySetChangedError,
     NotFoundError,
     TapgateError,
 )
+from tapgate_broker.core.key_sets import key_cap_detail
 from tapgate_broker.core.models import (
     AuditRecord,
+    Binding,
     Ceremony,
     CeremonyKind,
     CredentialSnapshot,
     EnrollmentToken,
+    KeySet,
+    KeySetPin,
     StoredCredential,
     UserVerification,
+    Via,
 )
 from tapgate_broker.core.ports import CounterAdvance, TokenUse
 from tapgate_contract.tables import (
@@ -54,6 +67,7 @@ from tapgate_contract.tables import (
 )
 
 GUARD_USER = "#credential-id"
+KEY_SET_ID = "#keyset"
 ENROLLMENT_KIND = "enrollment"
 ENROLLMENT_PREFIX = "enrollment#"
 Item = dict[str, dict[str, Any]]
@@ -77,14 +91,21 @@ class DynamoCredentialStore:
         self._audit_log = audit_log
 
     def list_for_user(self, user_name: str) -> list[StoredCredential]:
-        return [
-            _credential_from_item(item)
-            for item in self._query(
-                KeyConditionExpression=f"{USER_NAME} = :u",
-                ExpressionAttributeValues={":u": {"S": user_name}},
-                ConsistentRead=True,
-            )
-        ]
+        return list(self.key_set(user_name).keys)
+
+    def key_set(self, user_name: str) -> KeySet:
+        version = 0
+        keys: list[StoredCredential] = []
+        for item in self._query(
+            KeyConditionExpression=f"{USER_NAME} = :u",
+            ExpressionAttributeValues={":u": {"S": user_name}},
+            ConsistentRead=True,
+        ):
+            if item[CREDENTIAL_ID]["S"] == KEY_SET_ID:
+                version = int(item["version"]["N"])
+            elif not item[CREDENTIAL_ID]["S"].startswith("#"):
+                keys.append(_credential_from_item(item))
+        return KeySet(version=version, keys=tuple(keys))
 
     def find_by_id(self, credential_id: bytes) -> list[StoredCredential]:
         return [
@@ -101,12 +122,16 @@ class DynamoCredentialStore:
         self,
         credential: StoredCredential,
         *,
+        key_set: KeySetPin,
+        max_keys: int,
         step_up: CounterAdvance | None,
         token: TokenUse | None = None,
         audit: AuditRecord | None = None,
     ) -> None:
-        """One transaction: the key, its id guard, the step-up counter, the token's use and
-        the audit record."""
+        """One transaction: the key, its id guard, the key set's next version, the step-up
+        counter, the token's use and the audit record."""
+        if key_set.count + 1 > max_keys:
+            raise KeySetChangedError(f"key cap {max_keys} reached", detail=key_cap_detail(max_keys))
         new_id = f"attribute_not_exists({CREDENTIAL_ID})"
         items: list[dict[str, Any]] = [
             {
@@ -128,17 +153,47 @@ class DynamoCredentialStore:
             },
         ]
         failures: list[TapgateError] = [ConflictError(_CONFLICT), ConflictError(_CONFLICT)]
+        # When several conditions fail, the first listed names the failure: a used link,
+        # then a step-up key that moved, then a key set that changed.
+        if token is not None:
+            items.append({"Update": self._token_use(token)})
+            failures.append(EnrollmentTokenInvalidError("enrollment token used or expired"))
         if step_up is not None:
             items.append({"Update": self._counter_update(step_up)})
             failures.append(
                 CeremonyFailedError("step-up key counter did not advance or key was removed")
             )
-        if token is not None:
-            items.append({"Update": self._token_use(token)})
-            failures.append(EnrollmentTokenInvalidError("enrollment token used or expired"))
+        items.append(
+            {"Update": self._key_set_update(credential.user_name, key_set, delta=1, cap=max_keys)}
+        )
+        failures.append(KeySetChangedError("key set version moved (or cap) since options"))
         if audit is not None:
             items.append({"Put": self._audit_log.put_request(audit)})
         self._transact(items, failures)
+
+    def _key_set_update(
+        self, user_name: str, pin: KeySetPin, *, delta: int, cap: int | None = None
+    ) -> dict[str, Any]:
+        """Move the user's key set from ``pin.version`` to the next, with its new count."""
+        values: dict[str, Any] = {
+            ":next": {"N": str(pin.version + 1)},
+            ":count": {"N": str(pin.count + delta)},
+        }
+        if pin.version == 0:
+            condition = "attribute_not_exists(version)"
+        else:
+            condition = "version = :version"
+            values[":version"] = {"N": str(pin.version)}
+            if cap is not None:
+                condition += " AND keyCount < :cap"
+                values[":cap"] = {"N": str(cap)}
+        return {
+            "TableName": self._table,
+            "Key": {USER_NAME: {"S": user_name}, CREDENTIAL_ID: {"S": KEY_SET_ID}},
+            "UpdateExpression": "SET version = :next, keyCount = :count",
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
 
     def _token_use(self, token: TokenUse) -> dict[str, Any]:
         return {
@@ -186,10 +241,12 @@ class DynamoCredentialStore:
         user_name: str,
         credential_id: bytes,
         *,
+        key_set: KeySetPin,
         step_up: CounterAdvance,
         audit: AuditRecord | None = None,
     ) -> None:
-        """One transaction: the key, its id guard, the approving key's counter, the audit."""
+        """One transaction: the key, its id guard, the key set's next version, the approving
+        key's counter, the audit."""
         key = _credential_key(user_name, credential_id)
         guard = {
             "Delete": {
@@ -235,6 +292,8 @@ class DynamoCredentialStore:
                 NotFoundError("No such credential."),
                 CeremonyFailedError("approving key counter did not advance"),
             ]
+        items.append({"Update": self._key_set_update(user_name, key_set, delta=-1)})
+        failures.append(KeySetChangedError("key set version moved since options"))
         if audit is not None:
             items.append({"Put": self._audit_log.put_request(audit)})
         self._transact(items, failures)
@@ -282,7 +341,13 @@ class DynamoCeremonyStore:
             raise dependency_error(exc, service="dynamodb") from exc
 
     def consume(
-        self, ceremony_id: str, *, kind: CeremonyKind, user_name: str | None, now: int
+        self,
+        ceremony_id: str,
+        *,
+        kind: CeremonyKind,
+        user_name: str | None,
+        binding: Binding,
+        now: int,
     ) -> Ceremony:
         """One conditional write marks the ceremony used and drops its challenge.
 
@@ -290,10 +355,15 @@ class DynamoCeremonyStore:
         second answer gets 409 rather than looking unknown. The expiry is in the
         condition because TTL deletion can lag by days.
         """
-        values: dict[str, Any] = {":now": {"N": str(now)}, ":kind": {"S": kind.value}}
+        values: dict[str, Any] = {
+            ":now": {"N": str(now)},
+            ":kind": {"S": kind.value},
+            ":via": {"S": binding.via.value},
+            ":by": {"S": binding.principal},
+        }
         condition = (
             f"attribute_exists({CEREMONY_ID}) AND attribute_not_exists(consumedAt)"
-            f" AND {TTL_ATTRIBUTE} > :now AND kind = :kind"
+            f" AND {TTL_ATTRIBUTE} > :now AND kind = :kind AND via = :via AND begunBy = :by"
         )
         if user_name is None:
             condition += " AND attribute_not_exists(userName)"
@@ -313,7 +383,9 @@ class DynamoCeremonyStore:
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                raise _why_not_consumed(exc, kind=kind, user_name=user_name) from exc
+                raise _why_not_consumed(
+                    exc, kind=kind, user_name=user_name, binding=binding
+                ) from exc
             raise dependency_error(exc, service="dynamodb") from exc
         except BotoCoreError as exc:
             raise dependency_error(exc, service="dynamodb") from exc
@@ -390,6 +462,7 @@ class DynamoAuditLog:
             AUDIT_AT: {"S": f"{record.at}#{_random_suffix()}"},
             "event": {"S": record.event},
             "outcome": {"S": record.outcome},
+            "callerArn": {"S": record.caller_arn},
             TTL_ATTRIBUTE: {"N": str(int(at.timestamp()) + self._retention)},
         }
         optional = {
@@ -467,6 +540,8 @@ def _ceremony_to_item(c: Ceremony) -> Item:
         TTL_ATTRIBUTE: {"N": str(c.expires_at)},
         "userVerification": {"S": c.user_verification.value},
         "nickname": {"S": c.nickname},
+        "via": {"S": c.binding.via.value},
+        "begunBy": {"S": c.binding.principal},
         "allowed": {
             "L": [
                 {
@@ -488,14 +563,16 @@ def _ceremony_to_item(c: Ceremony) -> Item:
         item["userHandle"] = {"B": c.user_handle}
     if c.step_up_state is not None:
         item["stepUpState"] = {"S": json.dumps(c.step_up_state)}
-    if c.enrollment_token_hash is not None:
-        item["enrollmentTokenHash"] = {"S": c.enrollment_token_hash}
+    if c.key_set is not None:
+        item["keySetVersion"] = {"N": str(c.key_set.version)}
+        item["keyCount"] = {"N": str(c.key_set.count)}
     return item
 
 
 def _ceremony_from_item(item: Item) -> Ceremony:
     step_up = item.get("stepUpState", {}).get("S")
     handle = item.get("userHandle", {}).get("B")
+    version = item.get("keySetVersion", {}).get("N")
     return Ceremony(
         ceremony_id=item[CEREMONY_ID]["S"],
         kind=CeremonyKind(item["kind"]["S"]),
@@ -515,12 +592,17 @@ def _ceremony_from_item(item: Item) -> Ceremony:
             for s in item.get("allowed", {}).get("L", [])
         ),
         step_up_state=json.loads(step_up) if step_up is not None else None,
-        enrollment_token_hash=item.get("enrollmentTokenHash", {}).get("S"),
+        binding=Binding(via=Via(item["via"]["S"]), principal=item["begunBy"]["S"]),
+        key_set=(
+            KeySetPin(version=int(version), count=int(item["keyCount"]["N"]))
+            if version is not None
+            else None
+        ),
     )
 
 
 def _why_not_consumed(
-    exc: ClientError, *, kind: CeremonyKind, user_name: str | None
+    exc: ClientError, *, kind: CeremonyKind, user_name: str | None, binding: Binding
 ) -> NotFoundError | ConflictError:
     old = exc.response.get("Item")
     unknown = NotFoundError("Unknown or expired ceremony; start a new one.")
@@ -529,6 +611,12 @@ def _why_not_consumed(
     same_owner = old.get("userName", {}).get("S") == user_name
     if old.get("kind", {}).get("S") != kind.value or not same_owner:
         unknown.reason = "ceremony of another kind or user"
+        return unknown
+    if (
+        old.get("via", {}).get("S") != binding.via.value
+        or old.get("begunBy", {}).get("S") != binding.principal
+    ):
+        unknown.reason = "ceremony begun on another route family or by another caller"
         return unknown
     if "consumedAt" in old:
         return ConflictError("This ceremony was already used; start a new one.")

@@ -12,10 +12,10 @@ from tapgate_broker.adapters.aws_errors import dependency_error, error_code
 from tapgate_broker.core.errors import ForbiddenError
 from tapgate_broker.core.models import IssuedCredentials
 from tapgate_broker.core.service import short_id
+from tapgate_broker.core.user_names import is_user_name
 from tapgate_contract.limits import MAX_SESSION_SECONDS
 from tapgate_contract.tags import CREDENTIAL_TAG, MFA_TAG, MFA_TAG_VALUE, UV_TAG, uv_tag_value
 
-_IDENTITY = re.compile(r"^[\w+=,.@-]{2,64}$")
 _SESSION_UNSAFE = re.compile(r"[^\w+=,.@-]")
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
@@ -38,7 +38,7 @@ class StsRoleIssuer:
         user_verified: bool,
         duration_seconds: int,
     ) -> IssuedCredentials:
-        if not _IDENTITY.match(user_name) or user_name.lower().startswith("aws:"):
+        if not is_user_name(user_name):
             raise ForbiddenError(
                 "Your user name cannot be used as an STS SourceIdentity.",
                 reason=f"unusable SourceIdentity {user_name!r}",

@@ -1,35 +1,23 @@
 """The caller's base identity, as API Gateway's AWS_IAM authorizer reports it.
 
-An IAM user is its user name. A role session is its session name, but only for roles
-listed as identity roles (by default IAM Identity Center's ``AWSReservedSSO_*``): the
-session name of any other role is whatever its caller chose when assuming it, so
-accepting it would let anyone who can assume some role act as any tapgate user.
-Federated-user sessions (``GetFederationToken``) are refused for the same reason.
+``requestContext.identity`` carries the verified ``userArn`` and ``caller`` (the principal
+id: ``AIDA…`` for an IAM user, ``AROA…:SESSION`` for a role session). What they mean, and
+which role sessions count as a user, is decided in ``core/identity`` (it may look the role
+up); this module only reads the event.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from tapgate_broker.core.errors import ForbiddenError
+from tapgate_broker.core.identity import Principal
 from tapgate_broker.core.models import Caller
-from tapgate_broker.core.principals import (
-    DEFAULT_IDENTITY_ROLES,
-    IAM_USER,
-    ROLE_ARN,
-    ROLE_SESSION,
-    is_session_of,
-)
 
-_FEDERATED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:federated-user/[\w+=,.@-]{1,64}$")
+Identify = Callable[[str, str | None], Principal]
 
 
-def caller_from_event(
-    event: Mapping[str, Any], *, identity_roles: Sequence[str] = DEFAULT_IDENTITY_ROLES
-) -> Caller:
+def caller_from_event(event: Mapping[str, Any], *, identify: Identify) -> Caller:
     """Unsigned requests give a Caller without a user (only open routes accept it)."""
     context = event.get("requestContext") or {}
     identity = context.get("identity") or {}
@@ -38,41 +26,12 @@ def caller_from_event(
     arn = identity.get("userArn")
     if not arn:
         return Caller(user_name=None, arn=None, source_ip=source_ip, user_agent=user_agent)
+    principal_id = identity.get("caller")
+    principal = identify(str(arn), str(principal_id) if principal_id else None)
     return Caller(
-        user_name=user_name_from_arn(str(arn), identity_roles=identity_roles),
+        user_name=principal.user_name,
         arn=str(arn),
+        role_arn=principal.role_arn,
         source_ip=source_ip,
         user_agent=user_agent,
     )
-
-
-def user_name_from_arn(arn: str, *, identity_roles: Sequence[str] = DEFAULT_IDENTITY_ROLES) -> str:
-    user = IAM_USER.match(arn)
-    if user:
-        return user.group("name")
-    session = ROLE_SESSION.match(arn)
-    if session:
-        if not any(_role_matches(entry, session) for entry in identity_roles):
-            raise ForbiddenError(
-                f"Sessions of role {session.group('role')} are not accepted as a tapgate "
-                "identity; an admin can add the role to identityRoles.",
-                reason=f"role session of a role that is not an identity role: {arn}",
-            )
-        return session.group("name")
-    if _FEDERATED.match(arn):
-        raise ForbiddenError(
-            "Federated-user sessions are not accepted as a tapgate identity (their name is "
-            "chosen by whoever created them); use an IAM user or an identity role.",
-            reason=f"federated user {arn}",
-        )
-    raise ForbiddenError(
-        "tapgate needs an IAM user or a role session as the base identity.",
-        reason=f"unsupported principal {arn}",
-    )
-
-
-def _role_matches(entry: str, session: re.Match[str]) -> bool:
-    """An identity-role entry: a role ARN (exact role) or a role-name glob pattern."""
-    if ROLE_ARN.match(entry):
-        return is_session_of(session, entry)
-    return fnmatch.fnmatchcase(session.group("role"), entry)

@@ -32,7 +32,7 @@ class RouteKit:
 
     def caller(self) -> Caller:
         return caller_from_event(
-            self.app.current_event.raw_event, identity_roles=self.get_broker().identity_roles
+            self.app.current_event.raw_event, identify=self.get_broker().identify
         )
 
     def anonymous(self) -> Caller:

@@ -45,7 +45,7 @@ SECURITY_HEADERS = {
         "camera=(), microphone=(), geolocation=()"
     ),
 }
-_STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.(?P<ext>js|css|svg)$")
+_STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\.(?P<ext>js|css|svg)")
 _CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "js": "text/javascript; charset=utf-8",
@@ -75,7 +75,7 @@ def add_page_routes(app: Any) -> None:
 
     @app.route(v1.STATIC_FILE.resolver_path, v1.STATIC_FILE.method)
     def static_file(proxy: str) -> Response:
-        match = _STATIC_NAME.match(proxy)
+        match = _STATIC_NAME.fullmatch(proxy)
         body = _read(proxy) if match else None
         if match is None or body is None:
             return problem(

@@ -14,8 +14,8 @@ from tapgate_broker.core.errors import BadRequestError, PayloadTooLargeError, Ta
 from tapgate_contract.limits import CEREMONY_ID_PATTERN, MAX_BODY_BYTES
 from tapgate_contract.limits import MAX_JSON_DEPTH as MAX_DEPTH
 
-_CEREMONY_ID = re.compile(CEREMONY_ID_PATTERN)
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_CEREMONY_ID = re.compile(CEREMONY_ID_PATTERN)  # used with fullmatch
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
 
 
 class UnsupportedMediaTypeError(TapgateError):
@@ -63,7 +63,7 @@ def optional_string(body: Mapping[str, Any], key: str, *, max_length: int = 256)
 
 def required_ceremony_id(body: Mapping[str, Any]) -> str:
     value = body.get("ceremonyId")
-    if not isinstance(value, str) or not _CEREMONY_ID.match(value):
+    if not isinstance(value, str) or not _CEREMONY_ID.fullmatch(value):
         raise BadRequestError("ceremonyId must be the string returned by the options call")
     return value
 
@@ -85,7 +85,7 @@ def role_arn(body: Mapping[str, Any], *, required: bool) -> str | None:
     value = body.get("roleArn")
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not _ROLE_ARN.match(value):
+    if not isinstance(value, str) or not _ROLE_ARN.fullmatch(value):
         raise BadRequestError("roleArn must be an IAM role ARN")
     return value
 

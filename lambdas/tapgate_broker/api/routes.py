@@ -30,6 +30,7 @@ from tapgate_contract import routes as v1
 from tapgate_contract.limits import NICKNAME_FIELD_MAX_LENGTH
 
 if TYPE_CHECKING:  # the Broker's module brings fido2: loaded with the Broker (handler.py)
+    from tapgate_broker.core.models import Via
     from tapgate_broker.core.service import Broker
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,7 @@ def add_signed_routes(kit: RouteKit) -> None:
     app, get_broker = kit.app, kit.get_broker
     signed_caller, body, count = kit.signed_caller, kit.body, kit.count
 
-    @app.route(v1.REGISTRATION_OPTIONS.resolver_path, v1.REGISTRATION_OPTIONS.method)
-    def registration_options() -> Response:
+    def begin_registration(via: Via) -> Response:
         who = signed_caller()
         payload = body(required=False)
         result = get_broker().registration_options(
@@ -60,14 +60,14 @@ def add_signed_routes(kit: RouteKit) -> None:
             nickname=requests.optional_string(
                 payload, "nickname", max_length=NICKNAME_FIELD_MAX_LENGTH
             ),
+            via=via,
         )
         answer: dict[str, Any] = {"ceremonyId": result.ceremony_id, "publicKey": result.public_key}
         if result.step_up is not None:
             answer["stepUp"] = result.step_up
         return json_response(200, answer)
 
-    @app.route(v1.REGISTRATION_VERIFY.resolver_path, v1.REGISTRATION_VERIFY.method)
-    def registration_verify() -> Response:
+    def finish_registration(via: Via) -> Response:
         who = signed_caller()
         payload = body()
         try:
@@ -79,12 +79,33 @@ def add_signed_routes(kit: RouteKit) -> None:
                     payload, "nickname", max_length=NICKNAME_FIELD_MAX_LENGTH
                 ),
                 step_up=requests.optional_object(payload, "stepUp"),
+                via=via,
             )
         except TapgateError:
             count("RegistrationFailed")
             raise
         count("RegistrationSucceeded")
         return json_response(201, {"credential": credential_summary(stored)})
+
+    # A first key, or any key: the API's resource policy admits only MFA sessions here.
+    @app.route(v1.REGISTRATION_OPTIONS.resolver_path, v1.REGISTRATION_OPTIONS.method)
+    def registration_options() -> Response:
+        return begin_registration(_via("SIGV4"))
+
+    @app.route(v1.REGISTRATION_VERIFY.resolver_path, v1.REGISTRATION_VERIFY.method)
+    def registration_verify() -> Response:
+        return finish_registration(_via("SIGV4"))
+
+    # A further key: the step-up assertion is the proof, so no MFA session is needed.
+    @app.route(
+        v1.REGISTRATION_STEP_UP_OPTIONS.resolver_path, v1.REGISTRATION_STEP_UP_OPTIONS.method
+    )
+    def step_up_registration_options() -> Response:
+        return begin_registration(_via("SIGV4_STEP_UP"))
+
+    @app.route(v1.REGISTRATION_STEP_UP_VERIFY.resolver_path, v1.REGISTRATION_STEP_UP_VERIFY.method)
+    def step_up_registration_verify() -> Response:
+        return finish_registration(_via("SIGV4_STEP_UP"))
 
     @app.route(v1.AUTHENTICATION_OPTIONS.resolver_path, v1.AUTHENTICATION_OPTIONS.method)
     def authentication_options() -> Response:
@@ -158,6 +179,13 @@ def add_signed_routes(kit: RouteKit) -> None:
             200,
             {"rpId": broker.rp_id, "roles": [{"arn": r.arn, "name": r.name} for r in broker.roles]},
         )
+
+
+def _via(name: str) -> Via:
+    """A route family (core.models.Via), imported with the first request (handler.py)."""
+    from tapgate_broker.core.models import Via  # noqa: PLC0415
+
+    return Via[name]
 
 
 def add_error_handlers(app: Any) -> None:

@@ -66,6 +66,15 @@ class ConflictError(TapgateError):
     type_slug = "conflict"
 
 
+class KeySetChangedError(ConflictError):
+    """The user's keys changed since the ceremony began (or the key cap is reached)."""
+
+    GENERIC = "Your security keys changed since this ceremony began; start again."
+
+    def __init__(self, reason: str, *, detail: str | None = None) -> None:
+        super().__init__(detail or self.GENERIC, reason=reason)
+
+
 class PayloadTooLargeError(TapgateError):
     status = 413
     title = "Payload too large"

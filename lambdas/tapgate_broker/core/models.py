@@ -20,12 +20,50 @@ class CeremonyKind(enum.StrEnum):
     MANAGE = "manage"  # a fresh assertion to revoke a key
 
 
+class Via(enum.StrEnum):
+    """The route family a ceremony was begun on: it can be finished on that family only."""
+
+    SIGV4 = "sigv4"  # /registration/*, /authentication/*, /credentials/*
+    SIGV4_STEP_UP = "sigv4-step-up"  # /registration/step-up/*: a further key, no MFA needed
+    ENROLLMENT_LINK = "enrollment-link"  # /enrollment/*: an enrollment token
+    PASSKEY = "passkey"  # /passkey/*
+
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Who began a ceremony, and by which route family: its answer must come the same way.
+
+    ``principal`` is the SigV4 caller's principal ARN, ``token:<sha256 of the token>`` for an
+    enrollment link, or ``anonymous`` for a discoverable passkey.
+    """
+
+    via: Via
+    principal: str
+
+
+@dataclass(frozen=True)
+class KeySetPin:
+    """What a write that adds or removes a key expects of the user's key set: the version a
+    consistent read found (0: never written) and how many keys there were. The write fails
+    when the version moved, so a decision made on that read (step-up or not, the key cap)
+    still holds when the key is stored."""
+
+    version: int
+    count: int
+
+
 @dataclass(frozen=True)
 class RoleConfig:
     arn: str
     name: str
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: UserVerification = UserVerification.PREFERRED
+    # Refuse keys without a signature counter (always 0): without one, a cloned key cannot
+    # be told from the original (synced passkeys have none).
+    require_sign_counter: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,6 +74,7 @@ class Caller:
     arn: str | None
     source_ip: str = ""
     user_agent: str = ""
+    role_arn: str | None = None  # a role session's confirmed role: full ARN, path included
 
 
 @dataclass(frozen=True)
@@ -55,6 +94,18 @@ class StoredCredential:
 
 
 @dataclass(frozen=True)
+class KeySet:
+    """A user's keys, and the key set's version, as one consistent read found them."""
+
+    version: int
+    keys: tuple[StoredCredential, ...]
+
+    @property
+    def pin(self) -> KeySetPin:
+        return KeySetPin(version=self.version, count=len(self.keys))
+
+
+@dataclass(frozen=True)
 class CredentialSnapshot:
     """What a ceremony remembers of one allowed key: enough to verify without a read."""
 
@@ -70,13 +121,14 @@ class Ceremony:
     user_name: str | None  # None for discoverable passkey sign-in
     state: dict[str, object]  # fido2 state: holds the challenge; never log it
     expires_at: int  # epoch seconds
+    binding: Binding
     role_arn: str | None = None
     user_verification: UserVerification = UserVerification.PREFERRED
     user_handle: bytes | None = None
     nickname: str = ""
     allowed: tuple[CredentialSnapshot, ...] = ()
     step_up_state: dict[str, object] | None = None
-    enrollment_token_hash: str | None = None  # set when an enrollment token began it
+    key_set: KeySetPin | None = None  # registration and signed manage: what the write expects
 
 
 @dataclass(frozen=True)
@@ -113,7 +165,8 @@ class IssuedCredentials:
 
 @dataclass(frozen=True)
 class AuditRecord:
-    user_name: str
+    user_name: str  # whose credential it is about, when known ("-unknown-" otherwise)
+    caller_arn: str  # the caller's principal ARN, or "anonymous" for an unsigned request
     at: str  # ISO 8601 UTC
     event: str  # register | authenticate | revoke | ...
     outcome: str  # success | failure

@@ -8,10 +8,13 @@ from typing import Protocol
 
 from tapgate_broker.core.models import (
     AuditRecord,
+    Binding,
     Ceremony,
     CeremonyKind,
     EnrollmentToken,
     IssuedCredentials,
+    KeySet,
+    KeySetPin,
     StoredCredential,
 )
 
@@ -44,20 +47,27 @@ class TokenUse:
 class CredentialStore(Protocol):
     def list_for_user(self, user_name: str) -> list[StoredCredential]: ...
 
+    def key_set(self, user_name: str) -> KeySet:
+        """The user's keys and the key set's version, from one strongly consistent read."""
+
     def find_by_id(self, credential_id: bytes) -> list[StoredCredential]: ...
 
     def add(
         self,
         credential: StoredCredential,
         *,
+        key_set: KeySetPin,
+        max_keys: int,
         step_up: CounterAdvance | None,
         token: TokenUse | None = None,
         audit: AuditRecord | None = None,
     ) -> None:
-        """Store a new key, advance the step-up key's counter, use up the token and write
-        the audit record: atomically.
+        """Store a new key, move the key set to its next version, advance the step-up key's
+        counter, use up the token and write the audit record: atomically.
 
-        Raises ConflictError if any user already has that credential id,
+        Raises KeySetChangedError if the key set is no longer at ``key_set.version``
+        (another key was added or removed since the ceremony began) or would exceed
+        ``max_keys``, ConflictError if any user already has that credential id,
         CeremonyFailedError if the step-up counter moved meanwhile, and
         EnrollmentTokenInvalidError if the token was used or expired meanwhile.
         """
@@ -70,12 +80,15 @@ class CredentialStore(Protocol):
         user_name: str,
         credential_id: bytes,
         *,
+        key_set: KeySetPin,
         step_up: CounterAdvance,
         audit: AuditRecord | None = None,
     ) -> None:
-        """Remove a key, advance the approving key's counter, write the audit record: atomically.
+        """Remove a key, move the key set to its next version, advance the approving key's
+        counter, write the audit record: atomically.
 
-        Raises NotFoundError if the key does not exist.
+        Raises NotFoundError if the key does not exist and KeySetChangedError if the key
+        set is no longer at ``key_set.version``.
         """
 
 
@@ -83,11 +96,18 @@ class CeremonyStore(Protocol):
     def put(self, ceremony: Ceremony) -> None: ...
 
     def consume(
-        self, ceremony_id: str, *, kind: CeremonyKind, user_name: str | None, now: int
+        self,
+        ceremony_id: str,
+        *,
+        kind: CeremonyKind,
+        user_name: str | None,
+        binding: Binding,
+        now: int,
     ) -> Ceremony:
-        """Use a ceremony once: one conditional write.
+        """Use a ceremony once: one conditional write that also checks who began it.
 
-        NotFoundError: unknown, expired, of another kind or of another user.
+        NotFoundError: unknown, expired, of another kind or user, or begun on another route
+        family or by another caller (such a ceremony is left unused).
         ConflictError: already used.
         """
 
@@ -97,6 +117,21 @@ class EnrollmentStore(Protocol):
 
     def get(self, token_hash: str) -> EnrollmentToken | None:
         """The token with this hash (a strongly consistent read), or None."""
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    """An IAM role as iam:GetRole describes it."""
+
+    arn: str  # full ARN, path included
+    role_id: str  # AROA...
+
+
+class RoleDirectory(Protocol):
+    def role(self, name: str, *, role_id: str) -> RoleInfo | None:
+        """The role with this name in the broker's account, or None if there is none or the
+        broker may not read it. ``role_id`` is the one the caller presented: a cached answer
+        with another id is looked up again (a role deleted and created anew)."""
 
 
 class ConsoleSignIn(Protocol):

@@ -30,7 +30,7 @@ from fido2.webauthn import (
     UserVerificationRequirement,
 )
 
-from tapgate_broker.core import enrollment, webauthn
+from tapgate_broker.core import enrollment, identity, response_rules, webauthn
 from tapgate_broker.core.errors import (
     BadRequestError,
     CeremonyFailedError,
@@ -40,8 +40,13 @@ from tapgate_broker.core.errors import (
     NotFoundError,
     TapgateError,
 )
+from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, Principal
+from tapgate_broker.core.key_material import check_public_key
+from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER, key_cap_detail
 from tapgate_broker.core.models import (
+    ANONYMOUS,
     AuditRecord,
+    Binding,
     Caller,
     Ceremony,
     CeremonyKind,
@@ -49,9 +54,11 @@ from tapgate_broker.core.models import (
     EnrollmentToken,
     IssuedCredentials,
     IssuedEnrollment,
+    KeySet,
     RoleConfig,
     StoredCredential,
     UserVerification,
+    Via,
 )
 from tapgate_broker.core.ports import (
     AuditLog,
@@ -61,10 +68,11 @@ from tapgate_broker.core.ports import (
     CounterAdvance,
     CredentialStore,
     EnrollmentStore,
+    RoleDirectory,
     RoleIssuer,
     TokenUse,
 )
-from tapgate_broker.core.principals import DEFAULT_IDENTITY_ROLES
+from tapgate_broker.core.user_names import is_user_name
 from tapgate_contract import limits
 
 logger = logging.getLogger(__name__)
@@ -84,7 +92,8 @@ class BrokerConfig:
     audit_retention_days: int = limits.AUDIT_RETENTION_DAYS
     admins: tuple[str, ...] = ()  # IAM user names or IAM role ARNs
     enrollment_ttl_seconds: int = limits.ENROLLMENT_TTL_SECONDS
-    identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES  # role-name globs or role ARNs
+    identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES  # role ARNs or ARN patterns
+    max_keys_per_user: int = DEFAULT_MAX_KEYS_PER_USER
 
     @property
     def accepted_identity_roles(self) -> tuple[str, ...]:
@@ -124,6 +133,7 @@ class Broker:
         issuer: RoleIssuer,
         enrollments: EnrollmentStore,
         console: ConsoleSignIn,
+        role_directory: RoleDirectory,
         clock: Clock = time.time,
     ) -> None:
         self._config = config
@@ -133,6 +143,7 @@ class Broker:
         self._issuer = issuer
         self._enrollments = enrollments
         self._console = console
+        self._role_directory = role_directory
         self._clock = clock
         self._server = webauthn.make_server(
             rp_id=config.rp_id, rp_name=config.rp_name, origins=config.origins
@@ -149,32 +160,56 @@ class Broker:
     def rp_id(self) -> str:
         return self._config.rp_id
 
-    @property
-    def identity_roles(self) -> tuple[str, ...]:
-        return self._config.accepted_identity_roles
+    def identify(self, arn: str, principal_id: str | None) -> Principal:
+        """The user behind a verified caller (a role session's role is looked up)."""
+        return identity.identify(
+            arn,
+            principal_id,
+            identity_roles=self._config.accepted_identity_roles,
+            roles=self._role_directory,
+        )
 
     def list_credentials(self, caller: Caller) -> list[StoredCredential]:
         return self._credentials.list_for_user(_require_user(caller))
 
     # -- registration ----------------------------------------------------------
 
-    def registration_options(self, caller: Caller, *, nickname: str | None) -> OptionsResult:
+    def registration_options(
+        self, caller: Caller, *, nickname: str | None, via: Via = Via.SIGV4
+    ) -> OptionsResult:
+        """Creation options for the signed caller: on ``/registration/options`` (``SIGV4``,
+        MFA-gated by the API's resource policy) for a first or further key, on
+        ``/registration/step-up/options`` (``SIGV4_STEP_UP``) for a further key only. A
+        user who has keys must answer with a step-up assertion either way."""
         user_name = _require_user(caller)
-        existing = self._credentials.list_for_user(user_name)
+        key_set = self._credentials.key_set(user_name)
+        if via is Via.SIGV4_STEP_UP and not key_set.keys:
+            raise ForbiddenError(
+                "You have no security key yet: register your first one with "
+                "/v1/registration/options (it needs an MFA session) or an enrollment link."
+            )
         return self._begin_registration(
-            user_name, existing=existing, nickname=nickname, step_up=bool(existing)
+            user_name,
+            key_set=key_set,
+            nickname=nickname,
+            step_up=bool(key_set.keys),
+            binding=_signed_binding(caller, via),
         )
 
     def _begin_registration(
         self,
         user_name: str,
         *,
-        existing: Sequence[StoredCredential],
+        key_set: KeySet,
         nickname: str | None,
         step_up: bool,
-        token_hash: str | None = None,
+        binding: Binding,
     ) -> OptionsResult:
         clean_nickname = normalize_nickname(nickname)
+        max_keys = self._config.max_keys_per_user
+        if len(key_set.keys) >= max_keys:
+            raise ConflictError(key_cap_detail(max_keys), reason=f"key cap {max_keys} reached")
+        existing = key_set.keys
         user_handle = existing[0].user_handle if existing else secrets.token_bytes(32)
         options, state = self._server.register_begin(
             PublicKeyCredentialUserEntity(id=user_handle, name=user_name, display_name=user_name),
@@ -200,7 +235,8 @@ class Broker:
             nickname=clean_nickname,
             allowed=tuple(_snapshot(c) for c in existing) if step_up else (),
             step_up_state=dict(step_up_state) if step_up_state is not None else None,
-            enrollment_token_hash=token_hash,
+            binding=binding,
+            key_set=key_set.pin,
         )
         self._ceremonies.put(ceremony)
         return OptionsResult(
@@ -217,16 +253,24 @@ class Broker:
         credential: Mapping[str, Any],
         nickname: str | None,
         step_up: Mapping[str, Any] | None,
+        via: Via = Via.SIGV4,
     ) -> StoredCredential:
         user_name = _require_user(caller)
         clean_nickname = normalize_nickname(nickname) if nickname is not None else None
         response = webauthn.parse_registration(credential)
+        response_rules.check_registration(response, offered=webauthn.ALLOWED_ALGORITHMS)
         step_up_response = (
             webauthn.parse_assertion(step_up, field="stepUp") if step_up is not None else None
         )
+        if step_up_response is not None:
+            response_rules.check_assertion(step_up_response, field="stepUp")
         transports = _transports(credential)
         ceremony = self._ceremonies.consume(
-            ceremony_id, kind=CeremonyKind.REGISTRATION, user_name=user_name, now=self._now()
+            ceremony_id,
+            kind=CeremonyKind.REGISTRATION,
+            user_name=user_name,
+            binding=_signed_binding(caller, via),
+            now=self._now(),
         )
         return self._complete_registration(
             caller,
@@ -247,11 +291,16 @@ class Broker:
         nickname: str | None,
         step_up: AuthenticationResponse | None,
         token: TokenUse | None = None,
+        issued_by: str = "",
     ) -> StoredCredential:
         """Verify a consumed registration ceremony and store the key (audited either way)."""
         user_name = str(ceremony.user_name)
         try:
+            if ceremony.key_set is None:
+                raise CeremonyFailedError("registration ceremony without a key-set pin")
             advance = None
+            # Step-up is decided by the key set the ceremony was begun against; the key's
+            # transaction below fails if that key set changed since (a key added meanwhile).
             if ceremony.allowed:
                 if step_up is None or ceremony.step_up_state is None:
                     raise CeremonyFailedError("a second key needs a step-up assertion")
@@ -261,6 +310,7 @@ class Broker:
                     response=step_up,
                     user_name=user_name,
                 )
+            response_rules.check_client_data(response.response.client_data)
             try:
                 auth_data = self._server.register_complete(ceremony.state, response)
             except ValueError as exc:
@@ -290,9 +340,20 @@ class Broker:
                 "register",
                 "success",
                 credential_id=stored.credential_id,
-                extra={"via": "enrollment-token"} if token is not None else None,
+                extra=(
+                    {"via": "enrollment-token", "issuedBy": issued_by}
+                    if token is not None
+                    else None
+                ),
             )
-            self._credentials.add(stored, step_up=advance, token=token, audit=success)
+            self._credentials.add(
+                stored,
+                key_set=ceremony.key_set,
+                max_keys=self._config.max_keys_per_user,
+                step_up=advance,
+                token=token,
+                audit=success,
+            )
         except TapgateError as exc:
             self._record(caller, user_name, "register", "failure", reason=exc.reason)
             raise
@@ -304,7 +365,7 @@ class Broker:
         """An enrollment link: for anyone if the caller is an admin, else for a keyless self."""
         caller_name = _require_user(caller)
         target = enrollment.check_user_name(user_name) if user_name is not None else caller_name
-        admin = enrollment.is_admin(caller.arn, self._config.admins)
+        admin = enrollment.is_admin(caller.arn, self._config.admins, role_arn=caller.role_arn)
         if not admin:
             if target != caller_name:
                 raise ForbiddenError("Only an admin may create an enrollment link for others.")
@@ -340,13 +401,13 @@ class Broker:
         self, caller: Caller, *, token: str, nickname: str | None
     ) -> tuple[OptionsResult, str]:
         """Registration options for the token's user; the token stays usable until verify."""
-        record, existing = self._usable_token(token)
+        record, key_set = self._usable_token(token)
         result = self._begin_registration(
             record.user_name,
-            existing=existing,
+            key_set=key_set,
             nickname=nickname,
             step_up=False,
-            token_hash=record.token_hash,
+            binding=_token_binding(record.token_hash),
         )
         return result, record.user_name
 
@@ -361,20 +422,17 @@ class Broker:
     ) -> StoredCredential:
         clean_nickname = normalize_nickname(nickname) if nickname is not None else None
         response = webauthn.parse_registration(credential)
+        response_rules.check_registration(response, offered=webauthn.ALLOWED_ALGORITHMS)
         transports = _transports(credential)
         record, _ = self._usable_token(token)
+        # The consume's condition checks the ceremony was begun with this very token.
         ceremony = self._ceremonies.consume(
             ceremony_id,
             kind=CeremonyKind.REGISTRATION,
             user_name=record.user_name,
+            binding=_token_binding(record.token_hash),
             now=self._now(),
         )
-        if ceremony.enrollment_token_hash is None or not secrets.compare_digest(
-            ceremony.enrollment_token_hash, record.token_hash
-        ):
-            reason = "ceremony was not begun with this enrollment token"
-            self._record(caller, record.user_name, "register", "failure", reason=reason)
-            raise CeremonyFailedError(reason)
         return self._complete_registration(
             caller,
             ceremony,
@@ -383,18 +441,21 @@ class Broker:
             nickname=clean_nickname,
             step_up=None,
             token=TokenUse(token_hash=record.token_hash, now=self._now()),
+            issued_by=record.issued_by,
         )
 
-    def _usable_token(self, token: str) -> tuple[EnrollmentToken, list[StoredCredential]]:
+    def _usable_token(self, token: str) -> tuple[EnrollmentToken, KeySet]:
         record = self._enrollments.get(enrollment.hash_token(token))
         if record is None:
             raise EnrollmentTokenInvalidError("unknown enrollment token")
         if not record.usable(self._now()):
             raise EnrollmentTokenInvalidError("enrollment token expired or used")
-        existing = self._credentials.list_for_user(record.user_name)
-        if existing and not record.admin_issued:
+        if not is_user_name(record.user_name):
+            raise EnrollmentTokenInvalidError("enrollment token for an unusable user name")
+        key_set = self._credentials.key_set(record.user_name)
+        if key_set.keys and not record.admin_issued:
             raise EnrollmentTokenInvalidError("self-issued token, and the user now has a key")
-        return record, existing
+        return record, key_set
 
     # -- authentication ----------------------------------------------------------
 
@@ -405,12 +466,14 @@ class Broker:
             raise BadRequestError('purpose must be "sign-in" or "manage"')
         role = self._role(role_arn) if role_arn is not None else None
         kind = CeremonyKind.MANAGE if purpose == "manage" else CeremonyKind.AUTHENTICATION
+        key_set: KeySet | None = None
         if caller.user_name is None:
             # Discoverable passkey: no user yet, so no allow list, and UV always.
             uv = UserVerification.REQUIRED
-            existing: list[StoredCredential] = []
+            existing: tuple[StoredCredential, ...] = ()
         else:
-            existing = self._credentials.list_for_user(caller.user_name)
+            key_set = self._credentials.key_set(caller.user_name)
+            existing = key_set.keys
             if not existing:
                 raise NotFoundError("You have no registered security key; register one first.")
             uv = role.user_verification if role is not None else UserVerification.PREFERRED
@@ -427,6 +490,8 @@ class Broker:
             role_arn=role.arn if role is not None else None,
             user_verification=uv,
             allowed=tuple(_snapshot(c) for c in existing),
+            binding=_binding(caller),
+            key_set=key_set.pin if key_set is not None and kind is CeremonyKind.MANAGE else None,
         )
         self._ceremonies.put(ceremony)
         return OptionsResult(
@@ -445,10 +510,12 @@ class Broker:
         role = self._role(role_arn)
         duration = self._duration(role, duration_seconds)
         response = webauthn.parse_assertion(credential)
+        response_rules.check_assertion(response)
         ceremony = self._ceremonies.consume(
             ceremony_id,
             kind=CeremonyKind.AUTHENTICATION,
             user_name=caller.user_name,
+            binding=_binding(caller),
             now=self._now(),
         )
         user_name = ceremony.user_name
@@ -465,6 +532,10 @@ class Broker:
             _, advance = self._verify_assertion(
                 state=state, allowed=allowed, response=response, user_name=user_name
             )
+            if role.require_sign_counter and advance.new == 0:
+                raise CeremonyFailedError(
+                    f"role {role.arn} requires a key with a signature counter; this one has none"
+                )
             self._credentials.advance_counter(advance)
             issued = self._issuer.assume(
                 role_arn=role.arn,
@@ -507,10 +578,12 @@ class Broker:
     ) -> tuple[str, list[StoredCredential]]:
         """A passkey's owner and their keys, after a fresh discoverable assertion with UV."""
         response = webauthn.parse_assertion(credential)
+        response_rules.check_assertion(response)
         ceremony = self._consume_manage(caller, ceremony_id)
         user_name: str | None = None
         try:
-            user_name, advance = self._verify_manage(ceremony, response)
+            user_name, allowed = self._manage_owner(ceremony, response)
+            advance = self._verify_manage(ceremony, response, user_name, allowed)
             self._credentials.advance_counter(advance)
             stored = self._credentials.list_for_user(user_name)
         except TapgateError as exc:
@@ -537,22 +610,28 @@ class Broker:
         """Remove a key after a fresh assertion: of the signed caller, or of a passkey's owner."""
         target = decode_credential_id(credential_id)
         response = webauthn.parse_assertion(credential)
+        response_rules.check_assertion(response)
         ceremony = self._consume_manage(caller, ceremony_id)
         user_name = caller.user_name
         try:
-            user_name, advance = self._verify_manage(ceremony, response)
-            if caller.user_name is not None:
-                owned = any(s.credential_id == target for s in ceremony.allowed)
+            user_name, allowed = self._manage_owner(ceremony, response)
+            advance = self._verify_manage(ceremony, response, user_name, allowed)
+            if caller.user_name is not None and ceremony.key_set is not None:
+                # The signed manage ceremony's snapshot is the key set it pinned.
+                owned_ids = {s.credential_id for s in ceremony.allowed}
+                key_set = ceremony.key_set
             else:
-                owned = any(
-                    c.credential_id == target for c in self._credentials.list_for_user(user_name)
-                )
-            if not owned:
+                current = self._credentials.key_set(user_name)
+                owned_ids = {c.credential_id for c in current.keys}
+                key_set = current.pin
+            if target not in owned_ids:
                 raise NotFoundError("No such credential.")
             success = self._audit_record(
                 caller, user_name, "revoke", "success", credential_id=target
             )
-            self._credentials.delete(user_name, target, step_up=advance, audit=success)
+            self._credentials.delete(
+                user_name, target, key_set=key_set, step_up=advance, audit=success
+            )
         except TapgateError as exc:
             self._record(
                 caller,
@@ -566,21 +645,35 @@ class Broker:
 
     def _consume_manage(self, caller: Caller, ceremony_id: str) -> Ceremony:
         return self._ceremonies.consume(
-            ceremony_id, kind=CeremonyKind.MANAGE, user_name=caller.user_name, now=self._now()
+            ceremony_id,
+            kind=CeremonyKind.MANAGE,
+            user_name=caller.user_name,
+            binding=_binding(caller),
+            now=self._now(),
         )
 
-    def _verify_manage(
+    def _manage_owner(
         self, ceremony: Ceremony, response: AuthenticationResponse
-    ) -> tuple[str, CounterAdvance]:
-        """The user a manage ceremony proves, and the approving key's counter move."""
-        user_name = ceremony.user_name
-        allowed = ceremony.allowed
-        if user_name is None:
-            user_name, allowed = self._discover(response)
+    ) -> tuple[str, tuple[CredentialSnapshot, ...]]:
+        """Whose keys a manage ceremony is about: the signed caller's, or (passkey) the
+        owner of the answering credential, found before the assertion is verified so that
+        a failure is filed under that owner."""
+        if ceremony.user_name is None:
+            return self._discover(response)
+        return ceremony.user_name, ceremony.allowed
+
+    def _verify_manage(
+        self,
+        ceremony: Ceremony,
+        response: AuthenticationResponse,
+        user_name: str,
+        allowed: Sequence[CredentialSnapshot],
+    ) -> CounterAdvance:
+        """Verify a manage ceremony's assertion; the approving key's counter move."""
         _, advance = self._verify_assertion(
             state=ceremony.state, allowed=allowed, response=response, user_name=user_name
         )
-        return user_name, advance
+        return advance
 
     # -- helpers ---------------------------------------------------------------
 
@@ -595,10 +688,18 @@ class Broker:
         snapshot = next((s for s in allowed if s.credential_id == response.raw_id), None)
         if snapshot is None:
             raise CeremonyFailedError("credential is not one of the user's keys")
+        response_rules.check_client_data(response.response.client_data)
         try:
-            self._server.authenticate_complete(
-                state, [webauthn.credential_data_from_bytes(snapshot.credential_data)], response
-            )
+            stored = webauthn.credential_data_from_bytes(snapshot.credential_data)
+            # A key stored before registration checked keys must not reach fido2's verify,
+            # whose errors for malformed keys are not ValueError (a 500, no audit record).
+            check_public_key(stored.public_key, offered=webauthn.ALLOWED_ALGORITHMS)
+        except ValueError as exc:  # KeyMaterialError is one
+            raise CeremonyFailedError(f"stored key not usable: {exc}") from exc
+        try:
+            # With a checked key, fido2 reports every failed check (type, origin,
+            # challenge, RP ID hash, flags, signature) as ValueError.
+            self._server.authenticate_complete(state, [stored], response)
         except ValueError as exc:
             raise CeremonyFailedError(f"assertion: {exc}") from exc
         received = response.response.authenticator_data.counter
@@ -669,6 +770,7 @@ class Broker:
     ) -> AuditRecord:
         return AuditRecord(
             user_name=user_name,
+            caller_arn=caller.arn or ANONYMOUS,
             at=self._iso_now(precise=True),
             event=event,
             outcome=outcome,
@@ -708,12 +810,16 @@ def normalize_nickname(nickname: object) -> str:
 
 
 def decode_credential_id(value: str) -> bytes:
-    if not value or len(value) > 1400 or not all(c.isalnum() or c in "-_" for c in value):
+    """A credential id from a URL path: base64url of 1 to MAX_CREDENTIAL_ID_BYTES bytes."""
+    longest = -(-response_rules.MAX_CREDENTIAL_ID_BYTES * 4 // 3)
+    if not value or len(value) > longest or not all(c.isalnum() or c in "-_" for c in value):
         raise BadRequestError("credentialId must be base64url")
     try:
-        return websafe_decode(value)
+        decoded = websafe_decode(value)
     except ValueError as exc:
         raise BadRequestError("credentialId must be base64url") from exc
+    response_rules.check_credential_id(decoded, field="credentialId")
+    return decoded
 
 
 def short_id(credential_id: bytes) -> str:
@@ -729,6 +835,23 @@ def _transports(credential: Mapping[str, Any]) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
         raise BadRequestError("response.transports must be a list of strings")
     return tuple(sorted({t for t in raw if t in KNOWN_TRANSPORTS}))
+
+
+def _binding(caller: Caller) -> Binding:
+    """A signed caller's ceremonies are bound to its principal, an unsigned one's to passkeys."""
+    if caller.arn is None:
+        return Binding(via=Via.PASSKEY, principal=ANONYMOUS)
+    return Binding(via=Via.SIGV4, principal=caller.arn)
+
+
+def _signed_binding(caller: Caller, via: Via) -> Binding:
+    if caller.arn is None:
+        raise ForbiddenError("This route needs a signed (SigV4) request.")
+    return Binding(via=via, principal=caller.arn)
+
+
+def _token_binding(token_hash: str) -> Binding:
+    return Binding(via=Via.ENROLLMENT_LINK, principal=f"token:{token_hash}")
 
 
 def _require_user(caller: Caller) -> str:
