@@ -26,12 +26,17 @@ def run(args: argparse.Namespace) -> int:
     from tapgate.cli import ceremony, context  # noqa: PLC0415
 
     session = ceremony.open_session(args)
-    options = session.api.registration_options(nickname=args.nickname)
+    # A further key goes to the step-up routes: the first-key routes admit only MFA sessions
+    # (the API's resource policy), and the broker refuses step-up routes to a user with no key.
+    further_key = bool(session.api.list_credentials())
+    options = session.api.registration_options(nickname=args.nickname, further_key=further_key)
     ceremony_id, public_key = ceremony.ceremony_parts(session, options)
     rp = public_key.get("rp")
     origin = session.origin_for(rp.get("id") if isinstance(rp, dict) else None)
     step_up = None
-    if isinstance(options.get("stepUp"), dict):
+    if further_key != isinstance(options.get("stepUp"), dict):
+        raise CliError("the tapgate API's answer does not match your keys: try again")
+    if further_key:
         existing_spec = context.authenticator_spec(
             argparse.Namespace(authenticator=args.existing_authenticator or session.authenticator),
             {},

@@ -100,9 +100,12 @@ class TapgateApi:
 
     # -- routes ------------------------------------------------------------------
 
-    def registration_options(self, *, nickname: str | None) -> dict[str, Any]:
+    def registration_options(self, *, nickname: str | None, further_key: bool) -> dict[str, Any]:
+        """Creation options: on the step-up route for a further key (the step-up touch is the
+        proof), on the first-key route (the API admits only MFA sessions) otherwise."""
+        route = v1.REGISTRATION_STEP_UP_OPTIONS if further_key else v1.REGISTRATION_OPTIONS
         body = {"nickname": nickname} if nickname else {}
-        return self.call(v1.REGISTRATION_OPTIONS.method, v1.REGISTRATION_OPTIONS.url_path, body)
+        return self.call(route.method, route.url_path, body)
 
     def registration_verify(
         self,
@@ -112,12 +115,15 @@ class TapgateApi:
         nickname: str | None,
         step_up: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
+        """Finishes on the route family that began the ceremony: step-up when ``step_up``."""
         body: dict[str, Any] = {"ceremonyId": ceremony_id, "credential": dict(credential)}
         if nickname:
             body["nickname"] = nickname
+        route = v1.REGISTRATION_VERIFY
         if step_up is not None:
             body["stepUp"] = dict(step_up)
-        return self.call(v1.REGISTRATION_VERIFY.method, v1.REGISTRATION_VERIFY.url_path, body)
+            route = v1.REGISTRATION_STEP_UP_VERIFY
+        return self.call(route.method, route.url_path, body)
 
     def authentication_options(
         self, *, role_arn: str | None, purpose: str = "sign-in"

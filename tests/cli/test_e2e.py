@@ -12,6 +12,7 @@ stderr and a PIN is read from stdin (as in CI).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -30,7 +31,9 @@ from fido2.utils import websafe_decode
 
 from tapgate.authenticators.soft import SoftAuthenticator
 from tapgate.cache import CredentialCache
+from tapgate.local.logs import GATEWAY_LOGGER
 from tapgate.local.server import LocalHandle, start_local
+from tapgate_contract import routes as v1
 from tests.cli.terminal import on_a_terminal
 
 pytestmark = pytest.mark.slow
@@ -53,6 +56,7 @@ class Local:
         self.key = work / "key.json"
         self.pin_key = work / "pin-key.json"
         self.cache_dir = work / "cache" / "tapgate"
+        self.pin_registration_requests: list[str] = []
 
     def env(self, **extra: str) -> dict[str, str]:
         user = self.state["demoUser"]
@@ -351,21 +355,54 @@ def test_list_with_the_stage_in_the_url(registered: Local) -> None:
 # -- a second key with a PIN: step-up registration, right and wrong PIN ------------------
 
 
+class RequestLines(logging.Handler):
+    """The local gateway's per-request lines (method and path) while it is attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 @pytest.fixture(scope="module")
 def pin_key(registered: Local) -> Local:
     SoftAuthenticator.create(registered.pin_key, pin=PIN)
-    done = registered.tapgate(
-        "register",
-        "--authenticator",
-        f"soft:{registered.pin_key}",
-        "--existing-authenticator",
-        f"soft:{registered.key}",
-        "--nickname",
-        "with-pin",
-        stdin=PIN + "\n",
-    )
+    gateway = logging.getLogger(GATEWAY_LOGGER)
+    seen, level = RequestLines(), gateway.level
+    gateway.addHandler(seen)
+    gateway.setLevel(logging.INFO)
+    try:
+        done = registered.tapgate(
+            "register",
+            "--authenticator",
+            f"soft:{registered.pin_key}",
+            "--existing-authenticator",
+            f"soft:{registered.key}",
+            "--nickname",
+            "with-pin",
+            stdin=PIN + "\n",
+        )
+    finally:
+        gateway.removeHandler(seen)
+        gateway.setLevel(level)
     assert done.returncode == 0, done.stderr
+    registered.pin_registration_requests = seen.lines
     return registered
+
+
+def test_a_further_key_is_registered_on_the_step_up_routes(pin_key: Local) -> None:
+    # The first-key routes admit only MFA sessions in AWS (the API's resource policy).
+    paths = [
+        f"POST {route.url_path} "
+        for route in (v1.REGISTRATION_STEP_UP_OPTIONS, v1.REGISTRATION_STEP_UP_VERIFY)
+    ]
+    lines = " | ".join(pin_key.pin_registration_requests)
+    for path in paths:
+        assert path in lines
+    first_key = f"POST {v1.REGISTRATION_OPTIONS.url_path} "
+    assert first_key not in lines
 
 
 def credentials_with(
