@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit bench synth clean install browser-deps scanners
+.PHONY: demo test lint unit bench synth clean install browser-deps scanners node-deps
 
 $(STAMP): pyproject.toml requirements.txt lambdas/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	touch $(CHECKOV_STAMP)
 
 scanners: $(CHECKOV_STAMP)
+
+# The CDK CLI and the IAM oracle the audit tests compare with (package-lock.json), installed
+# before the workers start so that no two of them run npm ci at once.
+node-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 # `make demo PORT=9090` when 8080 is taken.
 PORT ?=
@@ -51,8 +58,11 @@ browser-deps:
 	fi
 	@[ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ] || { echo "chromium/chromedriver missing after install" >&2; exit 1; }
 
-unit: $(STAMP) browser-deps scanners
-	$(BIN)/pytest -q
+# Two workers: the suite is CPU-bound and the machine has two cores (tests/conftest.py
+# keeps each module on one worker and spreads the long fuzzing runs).
+PYTEST_WORKERS ?= 2
+unit: $(STAMP) browser-deps scanners node-deps
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: lint unit
 
