@@ -224,17 +224,19 @@ class DynamoCredentialStore:
         except BotoCoreError as exc:
             raise dependency_error(exc, service="dynamodb") from exc
 
-    def advance_counter(self, advance: CounterAdvance) -> None:
-        try:
-            self._client.update_item(**self._counter_update(advance))
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise CeremonyFailedError(
+    def advance_counter(self, advance: CounterAdvance, *, audit: AuditRecord) -> None:
+        """One transaction: the counter's conditional move and the audit record."""
+        self._transact(
+            [
+                {"Update": self._counter_update(advance)},
+                {"Put": self._audit_log.put_request(audit)},
+            ],
+            [
+                CeremonyFailedError(
                     "sign counter did not advance in the store (race, clone or removed key)"
-                ) from exc
-            raise dependency_error(exc, service="dynamodb") from exc
-        except BotoCoreError as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
+                )
+            ],
+        )
 
     def delete(
         self,

@@ -65,7 +65,10 @@ class KeyManagement:
         ) as attempt:
             owner = self._owner(ceremony, response)
             attempt.user = owner.user_name
-            self._credentials.advance_counter(self._verify(ceremony, response, owner))
+            self._credentials.advance_counter(
+                self._verify(ceremony, response, owner),
+                audit=self._auditor.success_record(attempt),
+            )
             stored = self._credentials.list_for_user(owner.user_name)
         return KeyListing(user_name=owner.user_name, credentials=stored)
 

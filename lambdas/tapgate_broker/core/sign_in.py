@@ -171,7 +171,10 @@ class SignIn:
                 raise CeremonyFailedError(
                     f"role {role.arn} requires a key with a signature counter; this one has none"
                 )
-            self._credentials.advance_counter(advance)
+            # The counter's move and the success record in one write, before any credential
+            # exists; if STS then fails, the credentials are withheld (a 403 or 503) and a
+            # failure record follows the success (the key was used, nothing was issued).
+            self._credentials.advance_counter(advance, audit=self._auditor.success_record(attempt))
             issued = self._issuer.assume(
                 role_arn=role.arn,
                 user_name=owner.user_name,
@@ -179,8 +182,6 @@ class SignIn:
                 user_verified=response.response.authenticator_data.is_user_verified(),
                 duration_seconds=duration,
             )
-            # The success record is written as the attempt ends: if that write fails, the
-            # credentials are withheld (503) and a failure record tells the ceremony was used.
         return AuthenticationResult(
             credentials=issued, user_name=owner.user_name, credential_id=credential_id
         )
