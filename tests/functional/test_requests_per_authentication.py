@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from tests.functional.broker_harness import REGION, Harness, get_assertion
+from tests.support.broker_harness import REGION, Harness, get_assertion
 
 PIN = "1234"
 

@@ -19,9 +19,9 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from fido2.utils import websafe_encode
 
-from tests.functional.broker_harness import ORIGIN, Harness, Reply
 from tests.hardening.conftest import GATED_ROLE, key_items, register_forged, table_items
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ORIGIN, Harness, Reply
+from tests.support.forge import ForgedKey
 
 
 def throttled(operation: str, service: str) -> Exception:

@@ -10,8 +10,8 @@ from tapgate_broker.api.requests import bearer_token
 from tapgate_broker.core.enrollment import hash_token, is_admin, new_token
 from tapgate_broker.core.errors import EnrollmentTokenInvalidError
 from tapgate_broker.core.models import Caller, EnrollmentToken
-from tests.hardening.fakes import MemoryDeployment
-from tests.hardening.forge import ForgedKey
+from tests.support.fakes import MemoryDeployment
+from tests.support.forge import ForgedKey
 
 ADMIN = "arn:aws:iam::123456789012:user/admin"
 
