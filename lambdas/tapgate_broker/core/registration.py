@@ -82,7 +82,9 @@ class Registration:
         self._ttl = ceremony_ttl_seconds
         self._max_keys = max_keys_per_user
 
-    def options(self, caller: Caller, *, nickname: str | None, via: Via) -> OptionsResult:
+    def options(
+        self, caller: Caller, *, nickname: str | None, via: Via = Via.SIGV4
+    ) -> OptionsResult:
         """Creation options for the signed caller: on ``/registration/options`` (``SIGV4``,
         MFA-gated by the API's resource policy) for a first or further key, on
         ``/registration/step-up/options`` (``SIGV4_STEP_UP``) for a further key only. A
@@ -110,7 +112,7 @@ class Registration:
         credential: Mapping[str, Any],
         nickname: str | None,
         step_up: Mapping[str, Any] | None,
-        via: Via,
+        via: Via = Via.SIGV4,
     ) -> StoredCredential:
         user_name = require_user(caller)
         clean_nickname = normalize_nickname(nickname) if nickname is not None else None

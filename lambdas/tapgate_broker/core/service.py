@@ -11,9 +11,7 @@ configuration and keeps the method names the routes, local mode and the tests ca
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from tapgate_broker.core import identity, webauthn
 from tapgate_broker.core.assertions import AssertionVerifier
@@ -25,11 +23,7 @@ from tapgate_broker.core.key_management import KeyListing, KeyManagement
 from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER
 from tapgate_broker.core.models import (
     Caller,
-    IssuedCredentials,
-    IssuedEnrollment,
     RoleConfig,
-    StoredCredential,
-    Via,
 )
 from tapgate_broker.core.ports import (
     AuditLog,
@@ -50,12 +44,14 @@ __all__ = ["AuthenticationResult", "Broker", "BrokerConfig", "KeyListing", "Opti
 
 @dataclass(frozen=True)
 class BrokerConfig:
+    """What the use cases are configured with: ``wiring`` takes each field from the
+    ``Settings`` field of the same name."""
+
     rp_id: str
     rp_name: str
     origins: tuple[str, ...]
     roles: tuple[RoleConfig, ...]
     ceremony_ttl_seconds: int = limits.CEREMONY_TTL_SECONDS
-    audit_retention_days: int = limits.AUDIT_RETENTION_DAYS
     admins: tuple[str, ...] = ()  # IAM user names or IAM role ARNs
     enrollment_ttl_seconds: int = limits.ENROLLMENT_TTL_SECONDS
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES  # role ARNs or ARN patterns
@@ -139,6 +135,18 @@ class Broker:
             auditor=auditor,
             clock=clock,
         )
+        # The HTTP API's operations under the names the routes call.
+        self.registration_options = self.registration.options
+        self.registration_verify = self.registration.verify
+        self.create_enrollment = self.enrollment.create
+        self.enrollment_url = self.enrollment.url
+        self.enrollment_verify = self.enrollment.verify
+        self.authentication_options = self.sign_in.options
+        self.authentication_verify = self.sign_in.verify
+        self.console_url = self.sign_in.console_url
+        self.list_credentials = self.keys.own_keys
+        self.passkey_credentials = self.keys.passkey_keys
+        self.delete_credential = self.keys.delete
 
     # -- queries ---------------------------------------------------------------
 
@@ -159,103 +167,9 @@ class Broker:
             roles=self._role_directory,
         )
 
-    # -- registration and enrollment --------------------------------------------
-
-    def registration_options(
-        self, caller: Caller, *, nickname: str | None, via: Via = Via.SIGV4
-    ) -> OptionsResult:
-        return self.registration.options(caller, nickname=nickname, via=via)
-
-    def registration_verify(
-        self,
-        caller: Caller,
-        *,
-        ceremony_id: str,
-        credential: Mapping[str, Any],
-        nickname: str | None,
-        step_up: Mapping[str, Any] | None,
-        via: Via = Via.SIGV4,
-    ) -> StoredCredential:
-        return self.registration.verify(
-            caller,
-            ceremony_id=ceremony_id,
-            credential=credential,
-            nickname=nickname,
-            step_up=step_up,
-            via=via,
-        )
-
-    def create_enrollment(self, caller: Caller, *, user_name: str | None) -> IssuedEnrollment:
-        return self.enrollment.create(caller, user_name=user_name)
-
-    def enrollment_url(self, issued: IssuedEnrollment) -> str:
-        return self.enrollment.url(issued)
-
     def enrollment_options(
         self, caller: Caller, *, token: str, nickname: str | None
     ) -> OptionsResult:
         """Registration options for the token's user (``user_name`` set in the result)."""
         del caller  # an unsigned route: the token, not the request, says who
         return self.enrollment.options(token=token, nickname=nickname)
-
-    def enrollment_verify(
-        self,
-        caller: Caller,
-        *,
-        token: str,
-        ceremony_id: str,
-        credential: Mapping[str, Any],
-        nickname: str | None,
-    ) -> StoredCredential:
-        return self.enrollment.verify(
-            caller, token=token, ceremony_id=ceremony_id, credential=credential, nickname=nickname
-        )
-
-    # -- sign-in -----------------------------------------------------------------
-
-    def authentication_options(
-        self, caller: Caller, *, role_arn: str | None, purpose: str
-    ) -> OptionsResult:
-        return self.sign_in.options(caller, role_arn=role_arn, purpose=purpose)
-
-    def authentication_verify(
-        self,
-        caller: Caller,
-        *,
-        ceremony_id: str,
-        credential: Mapping[str, Any],
-        role_arn: str,
-        duration_seconds: int | None,
-    ) -> AuthenticationResult:
-        return self.sign_in.verify(
-            caller,
-            ceremony_id=ceremony_id,
-            credential=credential,
-            role_arn=role_arn,
-            duration_seconds=duration_seconds,
-        )
-
-    def console_url(self, issued: IssuedCredentials) -> str:
-        return self.sign_in.console_url(issued)
-
-    # -- key management ----------------------------------------------------------
-
-    def list_credentials(self, caller: Caller) -> list[StoredCredential]:
-        return self.keys.own_keys(caller)
-
-    def passkey_credentials(
-        self, caller: Caller, *, ceremony_id: str, credential: Mapping[str, Any]
-    ) -> KeyListing:
-        return self.keys.passkey_keys(caller, ceremony_id=ceremony_id, credential=credential)
-
-    def delete_credential(
-        self,
-        caller: Caller,
-        *,
-        credential_id: str,
-        ceremony_id: str,
-        credential: Mapping[str, Any],
-    ) -> None:
-        self.keys.delete(
-            caller, credential_id=credential_id, ceremony_id=ceremony_id, credential=credential
-        )

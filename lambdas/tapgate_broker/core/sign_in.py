@@ -116,7 +116,6 @@ class SignIn:
             state=dict(state),
             expires_at=now(self._clock) + self._ttl,
             role_arn=role.arn if role is not None else None,
-            user_verification=uv,
             allowed=tuple(snapshot(c) for c in existing),
             binding=binding(caller),
             key_set=key_set.pin if key_set is not None and kind is CeremonyKind.MANAGE else None,
