@@ -1,4 +1,4 @@
-"""Hardening fixtures: the functional suite's moto deployment plus a ready-made user.
+"""Hardening fixtures: the shared moto deployment (tests/support) plus a ready-made user.
 
 ``world`` is one deployment where alice owns a forged key and has one open
 ceremony of each kind with a valid answer prepared, so a hostile test can
