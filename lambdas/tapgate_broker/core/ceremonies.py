@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from fido2.server import Fido2Server
 from fido2.webauthn import (
     AuthenticatorTransport,
     PublicKeyCredentialDescriptor,
@@ -27,7 +28,38 @@ from tapgate_broker.core.models import (
     Via,
 )
 
+if TYPE_CHECKING:  # both import this module
+    from tapgate_broker.core.assertions import AssertionVerifier
+    from tapgate_broker.core.audit import Auditor
+    from tapgate_broker.core.ports import CeremonyStore, Clock, CredentialStore
+
 SIGNED_ONLY = "This route needs a signed (SigV4) request."
+
+
+@dataclass(frozen=True)
+class CeremonyPorts:
+    """What a use case that begins and finishes its own ceremonies works with."""
+
+    server: Fido2Server
+    credentials: CredentialStore
+    ceremonies: CeremonyStore
+    verifier: AssertionVerifier
+    auditor: Auditor
+    clock: Clock
+    ttl_seconds: int  # how long a begun ceremony may be answered
+
+
+class CeremonyUseCase:
+    """Registration and sign-in: each begins ceremonies and verifies their answers."""
+
+    def __init__(self, ports: CeremonyPorts) -> None:
+        self._server = ports.server
+        self._credentials = ports.credentials
+        self._ceremonies = ports.ceremonies
+        self._verifier = ports.verifier
+        self._auditor = ports.auditor
+        self._clock = ports.clock
+        self._ttl = ports.ttl_seconds
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from fido2.server import Fido2Server
 from fido2.webauthn import (
     AuthenticationResponse,
     AuthenticatorTransport,
@@ -24,9 +23,9 @@ from fido2.webauthn import (
 )
 
 from tapgate_broker.core import response_rules, webauthn
-from tapgate_broker.core.assertions import AssertionVerifier
-from tapgate_broker.core.audit import Auditor
 from tapgate_broker.core.ceremonies import (
+    CeremonyPorts,
+    CeremonyUseCase,
     OptionsResult,
     descriptor,
     new_ceremony_id,
@@ -51,35 +50,18 @@ from tapgate_broker.core.models import (
     StoredCredential,
     Via,
 )
-from tapgate_broker.core.ports import CeremonyStore, Clock, CredentialStore, TokenUse
+from tapgate_broker.core.ports import TokenUse
 from tapgate_contract import limits
 
 NICKNAME_MAX = limits.NICKNAME_MAX_LENGTH
 KNOWN_TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
 
 
-class Registration:
+class Registration(CeremonyUseCase):
     """Adds a user's security key, with a step-up assertion from a key they already have."""
 
-    def __init__(
-        self,
-        *,
-        server: Fido2Server,
-        credentials: CredentialStore,
-        ceremonies: CeremonyStore,
-        verifier: AssertionVerifier,
-        auditor: Auditor,
-        clock: Clock,
-        ceremony_ttl_seconds: int,
-        max_keys_per_user: int,
-    ) -> None:
-        self._server = server
-        self._credentials = credentials
-        self._ceremonies = ceremonies
-        self._verifier = verifier
-        self._auditor = auditor
-        self._clock = clock
-        self._ttl = ceremony_ttl_seconds
+    def __init__(self, ports: CeremonyPorts, *, max_keys_per_user: int) -> None:
+        super().__init__(ports)
         self._max_keys = max_keys_per_user
 
     def options(

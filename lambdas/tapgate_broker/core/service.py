@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tapgate_broker.core import identity, webauthn
 from tapgate_broker.core.assertions import AssertionVerifier
 from tapgate_broker.core.audit import Auditor
-from tapgate_broker.core.ceremonies import OptionsResult
+from tapgate_broker.core.ceremonies import CeremonyPorts, OptionsResult
 from tapgate_broker.core.enrollment import Enrollment
 from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, Principal
 from tapgate_broker.core.key_management import KeyListing, KeyManagement
@@ -95,16 +95,16 @@ class Broker:
         )
         auditor = Auditor(audit, clock=clock)
         verifier = AssertionVerifier(server, clock=clock)
-        self.registration = Registration(
+        ports = CeremonyPorts(
             server=server,
             credentials=credentials,
             ceremonies=ceremonies,
             verifier=verifier,
             auditor=auditor,
             clock=clock,
-            ceremony_ttl_seconds=config.ceremony_ttl_seconds,
-            max_keys_per_user=config.max_keys_per_user,
+            ttl_seconds=config.ceremony_ttl_seconds,
         )
+        self.registration = Registration(ports, max_keys_per_user=config.max_keys_per_user)
         self.enrollment = Enrollment(
             enrollments=enrollments,
             credentials=credentials,
@@ -116,18 +116,7 @@ class Broker:
             enrollment_ttl_seconds=config.enrollment_ttl_seconds,
             page_origin=config.page_origin,
         )
-        self.sign_in = SignIn(
-            server=server,
-            credentials=credentials,
-            ceremonies=ceremonies,
-            verifier=verifier,
-            auditor=auditor,
-            issuer=issuer,
-            console=console,
-            roles=config.roles,
-            clock=clock,
-            ceremony_ttl_seconds=config.ceremony_ttl_seconds,
-        )
+        self.sign_in = SignIn(ports, issuer=issuer, console=console, roles=config.roles)
         self.keys = KeyManagement(
             credentials=credentials,
             ceremonies=ceremonies,

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fido2.server import Fido2Server
 from fido2.webauthn import UserVerificationRequirement
 
 from tapgate_broker.core import response_rules, webauthn
-from tapgate_broker.core.assertions import AssertionVerifier, KeyOwner, discover
-from tapgate_broker.core.audit import Auditor
+from tapgate_broker.core.assertions import KeyOwner, discover
 from tapgate_broker.core.ceremonies import (
+    CeremonyPorts,
+    CeremonyUseCase,
     OptionsResult,
     binding,
     descriptor,
@@ -43,10 +43,7 @@ from tapgate_broker.core.models import (
     UserVerification,
 )
 from tapgate_broker.core.ports import (
-    CeremonyStore,
-    Clock,
     ConsoleSignIn,
-    CredentialStore,
     RoleIssuer,
 )
 from tapgate_contract import limits
@@ -61,33 +58,21 @@ class AuthenticationResult:
     credential_id: bytes
 
 
-class SignIn:
+class SignIn(CeremonyUseCase):
     """Issues a gated role's credentials for a fresh assertion of one of the user's keys."""
 
     def __init__(
         self,
+        ports: CeremonyPorts,
         *,
-        server: Fido2Server,
-        credentials: CredentialStore,
-        ceremonies: CeremonyStore,
-        verifier: AssertionVerifier,
-        auditor: Auditor,
         issuer: RoleIssuer,
         console: ConsoleSignIn,
         roles: tuple[RoleConfig, ...],
-        clock: Clock,
-        ceremony_ttl_seconds: int,
     ) -> None:
-        self._server = server
-        self._credentials = credentials
-        self._ceremonies = ceremonies
-        self._verifier = verifier
-        self._auditor = auditor
+        super().__init__(ports)
         self._issuer = issuer
         self._console = console
         self._roles = {role.arn: role for role in roles}
-        self._clock = clock
-        self._ttl = ceremony_ttl_seconds
 
     def options(self, caller: Caller, *, role_arn: str | None, purpose: str) -> OptionsResult:
         kind = PURPOSES.get(purpose)
