@@ -85,8 +85,8 @@ class Counts:
 def measure() -> Counts:
     from moto import mock_aws  # noqa: PLC0415
 
-    from tests.functional.broker_harness import ORIGIN, REGION  # noqa: PLC0415
-    from tests.hardening.forge import ForgedKey  # noqa: PLC0415
+    from tests.support.broker_harness import ORIGIN, REGION  # noqa: PLC0415
+    from tests.support.forge import ForgedKey  # noqa: PLC0415
 
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
@@ -96,7 +96,7 @@ def measure() -> Counts:
         AWS_DEFAULT_REGION=REGION,
     )
     with mock_aws(), tempfile.TemporaryDirectory(prefix="tapgate-requests-") as tmp:
-        from tests.hardening.conftest import make_harness  # noqa: PLC0415
+        from tests.support.deployment import make_harness  # noqa: PLC0415
 
         h = make_harness(Path(tmp))
         seen: list[tuple[str, dict[str, Any]]] = []

@@ -15,7 +15,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.hardening.forge import ForgedKey
+from tests.support.forge import ForgedKey
 
 
 class LocalClient:

@@ -105,7 +105,7 @@ by tens of percent between runs; the callgrind instruction counts do not.
 
 - **verify in-process** (`bench/verify.py`): `POST /v1/authentication/verify` through
   the real resolver and Broker (`build_app`), the DynamoDB/STS ports replaced by the
-  in-memory fakes of `tests/hardening/fakes.py` (same contracts: atomic consume,
+  in-memory fakes of `tests/support/fakes.py` (same contracts: atomic consume,
   conditional counter). Each round first prepares a ceremony and an assertion (a forged
   P-256 key); then, on that round's input, ours verifies the request, **py_webauthn**
   (`webauthn` 3.0.1, a benchmark-only dev dependency) runs

@@ -2,7 +2,7 @@
 
 Ours is ``POST /v1/authentication/verify`` (and ``POST /v1/registration/verify``) through
 the real resolver and Broker (``build_app``), the AWS ports replaced by the in-memory
-fakes of ``tests/hardening/fakes.py``. Each round prepares one ceremony and one assertion
+fakes of ``tests/support/fakes.py``. Each round prepares one ceremony and one assertion
 (and one registration, of a new user's first key); then, for that round, ours verifies
 it through the resolver, py_webauthn ``verify_authentication_response`` (and
 ``verify_registration_response``) verifies the same JSON against the same challenge (key
@@ -37,7 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # tests.hardening: the forged key and in-memory adapters
+    sys.path.insert(0, str(ROOT))  # tests.support: the forged key and in-memory adapters
 
 USER_ARN = "arn:aws:iam::123456789012:user/alice"
 SIDES = ("ours", "ecdsa", "py_webauthn", "ours_registration", "py_webauthn_registration")
@@ -76,8 +76,8 @@ class Bench:
         from fido2 import cbor  # noqa: PLC0415
         from fido2.cose import ES256  # noqa: PLC0415
 
-        from tests.hardening.fakes import MemoryDeployment  # noqa: PLC0415
-        from tests.hardening.forge import ForgedKey  # noqa: PLC0415
+        from tests.support.fakes import MemoryDeployment  # noqa: PLC0415
+        from tests.support.forge import ForgedKey  # noqa: PLC0415
 
         bench = cls(deployment=MemoryDeployment(), key=ForgedKey())
         options = bench.call("/registration/options", {})
@@ -133,7 +133,7 @@ class Bench:
 
     def prepare_registrations(self, count: int) -> None:
         """One new user per round (a first key needs no step-up); made ahead like the rest."""
-        from tests.hardening.forge import ForgedKey  # noqa: PLC0415
+        from tests.support.forge import ForgedKey  # noqa: PLC0415
 
         dep = self.deployment
         for n in range(count):
@@ -159,7 +159,7 @@ def websafe_decode(value: str) -> bytes:
 
 
 def _event(path: str, body: dict[str, Any], *, user_arn: str = USER_ARN) -> dict[str, Any]:
-    from tests.functional.broker_harness import api_event  # noqa: PLC0415
+    from tests.support.broker_harness import api_event  # noqa: PLC0415
 
     return api_event("POST", path, body=body, user_arn=user_arn)
 
@@ -289,7 +289,7 @@ PROFILE_PARTS = (
     ),
     ("request body parse (parse_json_body)", "api/requests.py", "parse_json_body"),
     ("caller from the event (caller_from_event)", "api/identity.py", "caller_from_event"),
-    ("audit record + counter + issuer (in-memory fakes)", "hardening/fakes.py", ""),
+    ("audit record + counter + issuer (in-memory fakes)", "support/fakes.py", ""),
     (
         "response building (Powertools _build_response, JSON encode)",
         "api_gateway.py",
@@ -316,7 +316,7 @@ def profile(rounds: int = 200) -> tuple[float, list[tuple[str, float]]]:
         if name == "resolve" and filename.endswith("api_gateway.py"):
             total = max(total, cumulative)
         for label, file_part, name_part in PROFILE_PARTS:
-            if file_part == "hardening/fakes.py":
+            if file_part == "support/fakes.py":
                 if filename.endswith(file_part) and name in (
                     "record",
                     "advance_counter",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 
@@ -44,15 +45,7 @@ def build_broker(
     )
     return Broker(
         config=BrokerConfig(
-            rp_id=settings.rp_id,
-            rp_name=settings.rp_name,
-            origins=settings.origins,
-            roles=settings.roles,
-            ceremony_ttl_seconds=settings.ceremony_ttl_seconds,
-            admins=settings.admins,
-            enrollment_ttl_seconds=settings.enrollment_ttl_seconds,
-            identity_roles=settings.identity_roles,
-            max_keys_per_user=settings.max_keys_per_user,
+            **{f.name: getattr(settings, f.name) for f in dataclasses.fields(BrokerConfig)}
         ),
         credentials=DynamoCredentialStore(
             dynamodb,

@@ -21,9 +21,10 @@ How moto gets the data back:
   random generator (``/moto-api/seed``), so creating the key right after seeding with
   the world's seed gives the same key every time (tapgate.local.bootstrap's
   ``before_demo_key`` hook; the server seeds it afresh right after);
-- role sessions: moto has no call that takes given key material, so a session is
-  assumed again through moto's STS backend and given its saved key, secret, token and
-  expiry (moto is pinned; tests/e2e/test_local_restart.py fails if that stops working).
+- role sessions (``tapgate.local.moto_sessions``): moto has no call that takes given key
+  material, so a session is assumed again through moto's STS backend and given its saved
+  key, secret, token and expiry (moto is pinned; tests/e2e/test_local_restart.py fails if
+  that stops working).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tapgate.files import private_directory, read_json, write_atomically
+from tapgate.local.moto_sessions import live_sessions, restore_sessions
 from tapgate.local.state import DEFAULT_HOST
 from tapgate.locks import LockTimeoutError, ProcessLock
 
@@ -51,7 +53,6 @@ FORMAT = "tapgate-local-data"
 VERSION = 1
 DATA_SUFFIX = ".data.json"
 MAX_DATA_BYTES = 64 * 1024 * 1024
-PARTITION = "aws"
 
 
 class LocalDataError(Exception):
@@ -193,7 +194,7 @@ def snapshot(world: World, *, dynamodb: Any, tables: list[str], account_id: str)
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
             items += [item for item in page["Items"] if not _expired(item, now)]
         contents[table] = items
-    return replace(world, tables=contents, sessions=_live_sessions(account_id))
+    return replace(world, tables=contents, sessions=live_sessions(account_id))
 
 
 def restore(world: World, *, dynamodb: Any, account_id: str, region: str) -> None:
@@ -203,57 +204,7 @@ def restore(world: World, *, dynamodb: Any, account_id: str, region: str) -> Non
         for item in items:
             if not _expired(item, now):
                 dynamodb.put_item(TableName=table, Item=item)
-    _restore_sessions(world.sessions, account_id=account_id, region=region)
-
-
-# -- role sessions (moto's STS backend) ------------------------------------------------------
-
-
-def _live_sessions(account_id: str) -> list[dict[str, str]]:
-    from moto.backends import get_backend  # noqa: PLC0415 -- moto only in local mode
-    from moto.core.utils import utcnow  # noqa: PLC0415
-
-    sts: Any = get_backend("sts")[account_id][PARTITION]
-    now = utcnow()
-    return [
-        {
-            "accessKeyId": session.access_key_id,
-            "secretAccessKey": session.secret_access_key,
-            "sessionToken": session.session_token,
-            "roleArn": session.role_arn,
-            "sessionName": session.session_name,
-            "expiration": session.expiration.isoformat(),  # moto's naive UTC
-        }
-        for session in sts.assumed_roles
-        if session.expiration > now
-    ]
-
-
-def _restore_sessions(sessions: list[dict[str, str]], *, account_id: str, region: str) -> None:
-    from moto.backends import get_backend  # noqa: PLC0415
-    from moto.core.utils import utcnow  # noqa: PLC0415
-
-    from tapgate_contract.limits import MIN_SESSION_SECONDS  # noqa: PLC0415
-
-    sts: Any = get_backend("sts")[account_id][PARTITION]
-    now = utcnow()
-    for saved in sessions:
-        expiration = datetime.fromisoformat(saved["expiration"])
-        if expiration <= now:
-            continue
-        session = sts.assume_role(
-            region_name=region,
-            role_session_name=saved["sessionName"],
-            role_arn=saved["roleArn"],
-            policy="",
-            duration=MIN_SESSION_SECONDS,  # replaced by the saved expiration below
-            external_id="",
-        )
-        session.access_key_id = session.access_key.access_key_id = saved["accessKeyId"]
-        session.secret_access_key = saved["secretAccessKey"]
-        session.access_key.secret_access_key = saved["secretAccessKey"]
-        session.session_token = saved["sessionToken"]
-        session.expiration = expiration
+    restore_sessions(world.sessions, account_id=account_id, region=region)
 
 
 # -- the file's shape ------------------------------------------------------------------------

@@ -8,13 +8,14 @@ import pytest
 from fido2.cose import RS256, EdDSA
 
 from tapgate.authenticators.soft import SoftAuthenticator
-from tests.functional import conftest as functional
+from tests.support import fixtures
+from tests.support.deployment import GATED_ROLE
 
-# The functional suite's moto deployment, re-exported so pytest finds it here.
-aws = functional.aws
-clock = functional.clock
-settings = functional.settings
-harness = functional.harness
+# The shared moto deployment's fixtures, named here so pytest finds them.
+aws = fixtures.aws
+clock = fixtures.clock
+harness = fixtures.harness
+settings = fixtures.settings
 
 
 @pytest.mark.parametrize("algorithm", [EdDSA.ALGORITHM, RS256.ALGORITHM])
@@ -23,11 +24,11 @@ def test_a_key_with_only_this_algorithm_registers_and_signs_in(harness, algorith
     SoftAuthenticator.create(key, algorithms=(algorithm,))
 
     registered = harness.register("alice", key)
-    first = harness.authenticate("alice", key, functional.GATED_ROLE)
-    second = harness.authenticate("alice", key, functional.GATED_ROLE)
+    first = harness.authenticate("alice", key, GATED_ROLE)
+    second = harness.authenticate("alice", key, GATED_ROLE)
 
     assert registered.status == 201, registered.body
     assert (first.status, second.status) == (200, 200), (first.body, second.body)
-    assert first.body["RoleArn"] == functional.GATED_ROLE
+    assert first.body["RoleArn"] == GATED_ROLE
     (item,) = harness.key_items()
     assert item["signCount"]["N"] == "2"

@@ -20,7 +20,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tapgate.authenticators.soft import SoftAuthenticator, soft_client
-from tests.functional.broker_harness import get_assertion, make_credential
+from tests.support.broker_harness import get_assertion, make_credential
 
 pytestmark = pytest.mark.slow
 

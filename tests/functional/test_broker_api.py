@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fido2.utils import websafe_decode, websafe_encode
 
-from tests.functional.broker_harness import ORIGIN, get_assertion, make_credential
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ORIGIN, get_assertion, make_credential
+from tests.support.forge import ForgedKey
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -23,10 +23,9 @@ from tapgate.local.federation import TITLE, FederationStandIn, session_check
 from tapgate.local.server import moto_secret_lookup
 from tapgate_broker.core.enrollment import hash_token
 from tapgate_broker.settings import Settings
-from tests.functional.broker_harness import ACCOUNT, ORIGIN, Harness, Reply, get_assertion
-from tests.functional.conftest import GATED_ROLE
-from tests.hardening.conftest import register_forged
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ACCOUNT, ORIGIN, Harness, Reply, get_assertion
+from tests.support.deployment import GATED_ROLE, register_forged
+from tests.support.forge import ForgedKey
 
 pytestmark = pytest.mark.usefixtures("aws")
 

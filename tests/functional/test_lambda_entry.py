@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from tapgate_contract import environment as env_names
-from tests.functional.broker_harness import api_event
+from tests.support.broker_harness import api_event
 
 
 @dataclass

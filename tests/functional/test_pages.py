@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.functional.broker_harness import Harness, api_event
+from tests.support.broker_harness import Harness, api_event
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -1,4 +1,4 @@
-"""Hardening fixtures: the functional suite's moto deployment plus a ready-made user.
+"""Hardening fixtures: the shared moto deployment (tests/support) plus a ready-made user.
 
 ``world`` is one deployment where alice owns a forged key and has one open
 ceremony of each kind with a valid answer prepared, so a hostile test can
@@ -10,24 +10,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import boto3
 import pytest
 
-from tests.functional import conftest as functional
-from tests.functional.broker_harness import ACCOUNT, ORIGIN, REGION, Harness
-from tests.hardening.forge import ForgedKey
+from tests.support import fixtures
+from tests.support.broker_harness import ORIGIN, Harness
+from tests.support.deployment import GATED_ROLE, make_harness, mocked_aws, register_forged
+from tests.support.forge import ForgedKey
 
-# The functional suite's fixtures, re-exported so pytest finds them here too.
-aws = functional.aws
-clock = functional.clock
-settings = functional.settings
-harness = functional.harness
-gated_role = functional.gated_role
-uv_role = functional.uv_role
-GATED_ROLE = functional.GATED_ROLE
+# The shared moto deployment's fixtures, named here so pytest finds them.
+aws = fixtures.aws
+clock = fixtures.clock
+gated_role = fixtures.gated_role
+harness = fixtures.harness
+settings = fixtures.settings
+uv_role = fixtures.uv_role
 
 USER = "alice"
 
@@ -60,22 +58,6 @@ class World:
         return self.harness.user_arn(USER)
 
 
-def register_forged(h: Harness, user: str, key: ForgedKey) -> dict[str, Any]:
-    options = h.call("POST", "/registration/options", body={}, user_arn=h.user_arn(user))
-    assert options.status == 200, options.body
-    reply = h.call(
-        "POST",
-        "/registration/verify",
-        body={
-            "ceremonyId": options.body["ceremonyId"],
-            "credential": key.register(options.body["publicKey"], ORIGIN),
-        },
-        user_arn=h.user_arn(user),
-    )
-    assert reply.status == 201, reply.body
-    return dict(reply.body["credential"])
-
-
 @pytest.fixture
 def world(harness: Harness) -> World:
     return make_world(harness)
@@ -84,32 +66,8 @@ def world(harness: Harness) -> World:
 @pytest.fixture(scope="module")
 def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One world for a module whose tests must not change it (checked by each test)."""
-    with pytest.MonkeyPatch.context() as patch, functional.mocked_aws(patch):
+    with pytest.MonkeyPatch.context() as patch, mocked_aws(patch):
         yield make_world(make_harness(tmp_path_factory.mktemp("world")))
-
-
-def make_harness(tmp: Path) -> Harness:
-    """What the functional ``harness`` fixture builds, outside a function scope."""
-    from tapgate.local.bootstrap import create_tables  # noqa: PLC0415
-
-    settings = cast(Any, functional.settings).__wrapped__()  # the fixture's plain function
-    session = boto3.session.Session(region_name=REGION)
-    create_tables(
-        session.client("dynamodb"),
-        credentials_table=settings.credentials_table,
-        ceremonies_table=settings.ceremonies_table,
-        audit_table=settings.audit_table,
-    )
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    iam = session.client("iam")
-    for arn in (functional.GATED_ROLE, functional.UV_ROLE):
-        iam.create_role(RoleName=arn.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(trust))
-    return Harness(settings=settings, session=session, tmp=tmp, clock=functional.FakeClock())
 
 
 def make_world(harness: Harness) -> World:

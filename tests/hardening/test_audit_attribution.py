@@ -14,9 +14,9 @@ import pytest
 from fido2.utils import websafe_encode
 
 from tapgate_broker.settings import Settings
-from tests.functional.broker_harness import ORIGIN, Harness
 from tests.hardening.conftest import GATED_ROLE, register_forged, table_items
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ORIGIN, Harness
+from tests.support.forge import ForgedKey
 
 SOURCE_IP = "192.0.2.10"  # what the harness's events carry
 

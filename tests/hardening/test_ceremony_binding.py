@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.functional.broker_harness import ORIGIN, Harness
 from tests.hardening.conftest import GATED_ROLE, key_items, register_forged
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ORIGIN, Harness
+from tests.support.forge import ForgedKey
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -14,10 +14,10 @@ import pytest
 
 from tapgate_broker.core.models import RoleConfig
 from tapgate_broker.settings import Settings
-from tests.functional.broker_harness import ORIGIN, Harness
-from tests.functional.conftest import UV_ROLE
 from tests.hardening.conftest import GATED_ROLE, register_forged, table_items
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ORIGIN, Harness
+from tests.support.deployment import UV_ROLE
+from tests.support.forge import ForgedKey
 
 
 @pytest.fixture

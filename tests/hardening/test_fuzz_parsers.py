@@ -32,9 +32,9 @@ from tapgate_broker.api import requests
 from tapgate_broker.core import webauthn
 from tapgate_broker.core.errors import TapgateError
 from tapgate_broker.core.models import Ceremony
-from tests.functional.broker_harness import api_event
-from tests.hardening.fakes import MemoryDeployment
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import api_event
+from tests.support.fakes import MemoryDeployment
+from tests.support.forge import ForgedKey
 
 DEFAULT_EXAMPLES = 300
 LONG_EXAMPLES = 10_000

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from fido2.utils import websafe_decode, websafe_encode
 
-from tests.functional.broker_harness import ORIGIN, api_event
 from tests.hardening.conftest import GATED_ROLE, World, snapshot
-from tests.hardening.forge import ForgedKey, hostile_keys
+from tests.support.broker_harness import ORIGIN, api_event
+from tests.support.forge import ForgedKey, hostile_keys
 
 MiB = 1024 * 1024
 OTHER_ROLE = "arn:aws:iam::123456789012:role/not-gated"

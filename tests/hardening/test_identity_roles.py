@@ -13,9 +13,9 @@ import json
 import pytest
 
 from tapgate_broker.settings import Settings
-from tests.functional.broker_harness import ACCOUNT, Harness
 from tests.hardening.conftest import register_forged
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ACCOUNT, Harness
+from tests.support.forge import ForgedKey
 
 SSO_PATH = "/aws-reserved/sso.amazonaws.com/"
 BREAKGLASS = f"arn:aws:iam::{ACCOUNT}:role/teams/breakglass"

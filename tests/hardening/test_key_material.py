@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from fido2 import cbor
 from fido2.utils import websafe_decode, websafe_encode
 
-from tests.functional.broker_harness import ORIGIN, Harness
 from tests.hardening.conftest import GATED_ROLE, register_forged, table_items
-from tests.hardening.forge import ForgedKey, hostile_keys
+from tests.support.broker_harness import ORIGIN, Harness
+from tests.support.forge import ForgedKey, hostile_keys
 
 ACCEPTED = {
     "es256": lambda: ec.generate_private_key(ec.SECP256R1()),

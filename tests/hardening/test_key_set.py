@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from tapgate_broker.settings import Settings
-from tests.functional.broker_harness import ORIGIN, Harness
 from tests.hardening.conftest import key_items, register_forged, table_items
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ORIGIN, Harness
+from tests.support.forge import ForgedKey
 
 ALICE = "alice"
 

@@ -32,9 +32,9 @@ from fido2.utils import websafe_encode
 from moto.dynamodb.responses import DynamoHandler
 
 from tapgate_broker.api.routes import build_app
-from tests.functional.broker_harness import ORIGIN, Harness, api_event
 from tests.hardening.conftest import GATED_ROLE, key_items, register_forged
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ORIGIN, Harness, api_event
+from tests.support.forge import ForgedKey
 
 THREADS = 50
 

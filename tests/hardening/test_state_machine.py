@@ -40,7 +40,7 @@ from hypothesis.stateful import (
 from tapgate_broker.core.errors import TapgateError
 from tapgate_broker.core.models import Caller, RoleConfig, Via
 from tapgate_broker.core.service import Broker, BrokerConfig, OptionsResult
-from tests.hardening.fakes import (
+from tests.support.fakes import (
     MemoryAudit,
     MemoryCeremonies,
     MemoryConsole,
@@ -49,7 +49,7 @@ from tests.hardening.fakes import (
     MemoryIssuer,
     MemoryRoles,
 )
-from tests.hardening.forge import ForgedKey
+from tests.support.forge import ForgedKey
 
 ORIGIN = "http://localhost:8080"
 ROLE = "arn:aws:iam::123456789012:role/tapgate-test-admin"
@@ -239,7 +239,7 @@ class BrokerMachine(RuleBasedStateMachine):
     def begin_enrollment(self, link: Link) -> Any:
         self.step()
         try:
-            options, _ = self.broker.enrollment_options(ANONYMOUS, token=link.token, nickname=None)
+            options = self.broker.enrollment_options(ANONYMOUS, token=link.token, nickname=None)
         except TapgateError:
             return multiple()
         self._link_usable(link)

@@ -17,9 +17,9 @@ from typing import Any
 
 from fido2.utils import websafe_encode
 
-from tests.functional.broker_harness import ORIGIN, Harness
 from tests.hardening.conftest import GATED_ROLE, key_items, register_forged
-from tests.hardening.forge import ForgedKey
+from tests.support.broker_harness import ORIGIN, Harness
+from tests.support.forge import ForgedKey
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -31,7 +31,7 @@ from botocore.credentials import Credentials
 from fido2.utils import websafe_encode
 
 from tapgate.local.server import LocalHandle, start_local
-from tests.hardening.forge import ForgedKey
+from tests.support.forge import ForgedKey
 
 REGION = "us-east-1"
 GENERIC_401 = "The security key ceremony could not be verified."

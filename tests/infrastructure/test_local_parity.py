@@ -29,8 +29,8 @@ from tapgate.local.bootstrap import (
     bootstrap,
 )
 from tapgate_contract import tables
-from tests.functional.conftest import mocked_aws
 from tests.infrastructure.conftest import cdk_json_context, no_bundling
+from tests.support.deployment import mocked_aws
 
 # API Gateway's account-wide CloudWatch role: a setting of the AWS account, which local mode's
 # gateway (it logs itself) has no use for.

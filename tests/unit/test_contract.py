@@ -327,7 +327,7 @@ def _unreachable_broker() -> Any:
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_the_resolver_has_a_handler_for_every_route_of_the_table(route: Route) -> None:
     from tapgate_broker.api.routes import build_app  # noqa: PLC0415
-    from tests.functional.broker_harness import api_event  # noqa: PLC0415
+    from tests.support.broker_harness import api_event  # noqa: PLC0415
 
     path = re.sub(r"\{[^}]+\}", "app.css" if "proxy" in route.path else "abc", route.path)
     app = build_app(_unreachable_broker)

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tapgate_broker.core.key_material import KeyMaterialError, check_public_key
 from tapgate_broker.core.webauthn import ALLOWED_ALGORITHMS
-from tests.hardening.forge import cose_public_key
+from tests.support.forge import cose_public_key
 
 OFFERED = ALLOWED_ALGORITHMS
 

@@ -8,7 +8,7 @@ from typing import Any
 from fido2 import cbor
 
 from stacks import config as stack_config
-from tapgate_broker.adapters.dynamodb import _ceremony_to_item
+from tapgate_broker.adapters.dynamodb.ceremonies import _ceremony_to_item
 from tapgate_broker.core import key_sets
 from tapgate_broker.core.key_material import RSA_MAX_BITS
 from tapgate_broker.core.models import (

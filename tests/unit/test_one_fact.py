@@ -99,7 +99,7 @@ _LIMIT_NAME = re.compile(r"ttl|retention|depth|nickname|body", re.I)
 ALLOWED: dict[tuple[str, object], str] = {
     ("tapgate/cache.py", 900): "botocore's credential refresh window (15 minutes)",
     ("tapgate/cache.py", 65536): "the largest cache file read",
-    ("tapgate/local/gateway.py", 65536): "the socket read chunk size",
+    ("tapgate/local/http_server.py", 65536): "the socket read chunk size",
     ("tapgate/local/federation.py", 900): "a federation sign-in token's lifetime",
     ("tapgate/local/state.py", 65536): "the largest state file read",
     ("tapgate/audit/checks/common.py", 3600): "the audit's default aws:MultiFactorAuthAge limit",

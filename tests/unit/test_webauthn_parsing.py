@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from tapgate_broker.core import webauthn
 from tapgate_broker.core.errors import BadRequestError
-from tests.hardening.forge import ForgedKey
+from tests.support.forge import ForgedKey
 
 RECORDED = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "webauthn" / "recorded.json").read_text()

@@ -123,7 +123,6 @@ class Ceremony:
     expires_at: int  # epoch seconds
     binding: Binding
     role_arn: str | None = None
-    user_verification: UserVerification = UserVerification.PREFERRED
     user_handle: bytes | None = None
     nickname: str = ""
     allowed: tuple[CredentialSnapshot, ...] = ()

@@ -72,8 +72,12 @@ class CredentialStore(Protocol):
         EnrollmentTokenInvalidError if the token was used or expired meanwhile.
         """
 
-    def advance_counter(self, advance: CounterAdvance) -> None:
-        """Raises CeremonyFailedError when the condition fails (clone or race)."""
+    def advance_counter(self, advance: CounterAdvance, *, audit: AuditRecord) -> None:
+        """Move the counter (with its condition) and write the audit record: atomically.
+
+        Raises CeremonyFailedError when the condition fails (clone or race); then neither
+        is written.
+        """
 
     def delete(
         self,

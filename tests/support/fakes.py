@@ -92,9 +92,11 @@ class MemoryCredentials:
             if audit is not None and self.audit is not None:
                 self.audit.record(audit)
 
-    def advance_counter(self, advance: CounterAdvance) -> None:
+    def advance_counter(self, advance: CounterAdvance, *, audit: AuditRecord) -> None:
         with self._lock:
             self._advance(advance)
+            if self.audit is not None:
+                self.audit.record(audit)
 
     def delete(
         self,

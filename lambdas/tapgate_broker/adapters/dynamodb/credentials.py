@@ -1,39 +1,22 @@
-"""DynamoDB adapters: credentials, ceremonies, enrollment tokens and audit records.
-
-Each takes an injected low-level boto3 DynamoDB client. Access patterns are
-single-item reads and writes and queries by key; nothing scans.
-
-A credential id is unique across users: next to each key's item
-``(userName, credentialId)`` the credentials table holds a guard item
-``(GUARD_USER, credentialId)`` written and removed in the same transaction.
-``GUARD_USER`` starts with ``#``, which no IAM user or session name can
-contain, so it never collides with a user's partition; the guard also appears
-in the ``byCredentialId`` index, where ``find_by_id`` skips it.
-
-Each user's partition also holds one key-set item ``(userName, KEY_SET_ID)`` with a
-``version`` and a ``keyCount``: every transaction that adds or removes a key checks that the
-version is the one its ceremony was begun against and moves it on, so a decision made when
-the ceremony began (step-up or not, the key cap) holds when the key is stored. ``#`` is
-outside the base64url alphabet, so ``KEY_SET_ID`` is never a credential id; the item lands
-in the ``byCredentialId`` index under that one key, which no lookup asks for.
-
-Enrollment tokens live in the ceremonies table under ``enrollment#<sha256>``
-(``#`` is outside the ceremony-id alphabet, so no client-supplied ceremony id
-can address one), with kind ``enrollment`` so no ceremony consume can match.
-"""
+"""The credentials table: keys, their id guards and key-set items (see the package)."""
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from fido2.utils import websafe_decode, websafe_encode
 
 from tapgate_broker.adapters.aws_errors import dependency_error, error_code
+from tapgate_broker.adapters.dynamodb.audit import DynamoAuditLog
+from tapgate_broker.adapters.dynamodb.keys import (
+    ENROLLMENT_KIND,
+    ENROLLMENT_PREFIX,
+    GUARD_USER,
+    KEY_SET_ID,
+    Item,
+)
 from tapgate_broker.core.errors import (
     CeremonyFailedError,
     ConflictError,
@@ -45,20 +28,12 @@ from tapgate_broker.core.errors import (
 from tapgate_broker.core.key_sets import key_cap_detail
 from tapgate_broker.core.models import (
     AuditRecord,
-    Binding,
-    Ceremony,
-    CeremonyKind,
-    CredentialSnapshot,
-    EnrollmentToken,
     KeySet,
     KeySetPin,
     StoredCredential,
-    UserVerification,
-    Via,
 )
 from tapgate_broker.core.ports import CounterAdvance, TokenUse
 from tapgate_contract.tables import (
-    AUDIT_AT,
     CEREMONY_ID,
     CREDENTIAL_ID,
     CREDENTIAL_ID_INDEX,
@@ -66,11 +41,6 @@ from tapgate_contract.tables import (
     USER_NAME,
 )
 
-GUARD_USER = "#credential-id"
-KEY_SET_ID = "#keyset"
-ENROLLMENT_KIND = "enrollment"
-ENROLLMENT_PREFIX = "enrollment#"
-Item = dict[str, dict[str, Any]]
 _CONFLICT = "This security key is already registered."
 
 
@@ -224,17 +194,19 @@ class DynamoCredentialStore:
         except BotoCoreError as exc:
             raise dependency_error(exc, service="dynamodb") from exc
 
-    def advance_counter(self, advance: CounterAdvance) -> None:
-        try:
-            self._client.update_item(**self._counter_update(advance))
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise CeremonyFailedError(
+    def advance_counter(self, advance: CounterAdvance, *, audit: AuditRecord) -> None:
+        """One transaction: the counter's conditional move and the audit record."""
+        self._transact(
+            [
+                {"Update": self._counter_update(advance)},
+                {"Put": self._audit_log.put_request(audit)},
+            ],
+            [
+                CeremonyFailedError(
                     "sign counter did not advance in the store (race, clone or removed key)"
-                ) from exc
-            raise dependency_error(exc, service="dynamodb") from exc
-        except BotoCoreError as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
+                )
+            ],
+        )
 
     def delete(
         self,
@@ -323,160 +295,6 @@ class DynamoCredentialStore:
             raise dependency_error(exc, service="dynamodb") from exc
 
 
-class DynamoCeremonyStore:
-    """Ceremonies table: PK ceremonyId; TTL attribute expiresAt (deletion is lazy)."""
-
-    def __init__(self, client: Any, *, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
-    def put(self, ceremony: Ceremony) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=_ceremony_to_item(ceremony),
-                ConditionExpression=f"attribute_not_exists({CEREMONY_ID})",
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
-
-    def consume(
-        self,
-        ceremony_id: str,
-        *,
-        kind: CeremonyKind,
-        user_name: str | None,
-        binding: Binding,
-        now: int,
-    ) -> Ceremony:
-        """One conditional write marks the ceremony used and drops its challenge.
-
-        A tombstone (consumedAt, no state) stays until TTL removes it, so a
-        second answer gets 409 rather than looking unknown. The expiry is in the
-        condition because TTL deletion can lag by days.
-        """
-        values: dict[str, Any] = {
-            ":now": {"N": str(now)},
-            ":kind": {"S": kind.value},
-            ":via": {"S": binding.via.value},
-            ":by": {"S": binding.principal},
-        }
-        condition = (
-            f"attribute_exists({CEREMONY_ID}) AND attribute_not_exists(consumedAt)"
-            f" AND {TTL_ATTRIBUTE} > :now AND kind = :kind AND via = :via AND begunBy = :by"
-        )
-        if user_name is None:
-            condition += " AND attribute_not_exists(userName)"
-        else:
-            condition += " AND userName = :user"
-            values[":user"] = {"S": user_name}
-        try:
-            result = self._client.update_item(
-                TableName=self._table,
-                Key={CEREMONY_ID: {"S": ceremony_id}},
-                UpdateExpression="SET consumedAt = :now REMOVE #state, allowed, stepUpState",
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise _why_not_consumed(
-                    exc, kind=kind, user_name=user_name, binding=binding
-                ) from exc
-            raise dependency_error(exc, service="dynamodb") from exc
-        except BotoCoreError as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
-        return _ceremony_from_item(result["Attributes"])
-
-
-class DynamoEnrollmentStore:
-    """Enrollment tokens in the ceremonies table, keyed by ``enrollment#<sha256 hex>``."""
-
-    def __init__(self, client: Any, *, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
-    def put(self, token: EnrollmentToken) -> None:
-        item: Item = {
-            CEREMONY_ID: {"S": ENROLLMENT_PREFIX + token.token_hash},
-            "kind": {"S": ENROLLMENT_KIND},
-            "userName": {"S": token.user_name},
-            "issuedBy": {"S": token.issued_by},
-            "adminIssued": {"BOOL": token.admin_issued},
-            TTL_ATTRIBUTE: {"N": str(token.expires_at)},
-        }
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression=f"attribute_not_exists({CEREMONY_ID})",
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
-
-    def get(self, token_hash: str) -> EnrollmentToken | None:
-        try:
-            answer = self._client.get_item(
-                TableName=self._table,
-                Key={CEREMONY_ID: {"S": ENROLLMENT_PREFIX + token_hash}},
-                ConsistentRead=True,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
-        item = answer.get("Item")
-        if not item or item.get("kind", {}).get("S") != ENROLLMENT_KIND:
-            return None
-        used = item.get("usedAt", {}).get("N")
-        return EnrollmentToken(
-            token_hash=token_hash,
-            user_name=item["userName"]["S"],
-            issued_by=item.get("issuedBy", {}).get("S", ""),
-            admin_issued=bool(item.get("adminIssued", {}).get("BOOL", False)),
-            expires_at=int(item[TTL_ATTRIBUTE]["N"]),
-            used_at=int(used) if used is not None else None,
-        )
-
-
-class DynamoAuditLog:
-    """Audit table: PK userName, SK at (ISO time + random suffix); TTL expiresAt."""
-
-    def __init__(self, client: Any, *, table_name: str, retention_days: int) -> None:
-        self._client = client
-        self._table = table_name
-        self._retention = retention_days * 86400
-
-    def record(self, record: AuditRecord) -> None:
-        try:
-            self._client.put_item(**self.put_request(record))
-        except (ClientError, BotoCoreError) as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
-
-    def put_request(self, record: AuditRecord) -> dict[str, Any]:
-        """The PutItem parameters of a record (also used inside other transactions)."""
-        at = datetime.strptime(record.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-        item: Item = {
-            USER_NAME: {"S": record.user_name},
-            AUDIT_AT: {"S": f"{record.at}#{_random_suffix()}"},
-            "event": {"S": record.event},
-            "outcome": {"S": record.outcome},
-            "callerArn": {"S": record.caller_arn},
-            TTL_ATTRIBUTE: {"N": str(int(at.timestamp()) + self._retention)},
-        }
-        optional = {
-            "credentialId": record.credential_id,
-            "roleArn": record.role_arn,
-            "sourceIp": record.source_ip,
-            "userAgent": record.user_agent,
-            "reason": record.reason,
-        }
-        item.update({k: {"S": v} for k, v in optional.items() if v})
-        item.update({k: {"S": v} for k, v in record.extra.items() if v and k not in item})
-        return {"TableName": self._table, "Item": item}
-
-
 # -- item mapping -------------------------------------------------------------
 
 
@@ -532,102 +350,6 @@ def _credential_from_item(item: Item) -> StoredCredential:
     )
 
 
-def _ceremony_to_item(c: Ceremony) -> Item:
-    item: Item = {
-        CEREMONY_ID: {"S": c.ceremony_id},
-        "kind": {"S": c.kind.value},
-        "state": {"S": json.dumps(c.state)},
-        TTL_ATTRIBUTE: {"N": str(c.expires_at)},
-        "userVerification": {"S": c.user_verification.value},
-        "nickname": {"S": c.nickname},
-        "via": {"S": c.binding.via.value},
-        "begunBy": {"S": c.binding.principal},
-        "allowed": {
-            "L": [
-                {
-                    "M": {
-                        "id": {"B": s.credential_id},
-                        "data": {"B": s.credential_data},
-                        "count": {"N": str(s.sign_count)},
-                    }
-                }
-                for s in c.allowed
-            ]
-        },
-    }
-    if c.user_name is not None:
-        item["userName"] = {"S": c.user_name}
-    if c.role_arn is not None:
-        item["roleArn"] = {"S": c.role_arn}
-    if c.user_handle is not None:
-        item["userHandle"] = {"B": c.user_handle}
-    if c.step_up_state is not None:
-        item["stepUpState"] = {"S": json.dumps(c.step_up_state)}
-    if c.key_set is not None:
-        item["keySetVersion"] = {"N": str(c.key_set.version)}
-        item["keyCount"] = {"N": str(c.key_set.count)}
-    return item
-
-
-def _ceremony_from_item(item: Item) -> Ceremony:
-    step_up = item.get("stepUpState", {}).get("S")
-    handle = item.get("userHandle", {}).get("B")
-    version = item.get("keySetVersion", {}).get("N")
-    return Ceremony(
-        ceremony_id=item[CEREMONY_ID]["S"],
-        kind=CeremonyKind(item["kind"]["S"]),
-        user_name=item.get("userName", {}).get("S"),
-        state=json.loads(item["state"]["S"]),
-        expires_at=int(item[TTL_ATTRIBUTE]["N"]),
-        role_arn=item.get("roleArn", {}).get("S"),
-        user_verification=UserVerification(item["userVerification"]["S"]),
-        user_handle=bytes(handle) if handle is not None else None,
-        nickname=item.get("nickname", {}).get("S", ""),
-        allowed=tuple(
-            CredentialSnapshot(
-                credential_id=bytes(s["M"]["id"]["B"]),
-                credential_data=bytes(s["M"]["data"]["B"]),
-                sign_count=int(s["M"]["count"]["N"]),
-            )
-            for s in item.get("allowed", {}).get("L", [])
-        ),
-        step_up_state=json.loads(step_up) if step_up is not None else None,
-        binding=Binding(via=Via(item["via"]["S"]), principal=item["begunBy"]["S"]),
-        key_set=(
-            KeySetPin(version=int(version), count=int(item["keyCount"]["N"]))
-            if version is not None
-            else None
-        ),
-    )
-
-
-def _why_not_consumed(
-    exc: ClientError, *, kind: CeremonyKind, user_name: str | None, binding: Binding
-) -> NotFoundError | ConflictError:
-    old = exc.response.get("Item")
-    unknown = NotFoundError("Unknown or expired ceremony; start a new one.")
-    if not old:
-        return unknown
-    same_owner = old.get("userName", {}).get("S") == user_name
-    if old.get("kind", {}).get("S") != kind.value or not same_owner:
-        unknown.reason = "ceremony of another kind or user"
-        return unknown
-    if (
-        old.get("via", {}).get("S") != binding.via.value
-        or old.get("begunBy", {}).get("S") != binding.principal
-    ):
-        unknown.reason = "ceremony begun on another route family or by another caller"
-        return unknown
-    if "consumedAt" in old:
-        return ConflictError("This ceremony was already used; start a new one.")
-    unknown.reason = "ceremony expired"
-    return unknown
-
-
 def _cancellation_codes(exc: ClientError) -> list[str]:
     reasons = exc.response.get("CancellationReasons") or []
     return [str(r.get("Code", "")) for r in reasons]
-
-
-def _random_suffix() -> str:
-    return secrets.token_hex(4)
