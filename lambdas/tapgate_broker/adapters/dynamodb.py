@@ -242,11 +242,11 @@ class DynamoCredentialStore:
         credential_id: bytes,
         *,
         key_set: KeySetPin,
-        step_up: CounterAdvance,
+        step_up: CounterAdvance | None,
         audit: AuditRecord | None = None,
     ) -> None:
         """One transaction: the key, its id guard, the key set's next version, the approving
-        key's counter, the audit."""
+        key's counter (when given), the audit."""
         key = _credential_key(user_name, credential_id)
         guard = {
             "Delete": {
@@ -257,7 +257,22 @@ class DynamoCredentialStore:
                 "ExpressionAttributeValues": {":owner": {"S": user_name}},
             }
         }
-        if step_up.credential_id == credential_id and step_up.user_name == user_name:
+        if step_up is None:
+            items = [
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "ConditionExpression": f"attribute_exists({CREDENTIAL_ID})",
+                    }
+                },
+                guard,
+            ]
+            failures: list[TapgateError] = [
+                NotFoundError("No such credential."),
+                NotFoundError("No such credential."),
+            ]
+        elif step_up.credential_id == credential_id and step_up.user_name == user_name:
             # The key approves its own removal: its delete carries the counter condition.
             condition, values = _counter_condition(step_up)
             items = [
@@ -271,7 +286,7 @@ class DynamoCredentialStore:
                 },
                 guard,
             ]
-            failures: list[TapgateError] = [
+            failures = [
                 CeremonyFailedError("key removed or counter did not advance"),
                 NotFoundError("No such credential."),
             ]
@@ -297,6 +312,23 @@ class DynamoCredentialStore:
         if audit is not None:
             items.append({"Put": self._audit_log.put_request(audit)})
         self._transact(items, failures)
+
+    def all_keys(self) -> list[StoredCredential]:
+        """Every key: the id guards' partition names each key's owner, then one query per
+        owner (a consistent read of that user's key set)."""
+        owners = sorted(
+            {
+                item["owner"]["S"]
+                for item in self._query(
+                    KeyConditionExpression=f"{USER_NAME} = :u",
+                    ExpressionAttributeValues={":u": {"S": GUARD_USER}},
+                    ProjectionExpression="#owner",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                )
+                if "owner" in item
+            }
+        )
+        return [key for owner in owners for key in self.key_set(owner).keys]
 
     def _counter_update(self, advance: CounterAdvance) -> dict[str, Any]:
         condition, values = _counter_condition(advance)

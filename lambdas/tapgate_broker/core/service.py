@@ -31,6 +31,7 @@ from fido2.webauthn import (
 )
 
 from tapgate_broker.core import enrollment, identity, response_rules, webauthn
+from tapgate_broker.core.admin import AdminDesk
 from tapgate_broker.core.errors import (
     BadRequestError,
     CeremonyFailedError,
@@ -149,6 +150,18 @@ class Broker:
             rp_id=config.rp_id, rp_name=config.rp_name, origins=config.origins
         )
         self._roles = {role.arn: role for role in config.roles}
+        # The admin routes' use cases (core/admin.py), with this broker's assertion check.
+        self.admin = AdminDesk(
+            admins=config.admins,
+            credentials=credentials,
+            ceremonies=ceremonies,
+            server=self._server,
+            verify=self._verify_assertion,
+            make_record=self._audit_record,
+            write_record=audit.record,
+            new_ceremony=lambda: (_new_ceremony_id(), self._expiry()),
+            clock=clock,
+        )
 
     # -- queries ---------------------------------------------------------------
 
