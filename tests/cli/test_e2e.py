@@ -822,3 +822,30 @@ def test_revoke_takes_a_credential_id_that_starts_with_a_dash(registered: Local)
     """argparse alone would call -4ybj... an unknown option; the id reaches the command."""
     done = registered.tapgate("revoke", "-4ybjXYZ_abc", "--authenticator", f"soft:{registered.key}")
     assert_one_line_error(done, "no key with id -4ybjXYZ_abc is registered for you")
+
+
+def test_local_mode_signs_in_to_a_gated_role_of_a_second_account(registered: Local) -> None:
+    from tapgate.local.bootstrap import MEMBER_ACCOUNT_ID, MEMBER_ROLE_NAME  # noqa: PLC0415
+
+    member_role = f"arn:aws:iam::{MEMBER_ACCOUNT_ID}:role/{MEMBER_ROLE_NAME}"
+    assert {"arn": member_role} in registered.state["gatedRoles"]
+    done = registered.tapgate(
+        "credentials",
+        "--role",
+        member_role,
+        "--no-cache",
+        "--authenticator",
+        f"soft:{registered.key}",
+    )
+    assert done.returncode == 0, done.stderr
+    issued = json.loads(done.stdout)
+    identity = boto3.client(
+        "sts",
+        region_name=registered.state["region"],
+        endpoint_url=registered.handle.aws_endpoint_url,
+        aws_access_key_id=issued["AccessKeyId"],
+        aws_secret_access_key=issued["SecretAccessKey"],
+        aws_session_token=issued["SessionToken"],
+    ).get_caller_identity()
+    assert identity["Account"] == MEMBER_ACCOUNT_ID
+    assert f":assumed-role/{MEMBER_ROLE_NAME}/" in identity["Arn"]
