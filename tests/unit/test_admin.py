@@ -103,9 +103,8 @@ def test_an_admin_revokes_one_key_with_a_reason_in_the_audit_trail(
     record = world.audit.records[-1]
     assert (record.event, record.outcome, record.user_name) == ("revoke", "success", USER)
     assert record.caller_arn == caller(ADMIN).arn
-    assert record.reason == "left the company"
     assert record.credential_id == websafe_encode(first.credential_id)
-    assert record.extra == {"adminAction": "revoke"}
+    assert record.extra == {"adminAction": "revoke", "adminReason": "left the company"}
 
 
 def test_revoke_all_removes_every_key_one_key_set_version_each(world: MemoryDeployment) -> None:
@@ -121,7 +120,12 @@ def test_revoke_all_removes_every_key_one_key_set_version_each(world: MemoryDepl
     assert user_ids(world, USER) == set()
     assert world.credentials.versions[USER] == version + 2
     records = [r for r in world.audit.records if r.extra.get("adminAction") == "revoke-all"]
-    assert [(r.outcome, r.reason) for r in records] == [("success", "laptop stolen")] * 2
+    assert [(r.outcome, r.extra["adminReason"]) for r in records] == [
+        ("success", "laptop stolen")
+    ] * 2
+    assert {r.credential_id for r in records} == {
+        websafe_encode(k.credential_id) for k in world.keys[USER]
+    }
     # the admin's approving key moved once, and still works
     assert world.credentials.list_for_user(ADMIN)[0].sign_count == world.keys[ADMIN][0].counter
 
@@ -208,6 +212,9 @@ def test_a_stolen_admin_session_without_the_admins_key_revokes_nothing(
     with pytest.raises(CeremonyFailedError):
         _attempt(world, approval=approve(world, ForgedKey()))
     assert len(user_ids(world, USER)) == 2
+    refused = world.audit.records[-1]
+    assert (refused.event, refused.outcome, refused.user_name) == ("revoke", "failure", USER)
+    assert refused.extra == {"adminAction": "revoke-all", "adminReason": "offboarding"}
 
 
 def test_the_users_own_key_cannot_approve_an_admin_action(world: MemoryDeployment) -> None:

@@ -72,7 +72,7 @@ def add_admin_routes(kit: RouteKit) -> None:
     )
     def admin_revoke_one(user_name: str, credential_id: str) -> Response:
         who = admin_caller()
-        from tapgate_broker.core.service import decode_credential_id  # noqa: PLC0415
+        from tapgate_broker.core.credential_ids import decode_credential_id  # noqa: PLC0415
 
         return revoke(who, user_name, decode_credential_id(credential_id))
 

@@ -14,73 +14,47 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from fido2.server import Fido2Server
 from fido2.utils import websafe_encode
-from fido2.webauthn import (
-    AuthenticationResponse,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    PublicKeyCredentialType,
-    UserVerificationRequirement,
-)
+from fido2.webauthn import UserVerificationRequirement
 
 from tapgate_broker.core import enrollment, response_rules, webauthn
+from tapgate_broker.core.assertions import AssertionVerifier
+from tapgate_broker.core.audit import Attempt, Auditor
+from tapgate_broker.core.ceremonies import (
+    binding,
+    descriptor,
+    new_ceremony_id,
+    require_user,
+    snapshot,
+)
+from tapgate_broker.core.clock import now
 from tapgate_broker.core.errors import (
     BadRequestError,
     ConflictError,
     ForbiddenError,
     KeySetChangedError,
     NotFoundError,
-    TapgateError,
 )
 from tapgate_broker.core.models import (
-    AuditRecord,
-    Binding,
     Caller,
     Ceremony,
     CeremonyKind,
-    CredentialSnapshot,
     KeySetPin,
     StoredCredential,
-    Via,
 )
-from tapgate_broker.core.ports import CeremonyStore, CounterAdvance, CredentialStore
+from tapgate_broker.core.ports import CeremonyStore, Clock, CounterAdvance, CredentialStore
 from tapgate_contract import limits
 
 # A revoke-all re-reads the key set when another write moved it meanwhile; this many times.
 REVOKE_ALL_ATTEMPTS = 3
 ALL_KEYS = None  # ``revoke(credential_id=ALL_KEYS)``
-
-
-class Verify(Protocol):
-    def __call__(
-        self,
-        *,
-        state: Mapping[str, Any],
-        allowed: Sequence[CredentialSnapshot],
-        response: AuthenticationResponse,
-        user_name: str,
-    ) -> tuple[CredentialSnapshot, CounterAdvance]: ...
-
-
-class MakeRecord(Protocol):
-    def __call__(
-        self,
-        caller: Caller,
-        user_name: str,
-        event: str,
-        outcome: str,
-        *,
-        credential_id: bytes = ...,
-        role_arn: str = ...,
-        reason: str = ...,
-        extra: Mapping[str, str] | None = ...,
-    ) -> AuditRecord: ...
+REVOKE_EVENT = "revoke"
 
 
 @dataclass(frozen=True)
@@ -108,38 +82,35 @@ class Report:
 
 
 class AdminDesk:
-    """The admin routes' use cases; built by the Broker, which lends its verifier."""
+    """The admin routes' use cases."""
 
     def __init__(
         self,
         *,
-        admins: tuple[str, ...],
+        server: Fido2Server,
         credentials: CredentialStore,
         ceremonies: CeremonyStore,
-        server: Fido2Server,
-        verify: Verify,
-        make_record: MakeRecord,
-        write_record: Callable[[AuditRecord], None],
-        new_ceremony: Callable[[], tuple[str, int]],  # a fresh id and its expiry
-        clock: Callable[[], float],
+        verifier: AssertionVerifier,
+        auditor: Auditor,
+        clock: Clock,
+        admins: tuple[str, ...],
+        ceremony_ttl_seconds: int,
     ) -> None:
-        self._admins = admins
+        self._server = server
         self._credentials = credentials
         self._ceremonies = ceremonies
-        self._server = server
-        self._verify = verify
-        self._make_record = make_record
-        self._write_record = write_record
-        self._new_ceremony = new_ceremony
+        self._verifier = verifier
+        self._auditor = auditor
         self._clock = clock
+        self._admins = admins
+        self._ceremony_ttl = ceremony_ttl_seconds
 
     def require_admin(self, caller: Caller) -> str:
         """The admin's user name; 403 for anyone not in ``admins``."""
-        if caller.user_name is None or not enrollment.is_admin(
-            caller.arn, self._admins, role_arn=caller.role_arn
-        ):
+        user = require_user(caller)
+        if not enrollment.is_admin(caller.arn, self._admins, role_arn=caller.role_arn):
             raise ForbiddenError("Only an admin may use this route.", reason="not an admin")
-        return caller.user_name
+        return user
 
     # -- the admin's own fresh assertion -------------------------------------------
 
@@ -153,22 +124,22 @@ class AdminDesk:
                 reason="admin without a key",
             )
         options, state = self._server.authenticate_begin(
-            [_descriptor(c) for c in own],
+            [descriptor(c) for c in own],
             user_verification=UserVerificationRequirement.PREFERRED,
         )
-        ceremony_id, expires_at = self._new_ceremony()
-        self._ceremonies.put(
-            Ceremony(
-                ceremony_id=ceremony_id,
-                kind=CeremonyKind.ADMIN,
-                user_name=admin,
-                state=dict(state),
-                expires_at=expires_at,
-                allowed=tuple(_snapshot(c) for c in own),
-                binding=_binding(caller),
-            )
+        ceremony = Ceremony(
+            ceremony_id=new_ceremony_id(),
+            kind=CeremonyKind.ADMIN,
+            user_name=admin,
+            state=dict(state),
+            expires_at=now(self._clock) + self._ceremony_ttl,
+            allowed=tuple(snapshot(c) for c in own),
+            binding=binding(caller),
         )
-        return AdminOptions(ceremony_id=ceremony_id, public_key=webauthn.options_json(options))
+        self._ceremonies.put(ceremony)
+        return AdminOptions(
+            ceremony_id=ceremony.ceremony_id, public_key=webauthn.options_json(options)
+        )
 
     # -- queries -----------------------------------------------------------------
 
@@ -182,15 +153,15 @@ class AdminDesk:
             raise BadRequestError(
                 f"unusedDays must be between 1 and {limits.REPORT_UNUSED_DAYS_MAX}"
             )
-        now = datetime.fromtimestamp(self._clock(), tz=UTC)
-        cutoff = (now - timedelta(days=unused_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = datetime.fromtimestamp(self._clock(), tz=UTC)
+        cutoff = (moment - timedelta(days=unused_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
         keys = tuple(
             sorted(self._credentials.all_keys(), key=lambda k: (k.user_name, k.created_at))
         )
         # ISO 8601 UTC strings of one format compare as times.
         unused = tuple(k for k in keys if (k.last_used_at or k.created_at) < cutoff)
         return Report(
-            generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            generated_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
             unused_days=unused_days,
             keys=keys,
             unused=unused,
@@ -209,7 +180,8 @@ class AdminDesk:
         credential: Mapping[str, Any],
     ) -> list[bytes]:
         """Revoke one key (``credential_id``) or all keys (``ALL_KEYS``) of ``user_name``
-        after a fresh assertion from the admin's own key; the ids revoked."""
+        after a fresh assertion from the admin's own key; the ids revoked. Audited under the
+        user whose keys they are, with the admin's reason and the admin's ARN as caller."""
         admin = self.require_admin(caller)
         target = enrollment.check_user_name(user_name)
         why = check_reason(reason)
@@ -220,44 +192,29 @@ class AdminDesk:
             ceremony_id,
             kind=CeremonyKind.ADMIN,
             user_name=admin,
-            binding=_binding(caller),
-            now=int(self._clock()),
+            binding=binding(caller),
+            now=now(self._clock),
         )
-        facts = {"adminAction": action}
-        try:
-            _, advance = self._verify(
+        with self._auditor.attempt(
+            REVOKE_EVENT,
+            user=target,
+            caller=caller,
+            credential_id=credential_id or b"",
+            extra={"adminAction": action, "adminReason": why},
+        ) as attempt:
+            advance = self._verifier.verify(
                 state=ceremony.state,
                 allowed=ceremony.allowed,
                 response=response,
                 user_name=admin,
             )
             if credential_id is ALL_KEYS:
-                return self._revoke_all(caller, target, advance=advance, why=why, facts=facts)
-            self._revoke_one(caller, target, credential_id, advance=advance, why=why, facts=facts)
+                return self._revoke_all(attempt, target, advance=advance)
+            self._revoke_one(attempt, target, credential_id, advance=advance)
             return [credential_id]
-        except TapgateError as exc:
-            self._write_record(
-                self._make_record(
-                    caller,
-                    target,
-                    "revoke",
-                    "failure",
-                    credential_id=credential_id or b"",
-                    reason=exc.reason,
-                    extra={**facts, "adminReason": why},
-                )
-            )
-            raise
 
     def _revoke_one(
-        self,
-        caller: Caller,
-        target: str,
-        credential_id: bytes,
-        *,
-        advance: CounterAdvance,
-        why: str,
-        facts: Mapping[str, str],
+        self, attempt: Attempt, target: str, credential_id: bytes, *, advance: CounterAdvance
     ) -> None:
         key_set = self._credentials.key_set(target)
         if credential_id not in {k.credential_id for k in key_set.keys}:
@@ -267,21 +224,14 @@ class AdminDesk:
             credential_id,
             key_set=key_set.pin,
             step_up=advance,
-            audit=self._success(caller, target, credential_id, why=why, facts=facts),
+            audit=self._auditor.success_record(attempt),
         )
 
-    def _revoke_all(
-        self,
-        caller: Caller,
-        target: str,
-        *,
-        advance: CounterAdvance,
-        why: str,
-        facts: Mapping[str, str],
-    ) -> list[bytes]:
-        """One transaction per key with the key-set item; the approving counter moves in the
-        first. Another write to the key set meanwhile (a key added or removed) makes the next
-        transaction fail; the key set is read again and the rest revoked."""
+    def _revoke_all(self, attempt: Attempt, target: str, *, advance: CounterAdvance) -> list[bytes]:
+        """One transaction per key with the key-set item (one success record each); the
+        approving counter moves in the first. Another write to the key set meanwhile (a key
+        added or removed) makes the next transaction fail; the key set is read again and the
+        rest revoked."""
         pending: CounterAdvance | None = advance
         revoked: list[bytes] = []
         for _ in range(REVOKE_ALL_ATTEMPTS):
@@ -294,8 +244,8 @@ class AdminDesk:
                         key.credential_id,
                         key_set=pin,
                         step_up=pending,
-                        audit=self._success(
-                            caller, target, key.credential_id, why=why, facts=facts
+                        audit=self._auditor.success_record(
+                            attempt, credential_id=key.credential_id
                         ),
                     )
                     pending = None
@@ -303,32 +253,14 @@ class AdminDesk:
                     pin = KeySetPin(version=pin.version + 1, count=pin.count - 1)
             except (KeySetChangedError, NotFoundError):
                 continue
-            if pending is not None:  # the user had no key: the approval is still used up
+            if pending is not None:
+                # The user had no key: the approval is used up all the same (the attempt
+                # then writes its own success record, naming no key).
                 self._credentials.advance_counter(pending)
-                self._write_record(self._success(caller, target, b"", why=why, facts=facts))
             return revoked
         raise ConflictError(
             "The user's keys kept changing during the revocation; run it again.",
             reason=f"key set moved {REVOKE_ALL_ATTEMPTS} times during revoke-all",
-        )
-
-    def _success(
-        self,
-        caller: Caller,
-        target: str,
-        credential_id: bytes,
-        *,
-        why: str,
-        facts: Mapping[str, str],
-    ) -> AuditRecord:
-        return self._make_record(
-            caller,
-            target,
-            "revoke",
-            "success",
-            credential_id=credential_id,
-            reason=why,
-            extra=dict(facts),
         )
 
 
@@ -367,25 +299,3 @@ def _key_row(key: StoredCredential) -> dict[str, Any]:
         "createdAt": key.created_at,
         "lastUsedAt": key.last_used_at,
     }
-
-
-def _binding(caller: Caller) -> Binding:
-    if caller.arn is None:
-        raise ForbiddenError("This route needs a signed (SigV4) request.")
-    return Binding(via=Via.SIGV4, principal=caller.arn)
-
-
-def _descriptor(credential: StoredCredential) -> PublicKeyCredentialDescriptor:
-    return PublicKeyCredentialDescriptor(
-        type=PublicKeyCredentialType.PUBLIC_KEY,
-        id=credential.credential_id,
-        transports=[AuthenticatorTransport(t) for t in credential.transports] or None,
-    )
-
-
-def _snapshot(credential: StoredCredential) -> CredentialSnapshot:
-    return CredentialSnapshot(
-        credential_id=credential.credential_id,
-        credential_data=credential.credential_data,
-        sign_count=credential.sign_count,
-    )
