@@ -63,6 +63,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         f"{limits.REPORT_UNUSED_DAYS_DEFAULT})",
     )
     report.add_argument("--format", choices=FORMATS, default="table", help="default: table")
+    report.add_argument(
+        "--trust",
+        action="store_true",
+        help="also read each gated role's trust policy with your AWS identity (iam:GetRole) "
+        "and list the users it names who have no key (table and json only)",
+    )
     report.set_defaults(func=run_report)
 
 
@@ -140,11 +146,47 @@ def run_revoke(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    if args.trust and args.format == "csv":
+        raise UsageError("--trust adds sections a CSV of keys has no room for: use table or json")
     from tapgate.cli import ceremony  # noqa: PLC0415
 
-    report = ceremony.open_session(args).api.admin_report(unused_days=args.unused_days)
+    session = ceremony.open_session(args)
+    report = dict(session.api.admin_report(unused_days=args.unused_days))
+    if args.trust:
+        report["trust"] = trust_section(session, report)
     sys.stdout.write(render_report(report, args.format))
     return 0
+
+
+def trust_section(session: Any, report: Mapping[str, Any]) -> dict[str, Any]:
+    """Who the gated roles' trust policies name but has no key: exact names only (a pattern
+    names no one in particular), per role; roles the caller's identity cannot read (another
+    account's, or no iam:GetRole) are listed as such. Read with the admin's own identity:
+    the broker may not read IAM policies."""
+    from tapgate.client.iam import trusted_source_identities  # noqa: PLC0415
+
+    with_keys = {str(row.get("userName")) for row in _rows(report, "users")}
+    local = session.local_state
+    without_key: list[dict[str, str]] = []
+    patterns: list[dict[str, str]] = []
+    unreadable: list[dict[str, str]] = []
+    for role in session.api.roles():
+        arn = str(role.get("arn", ""))
+        names, why = trusted_source_identities(
+            credentials=session.base_credentials,
+            region=session.api.region,
+            endpoint_url=str(local["awsEndpointUrl"]) if local else None,
+            role_arn=arn,
+        )
+        if names is None:
+            unreadable.append({"roleArn": arn, "why": why})
+            continue
+        for name in names:
+            if any(ch in name for ch in "*?"):
+                patterns.append({"roleArn": arn, "pattern": name})
+            elif name not in with_keys:
+                without_key.append({"roleArn": arn, "userName": name})
+    return {"allowedWithoutKey": without_key, "patterns": patterns, "unreadableRoles": unreadable}
 
 
 def render_report(report: Mapping[str, Any], form: str) -> str:
@@ -185,6 +227,28 @@ def render_report(report: Mapping[str, Any], form: str) -> str:
             "None.",
         ),
     ]
+    trust = report.get("trust")
+    if isinstance(trust, Mapping):
+        sections += [
+            _table(
+                "Allowed by a gated role's trust policy, but without a key",
+                ("userName", "roleArn"),
+                _rows(trust, "allowedWithoutKey"),
+                "None.",
+            ),
+            _table(
+                "SourceIdentity patterns (who matches is not listed)",
+                ("pattern", "roleArn"),
+                _rows(trust, "patterns"),
+                "None.",
+            ),
+            _table(
+                "Gated roles whose trust policy could not be read",
+                ("roleArn", "why"),
+                _rows(trust, "unreadableRoles"),
+                "None.",
+            ),
+        ]
     return "\n\n".join(sections) + "\n"
 
 

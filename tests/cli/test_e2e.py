@@ -849,3 +849,19 @@ def test_local_mode_signs_in_to_a_gated_role_of_a_second_account(registered: Loc
     ).get_caller_identity()
     assert identity["Account"] == MEMBER_ACCOUNT_ID
     assert f":assumed-role/{MEMBER_ROLE_NAME}/" in identity["Arn"]
+
+
+def test_the_report_reads_the_gated_roles_trust_with_the_admins_identity(
+    registered: Local,
+) -> None:
+    from tapgate.local.bootstrap import MEMBER_ACCOUNT_ID  # noqa: PLC0415
+
+    done = registered.tapgate("admin", "report", "--trust", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    trust = json.loads(done.stdout)["trust"]
+    # the demo role names the demo user, who has a key: nobody is missing one
+    assert trust["allowedWithoutKey"] == []
+    # the member account's role is not readable with the tapgate account's identity
+    assert [r["roleArn"].split(":")[4] for r in trust["unreadableRoles"]] == [MEMBER_ACCOUNT_ID]
+    csv_too = registered.tapgate("admin", "report", "--trust", "--format", "csv")
+    assert_one_line_error(csv_too, "--trust")
