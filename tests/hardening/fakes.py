@@ -132,7 +132,7 @@ class MemoryCredentials:
     def _check_advance(self, advance: CounterAdvance) -> None:
         current = self.items.get((advance.user_name, advance.credential_id))
         if current is None:
-            raise CeremonyFailedError("removed key")
+            raise CeremonyFailedError("key removed since the ceremony began (revoked)")
         both_zero = advance.old == 0 and advance.new == 0
         if not (current.sign_count < advance.new or (both_zero and current.sign_count == 0)):
             raise CeremonyFailedError("counter did not advance in the store")

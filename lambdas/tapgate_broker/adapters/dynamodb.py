@@ -226,11 +226,18 @@ class DynamoCredentialStore:
 
     def advance_counter(self, advance: CounterAdvance) -> None:
         try:
-            self._client.update_item(**self._counter_update(advance))
+            self._client.update_item(
+                **self._counter_update(advance), ReturnValuesOnConditionCheckFailure="ALL_OLD"
+            )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
+                if not exc.response.get("Item"):
+                    # Removed (revoked) since the ceremony began: not a possible clone.
+                    raise CeremonyFailedError(
+                        "key removed since the ceremony began (revoked)"
+                    ) from exc
                 raise CeremonyFailedError(
-                    "sign counter did not advance in the store (race, clone or removed key)"
+                    "sign counter did not advance in the store (race or clone)"
                 ) from exc
             raise dependency_error(exc, service="dynamodb") from exc
         except BotoCoreError as exc:
