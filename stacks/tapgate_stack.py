@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Stack
@@ -19,7 +20,7 @@ from stacks.metadata import MetadataRefresh
 from stacks.monitoring import Monitoring
 from stacks.nag import acknowledge
 from stacks.tables import TapgateTables
-from tapgate_contract import environment, limits
+from tapgate_contract import environment, limits, routes
 from tapgate_contract.policies import (
     broker_statements,
     event_bus_arn,
@@ -169,13 +170,19 @@ class TapgateStack(Stack):
             config=config.alarms,
         )
         api_logical_id = self.get_logical_id(self.api.rest_api.node.default_child)  # type: ignore[arg-type]
-        acknowledge(
-            self.self_service_policy,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
-            f"<AWS::AccountId>:<{api_logical_id}>/v1/DELETE/credentials/*]",
-            "The wildcard is the credential id path parameter; the broker lets a caller "
-            "delete only their own keys, and only after a fresh assertion.",
-        )
+        # Each wildcard is a route's path parameter (a credential id, a user name).
+        for route in routes.ROUTES:
+            if route.auth is not routes.Auth.SIGV4 or "{" not in route.path:
+                continue
+            pattern = re.sub(r"\{[^}]+\}", "*", route.path)
+            acknowledge(
+                self.self_service_policy,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
+                f"<AWS::AccountId>:<{api_logical_id}>/v1/{route.method}{pattern}]",
+                "The wildcard is the route's path parameter (a credential id or a user name); "
+                "the broker lets a caller delete only their own keys after a fresh assertion, "
+                "and answers 403 on the admin routes to anyone not in the admins list.",
+            )
         self.metadata = self._metadata()
         self._outputs()
 

@@ -36,3 +36,10 @@ MAX_KEYS_PER_USER_LIMIT = 100
 # A credential id is stored base64url (4 characters per 3 bytes) as a DynamoDB sort key, whose
 # limit is 1,024 bytes: 768 raw bytes is the most that fits (WebAuthn allows 1,023).
 MAX_CREDENTIAL_ID_BYTES = 768
+
+# An admin action's reason (recorded in the audit trail): 1..ADMIN_REASON_MAX_LENGTH characters
+# once NFC-normalized and trimmed, no control or invisible characters.
+ADMIN_REASON_MAX_LENGTH = 256
+# The inventory's "unused for N days": 1..REPORT_UNUSED_DAYS_MAX (ten years), default 90.
+REPORT_UNUSED_DAYS_DEFAULT = 90
+REPORT_UNUSED_DAYS_MAX = 3650

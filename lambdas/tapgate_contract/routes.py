@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from tapgate_contract.stage import STAGE, STAGE_PREFIX
 
-__all__ = ["ROUTES", "STAGE", "STAGE_PREFIX", "Auth", "Route", "Throttle", "match"]
+__all__ = ["ADMIN_ROUTES", "ROUTES", "STAGE", "STAGE_PREFIX", "Auth", "Route", "Throttle", "match"]
 
 
 class Auth(enum.Enum):
@@ -192,6 +192,27 @@ PASSKEY_CREDENTIAL_DELETE = Route(
     why_public=WHY_PASSKEY_ASSERTION,
     body_model=CEREMONY_ANSWER,
 )
+# Admin routes: SigV4, and the broker answers 403 unless the caller is in `admins`. Every one
+# that changes state needs a fresh assertion from the admin's own key (ADMIN_OPTIONS).
+ADMIN_OPTIONS = Route("POST", "/admin/options", Auth.SIGV4)
+ADMIN_USER_CREDENTIALS = Route("GET", "/admin/users/{userName}/credentials", Auth.SIGV4)
+ADMIN_USER_CREDENTIALS_REVOKE = Route(
+    "DELETE", "/admin/users/{userName}/credentials", Auth.SIGV4, body_model=CEREMONY_ANSWER
+)
+ADMIN_USER_CREDENTIAL_REVOKE = Route(
+    "DELETE",
+    "/admin/users/{userName}/credentials/{credentialId}",
+    Auth.SIGV4,
+    body_model=CEREMONY_ANSWER,
+)
+ADMIN_REPORT = Route("GET", "/admin/report", Auth.SIGV4)
+ADMIN_ROUTES = (
+    ADMIN_OPTIONS,
+    ADMIN_USER_CREDENTIALS,
+    ADMIN_USER_CREDENTIALS_REVOKE,
+    ADMIN_USER_CREDENTIAL_REVOKE,
+    ADMIN_REPORT,
+)
 CONFIG = Route("GET", "/config", Auth.PUBLIC, why_public=WHY_CONFIG)
 PAGE = Route("GET", "/", Auth.PUBLIC, why_public=WHY_PAGE)
 ENROLL_PAGE = Route("GET", "/enroll", Auth.PUBLIC, why_public=WHY_PAGE)
@@ -214,6 +235,7 @@ ROUTES: tuple[Route, ...] = (
     PASSKEY_VERIFY,
     PASSKEY_CREDENTIALS_LIST,
     PASSKEY_CREDENTIAL_DELETE,
+    *ADMIN_ROUTES,
     CONFIG,
     PAGE,
     ENROLL_PAGE,

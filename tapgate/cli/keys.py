@@ -13,6 +13,8 @@ from tapgate.cli.errors import CliError, UsageError
 CREDENTIAL_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_CREDENTIAL_ID_CHARS = 1366  # base64url of WebAuthn's longest credential id, 1023 bytes
 
+DASH_ID_OPTION = "--dash-credential-id"
+
 COLUMNS = (
     ("credentialId", "CREDENTIAL ID"),
     ("nickname", "NICKNAME"),
@@ -27,12 +29,37 @@ def configure_list(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_revoke(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("credential_id", metavar="CREDENTIAL_ID", help="as `tapgate list` shows")
+    add_credential_id(parser, required=True)
 
 
-def render_table(credentials: Sequence[Mapping[str, Any]]) -> str:
+def add_credential_id(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """``CREDENTIAL_ID`` as a positional or ``--credential-id``; an id that starts with ``-``
+    works either way (tapgate.cli.parser.Parser)."""
+    parser.credential_id_option = DASH_ID_OPTION  # type: ignore[attr-defined]
+    parser.credential_id_required = required  # type: ignore[attr-defined]
+    parser.add_argument(
+        "credential_id",
+        nargs="?",
+        metavar="CREDENTIAL_ID",
+        help="as `tapgate list` shows it (one that starts with '-' works as it is)",
+    )
+    parser.add_argument(
+        "--credential-id",
+        dest="credential_id_option",
+        metavar="ID",
+        help="CREDENTIAL_ID as an option (--credential-id=-4ybj...)",
+    )
+    # Where the parser puts an id that starts with '-' (tapgate.cli.parser.Parser).
+    parser.add_argument(DASH_ID_OPTION, dest="credential_id_dash", help=argparse.SUPPRESS)
+
+
+def render_table(
+    credentials: Sequence[Mapping[str, Any]],
+    *,
+    empty: str = "No security key is registered for you.",
+) -> str:
     if not credentials:
-        return "No security key is registered for you."
+        return empty
     rows = [[title for _, title in COLUMNS]]
     rows += [
         ["" if c.get(key) is None else str(c.get(key)) for key, _ in COLUMNS] for c in credentials
@@ -74,12 +101,10 @@ def run_revoke(args: argparse.Namespace) -> int:
     for it until the id is known to be one of yours."""
     from tapgate.cli import ceremony  # noqa: PLC0415
 
-    check_credential_id(args.credential_id)
+    credential_id = check_credential_id(args.credential_id)
     session = ceremony.open_session(args)
-    if args.credential_id not in {c.get("credentialId") for c in session.api.list_credentials()}:
-        raise CliError(
-            f"no key with id {args.credential_id} is registered for you (see `tapgate list`)"
-        )
+    if credential_id not in {c.get("credentialId") for c in session.api.list_credentials()}:
+        raise CliError(f"no key with id {credential_id} is registered for you (see `tapgate list`)")
     options = session.api.authentication_options(role_arn=None, purpose="manage")
     ceremony_id, public_key = ceremony.ceremony_parts(session, options)
     client = ceremony.webauthn_client(
@@ -88,6 +113,6 @@ def run_revoke(args: argparse.Namespace) -> int:
         touch_message="Touch one of your registered keys to confirm the revocation.",
     )
     assertion = ceremony.get_assertion(client, public_key)
-    session.api.delete_credential(args.credential_id, ceremony_id=ceremony_id, credential=assertion)
-    print(f"Revoked security key {args.credential_id}")
+    session.api.delete_credential(credential_id, ceremony_id=ceremony_id, credential=assertion)
+    print(f"Revoked security key {credential_id}")
     return 0

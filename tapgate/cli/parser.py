@@ -96,6 +96,13 @@ COMMANDS = (
         common=False,
     ),
     Command(
+        "admin",
+        "admins: list and revoke any user's keys, and the key inventory",
+        "admin_cmd",
+        "configure_parser",
+        "",
+    ),
+    Command(
         "enroll",
         "create a one-time link that enrolls a security key in the browser",
         "enroll_cmd",
@@ -126,14 +133,75 @@ def _terminal_width() -> int:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line: ``tapgate CMD: error: ... (see --help)``."""
+    """argparse, but a usage error is one line: ``tapgate CMD: error: ... (see --help)``.
+
+    A command whose argument is a credential id sets ``credential_id_option``: a base64url id
+    may start with ``-`` (``-4ybj...``), which argparse would take for an option, so such a
+    token that is none of the command's options is passed as ``OPTION=TOKEN`` instead
+    (``--`` and ``--credential-id=ID`` work too). A token shaped like a long option
+    (``--lowercase-words``) stays an option, so a mistyped one is still reported.
+    """
+
+    credential_id_option: str | None = None
+    credential_id_required = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self.credential_id_option is not None and args is not None:
+            takes_value = {
+                name: action.nargs != 0 for name, action in self._option_string_actions.items()
+            }
+            args = _dash_ids_as_options(list(args), self.credential_id_option, takes_value)
+        parsed, extras = super().parse_known_args(args, namespace)
+        if self.credential_id_option is not None:
+            given = [
+                value
+                for value in (
+                    getattr(parsed, name, None)
+                    for name in ("credential_id", "credential_id_option", "credential_id_dash")
+                )
+                if value is not None
+            ]
+            if len(given) > 1:
+                self.error("give CREDENTIAL_ID once")
+            parsed.credential_id = given[0] if given else None
+            if parsed.credential_id is None and self.credential_id_required and not extras:
+                self.error("the following arguments are required: CREDENTIAL_ID")
+        return parsed, extras
+
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _dash_ids_as_options(args: list[str], option: str, known: dict[str, bool]) -> list[str]:
+    """``args`` with each token that starts with ``-`` but is a credential id rather than one
+    of the ``known`` options (name -> takes a value) given as ``option=token``."""
+    import re  # noqa: PLC0415
+
+    rewritten: list[str] = []
+    expects_value = False
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return rewritten + args[index:]
+        dashed = arg.startswith("-") and arg.split("=", 1)[0] not in known
+        if dashed and expects_value:
+            # the value of an option that takes one (``--credential-id -4ybj``)
+            rewritten.append(f"{rewritten.pop()}={arg}")
+            expects_value = False
+            continue
+        looks_like_id = (
+            dashed
+            and re.fullmatch(r"[A-Za-z0-9_-]{2,}", arg) is not None
+            and re.fullmatch(r"--[a-z][a-z-]*", arg) is None
+        )
+        rewritten.append(f"{option}={arg}" if looks_like_id else arg)
+        expects_value = known.get(arg, False)
+    return rewritten
 
 
 class _Version(argparse.Action):
@@ -159,7 +227,7 @@ class _Version(argparse.Action):
         parser.exit(0)
 
 
-def _common_options(parser: argparse.ArgumentParser, *, top: bool, profile: bool = True) -> None:
+def common_options(parser: argparse.ArgumentParser, *, top: bool, profile: bool = True) -> None:
     # On subcommands the default is SUPPRESS so `tapgate --api-url X credentials` keeps X.
     default = None if top else argparse.SUPPRESS
     group = parser.add_argument_group("tapgate options")
@@ -209,7 +277,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         description="A FIDO2 security key as the MFA for AWS CLI, SDK and console sessions.",
     )
     parser.add_argument("--version", action=_Version)
-    _common_options(parser, top=True)
+    common_options(parser, top=True)
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=Parser, prog="tapgate"
     )
@@ -220,7 +288,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
             continue
         sub = commands.add_parser(command.name, help=command.help, description=command.help)
         if command.common:
-            _common_options(sub, top=False, profile=command.base_profile)
+            common_options(sub, top=False, profile=command.base_profile)
         module = importlib.import_module(f"tapgate.cli.{command.module}")
         getattr(module, command.configure)(sub)
         if command.run:

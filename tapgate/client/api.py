@@ -175,6 +175,45 @@ class TapgateApi:
             raise ApiResponseError("the API's enrollment answer lacks url, expiresAt or userName")
         return answer
 
+    # -- admin routes (the broker answers 403 to anyone not in its admins list) ----------
+
+    def admin_options(self) -> dict[str, Any]:
+        """Request options for the admin's own keys: the approval of one admin action."""
+        return self.call(v1.ADMIN_OPTIONS.method, v1.ADMIN_OPTIONS.url_path, {})
+
+    def admin_list_credentials(self, user_name: str) -> list[dict[str, Any]]:
+        route = v1.ADMIN_USER_CREDENTIALS
+        items = self.call(route.method, route.url(userName=user_name)).get("credentials")
+        if not isinstance(items, list):
+            raise ApiResponseError("the API's credential list has no 'credentials' array")
+        return [item for item in items if isinstance(item, dict)]
+
+    def admin_revoke(
+        self,
+        user_name: str,
+        credential_id: str | None,
+        *,
+        ceremony_id: str,
+        credential: Mapping[str, Any],
+        reason: str,
+    ) -> list[str]:
+        """Revoke one key, or all keys (``credential_id=None``); the ids revoked."""
+        if credential_id is None:
+            route = v1.ADMIN_USER_CREDENTIALS_REVOKE
+            path = route.url(userName=user_name)
+        else:
+            route = v1.ADMIN_USER_CREDENTIAL_REVOKE
+            path = route.url(userName=user_name, credentialId=credential_id)
+        body = {"ceremonyId": ceremony_id, "credential": dict(credential), "reason": reason}
+        revoked = self.call(route.method, path, body).get("revoked")
+        if not isinstance(revoked, list):
+            raise ApiResponseError("the API's revocation answer has no 'revoked' array")
+        return [str(item) for item in revoked]
+
+    def admin_report(self, *, unused_days: int) -> dict[str, Any]:
+        query = urllib.parse.urlencode({"unusedDays": unused_days})
+        return self.call(v1.ADMIN_REPORT.method, f"{v1.ADMIN_REPORT.url_path}?{query}")
+
     def roles(self) -> list[dict[str, Any]]:
         items = self.call(v1.ROLES.method, v1.ROLES.url_path).get("roles")
         if not isinstance(items, list):

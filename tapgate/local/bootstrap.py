@@ -39,6 +39,13 @@ DEMO_ROLE_NAME = "tapgate-demo-admin"
 # managedPolicyArns of a gated role).
 DEMO_PERMISSIONS_POLICY_NAME = "tapgate-demo-permissions"
 DEMO_USER_NAME = "tapgate-demo"
+# A second (moto) AWS account with a gated role of its own, as a member account's stack
+# (stacks/member_account.py) makes one: its trust policy trusts this account's broker role,
+# and the broker lists it by ARN (cdk.json's externalRoles). Local mode signs in to it too.
+MEMBER_ACCOUNT_ID = "222233334444"
+MEMBER_ROLE_NAME = "tapgate-demo-member-admin"
+# moto's server serves the account a request names in this header (else the caller's).
+MOTO_ACCOUNT_HEADER = "x-moto-account-id"
 SELF_SERVICE_POLICY_NAME = "tapgate-self-service"
 LOCAL_API_ID = "local"
 LOCAL_PARTITION = "aws"  # moto's
@@ -92,6 +99,12 @@ class LocalResources:
     gating_policy_arn: str
     gated_roles: tuple[LocalGatedRole, ...]
     demo_user: DemoUser
+    member_roles: tuple[LocalGatedRole, ...] = ()  # in MEMBER_ACCOUNT_ID
+
+    @property
+    def offered_roles(self) -> tuple[LocalGatedRole, ...]:
+        """Every role the broker offers: this account's and the member account's."""
+        return self.gated_roles + self.member_roles
 
 
 def create_tables(
@@ -168,6 +181,50 @@ def create_gated_role(
     )
 
 
+def account_client(
+    session: boto3.session.Session,
+    service: str,
+    account_id: str,
+    *,
+    endpoint_url: str | None,
+    region: str,
+) -> Any:
+    """A client of moto's server that acts in ``account_id`` (another account than the
+    caller's: what a member account's own administrator would do there)."""
+    client = session.client(service, endpoint_url=endpoint_url, region_name=region)
+
+    def in_account(request: Any, **_: Any) -> None:
+        request.headers[MOTO_ACCOUNT_HEADER] = account_id
+
+    client.meta.events.register_first(f"before-sign.{service}", in_account)
+    return client
+
+
+def create_member_role(
+    iam: Any, *, broker_role_arn: str, allowed_source_identities: tuple[str, ...]
+) -> LocalGatedRole:
+    """In a member account: its own gating policy and one gated role trusting the broker
+    role of the tapgate account, as the member-account stack builds them."""
+    gating_policy_arn = iam.create_policy(
+        PolicyName=GATING_POLICY_NAME,
+        PolicyDocument=json.dumps(gating_policy()),
+        Description="Deny everything unless the session carries tapgate-mfa=webauthn",
+    )["Policy"]["Arn"]
+    permissions_arn = iam.create_policy(
+        PolicyName=DEMO_PERMISSIONS_POLICY_NAME,
+        PolicyDocument=json.dumps(_ALLOW_EVERYTHING),
+        Description="What the demo member-account role may do once tapgate let the session in",
+    )["Policy"]["Arn"]
+    return create_gated_role(
+        iam,
+        name=MEMBER_ROLE_NAME,
+        broker_role_arn=broker_role_arn,
+        allowed_source_identities=allowed_source_identities,
+        managed_policy_arns=(permissions_arn,),
+        gating_policy_arn=gating_policy_arn,
+    )
+
+
 def bootstrap(
     session: boto3.session.Session,
     *,
@@ -221,6 +278,16 @@ def bootstrap(
         ),
     )
 
+    member_roles = (
+        create_member_role(
+            account_client(
+                session, "iam", MEMBER_ACCOUNT_ID, endpoint_url=endpoint_url, region=region
+            ),
+            broker_role_arn=broker_role_arn,
+            allowed_source_identities=(demo_user_name,),
+        ),
+    )
+
     iam.put_role_policy(
         RoleName=BROKER_ROLE_NAME,
         PolicyName=BROKER_POLICY_NAME,
@@ -236,7 +303,7 @@ def bootstrap(
                     identity_role_resource(p, partition=LOCAL_PARTITION, account=account_id)
                     for p in DEFAULT_IDENTITY_ROLES
                 ],
-                gated_role_arns=[r.arn for r in gated_roles],
+                gated_role_arns=[r.arn for r in gated_roles + member_roles],
             )
         ),
     )
@@ -260,6 +327,7 @@ def bootstrap(
         broker_role_arn=broker_role_arn,
         gating_policy_arn=gating_policy_arn,
         gated_roles=gated_roles,
+        member_roles=member_roles,
         demo_user=DemoUser(
             user_name=demo_user_name,
             arn=user["Arn"],
@@ -286,7 +354,7 @@ def broker_environment(
             "maxSessionSeconds": role.max_session_seconds,
             "userVerification": role.user_verification,
         }
-        for role in resources.gated_roles
+        for role in resources.offered_roles
     ]
     return {
         environment.CREDENTIALS_TABLE: resources.credentials_table,

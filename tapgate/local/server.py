@@ -248,7 +248,7 @@ def start_local(
             "rpId": host,
             "origin": api_url,
             "demoUser": resources.demo_user.to_json(),
-            "gatedRoles": [{"arn": role.arn} for role in resources.gated_roles],
+            "gatedRoles": [{"arn": role.arn} for role in resources.offered_roles],
         }
         demo_key_file = None
         if state_file is not None:

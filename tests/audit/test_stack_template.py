@@ -190,3 +190,41 @@ def test_a_non_policy_file_named_on_the_command_line_is_reported(
     (finding,) = json.loads(capsys.readouterr().out)["findings"]
     assert finding["checkId"] == "MFA000"
     assert "neither an IAM policy, a CloudFormation template" in finding["message"]
+
+
+# --- gated roles in another account (the member-account stack) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def member_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Template]:
+    """The member-account stack as StackSets deploys it: gated roles whose trust names the
+    tapgate account's broker role through the BrokerRoleArn parameter (cross-account)."""
+    from stacks.application import MEMBER_STACK_NAME, build_app  # noqa: PLC0415  (jsii)
+    from tests.infrastructure.conftest import no_bundling, organization_context  # noqa: PLC0415
+
+    outdir = tmp_path_factory.mktemp("audit-member")
+    app, _stack = build_app(context=no_bundling(organization_context()), outdir=str(outdir))
+    path = Path(app.synth().get_stack_by_name(MEMBER_STACK_NAME).template_full_path)
+    return path, json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_a_gated_role_trusting_another_accounts_broker_has_no_finding(
+    member_template: tuple[Path, Template], tmp_path: Path
+) -> None:
+    path, template = member_template
+    roles = gated_roles(template)
+    assert roles  # the audit sees gated roles whose principal is the cross-account broker
+    for role in roles.values():
+        assert all(
+            s["Principal"] == {"AWS": {"Ref": "BrokerRoleArn"}} for s in _assume_statements(role)
+        )
+    assert cli.main([str(path), "--format", "json", "--fail-on", "info"]) == 0
+    # the same trust without the tag requirement lets the other account's broker role in
+    # without MFA: a finding
+    mutated = copy.deepcopy(template)
+    for role in gated_roles(mutated).values():
+        for statement in _assume_statements(role):
+            statement["Condition"].pop("StringEquals")
+    loose = tmp_path / "member.template.json"
+    loose.write_text(json.dumps(mutated), encoding="utf-8")
+    assert cli.main([str(loose), "--format", "json", "--fail-on", "info"]) == 1

@@ -181,7 +181,7 @@ DOCUMENTED = {
     "credentials": ["--role", "--duration", "--no-cache", "--min-remaining"],
     "register": ["--nickname"],
     "list": ["--json"],
-    "revoke": ["CREDENTIAL_ID"],
+    "revoke": ["CREDENTIAL_ID", "--credential-id"],
     "console": ["--role", "--stdout", "--region", "--destination"],
     "configure": ["--profile", "--role"],
     "cache": ["clear"],
@@ -269,3 +269,80 @@ def test_top_level_help_documents_the_global_options(capsys: pytest.CaptureFixtu
     assert all(option in out for option in GLOBAL_OPTIONS)
     assert "TAPGATE_API_URL" in out and "tapgate_api_url" in out
     assert "TAPGATE_ALLOW_SOFT_KEY" in out
+
+
+# --- admin commands, and credential ids that start with '-' ---------------------------------
+
+DASH_ID = "-4ybjXYZ_abc"  # base64url of 9 bytes; argparse alone takes it for an option
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["admin"], "required: ACTION"),
+        (["admin", "keys"], "required: --user"),
+        (["admin", "keys", "--user", "a b"], "must be a tapgate user name"),
+        (["admin", "keys", "--user", "x"], "must be a tapgate user name"),
+        (["admin", "revoke", "--user", "bob", "--all"], "required: --reason"),
+        (["admin", "report", "--unused-days", "0"], "between 1 and 3650"),
+        (["admin", "report", "--unused-days", "soon"], "whole number of days"),
+        (["admin", "report", "--format", "xml"], "invalid choice: 'xml'"),
+        (["revoke", DASH_ID, "--credential-id", "abcd"], "give CREDENTIAL_ID once"),
+        (["revoke", "--bogus-option"], "unrecognized arguments: --bogus-option"),
+    ],
+)
+def test_admin_parser_errors_are_one_line(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    line = one_error_line(capsys)
+    assert fragment in line
+    assert line.endswith("--help)")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["admin", "revoke", "--user", "bob", "--reason", "x"], "either CREDENTIAL_ID or --all"),
+        (["admin", "revoke", "--user", "bob", "abcd", "--all", "--reason", "x"], "either"),
+        (["admin", "revoke", "--user", "bob", "--all", "--reason", "  "], "--reason must be 1"),
+        (["admin", "revoke", "--user", "bob", "--all", "--reason", "x" * 257], "1 to 256"),
+        (["admin", "revoke", "--user", "bob", "--all", "--reason", "a\x1bb"], "control"),
+        (["admin", "revoke", "--user", "bob", "-abcd", "--reason", "x"], "not '-abcd'"),
+    ],
+)
+def test_admin_value_errors_are_one_line_before_any_request(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--api-url", "https://a.invalid"]) == 2
+    assert fragment in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["revoke", DASH_ID],
+        ["revoke", "--api-url", "https://a.invalid", DASH_ID],
+        ["revoke", DASH_ID, "--api-url", "https://a.invalid"],
+        ["revoke", "--", DASH_ID],
+        ["revoke", f"--credential-id={DASH_ID}"],
+        ["revoke", "--credential-id", DASH_ID],
+        ["admin", "revoke", "--user", "bob", DASH_ID, "--reason", "-x"],
+        ["admin", "revoke", "--reason", "lost", "--user", "bob", "--", DASH_ID],
+    ],
+)
+def test_a_credential_id_that_starts_with_a_dash_is_an_id(argv: list[str]) -> None:
+    from tapgate.cli.parser import build_parser  # noqa: PLC0415
+
+    args = build_parser(argv).parse_args(argv)
+    assert args.credential_id == DASH_ID
+    if argv[0] == "admin":
+        assert args.reason in ("-x", "lost")
+
+
+def test_revoke_passes_a_dash_id_to_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """Through main: the id reaches the command, which then needs the API (none here)."""
+    assert main(["revoke", DASH_ID]) == 1
+    assert "no tapgate API URL" in one_error_line(capsys)

@@ -761,3 +761,144 @@ def test_console_opens_the_browser_unless_stdout(
     params = parse_qs(urlsplit(opened.read_text()).query)
     assert params["Action"] == ["login"]
     assert params["SigninToken"] == ["token-from-federation"]
+
+
+# --- admin commands (the demo user is local mode's admin) -------------------------------------
+
+
+def _register_forged_user(local: Local, name: str) -> str:
+    """A moto IAM user with a forged key registered over signed HTTP; the key's id."""
+    from botocore.auth import SigV4Auth  # noqa: PLC0415
+    from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+    from botocore.credentials import Credentials  # noqa: PLC0415
+    from fido2.utils import websafe_encode  # noqa: PLC0415
+
+    from tests.support.forge import ForgedKey  # noqa: PLC0415
+
+    iam = boto3.client(
+        "iam",
+        region_name=local.state["region"],
+        endpoint_url=local.handle.aws_endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    iam.create_user(UserName=name)
+    access = iam.create_access_key(UserName=name)["AccessKey"]
+    signer = SigV4Auth(
+        Credentials(access["AccessKeyId"], access["SecretAccessKey"]),
+        "execute-api",
+        local.state["region"],
+    )
+
+    def call(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        request = AWSRequest(
+            method="POST",
+            url=local.api_url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        signer.add_auth(request)
+        sent = urllib.request.Request(
+            request.url, data=request.body, headers=dict(request.headers.items()), method="POST"
+        )
+        with urllib.request.urlopen(sent, timeout=30) as answer:
+            return dict(json.loads(answer.read()))
+
+    key = ForgedKey()
+    options = call("/v1/registration/options", {})
+    call(
+        "/v1/registration/verify",
+        {
+            "ceremonyId": options["ceremonyId"],
+            "credential": key.register(options["publicKey"], local.state["origin"]),
+        },
+    )
+    return websafe_encode(key.credential_id)
+
+
+def test_an_admin_lists_reports_and_revokes_another_users_keys(registered: Local) -> None:
+    key_id = _register_forged_user(registered, "leaver")
+    listed = registered.tapgate("admin", "keys", "--user", "leaver")
+    assert listed.returncode == 0, listed.stderr
+    assert key_id in listed.stdout
+    report = registered.tapgate("admin", "report", "--format", "csv", "--unused-days", "30")
+    assert report.returncode == 0, report.stderr
+    rows = report.stdout.splitlines()
+    assert rows[0] == "userName,credentialId,nickname,aaguid,createdAt,lastUsedAt,unused"
+    assert any(row.startswith(f"leaver,{key_id},") for row in rows[1:])
+    refused = registered.tapgate(
+        "admin",
+        "revoke",
+        "--user",
+        "leaver",
+        "--all",
+        "--reason",
+        "  ",
+        "--authenticator",
+        f"soft:{registered.key}",
+    )
+    assert_one_line_error(refused, "--reason must be 1 to 256 characters")
+    done = registered.tapgate(
+        "admin",
+        "revoke",
+        "--user",
+        "leaver",
+        "--all",
+        "--reason",
+        "left the company",
+        "--authenticator",
+        f"soft:{registered.key}",
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"Revoked 1 security key(s) of leaver: {key_id}" in done.stdout
+    again = registered.tapgate("admin", "keys", "--user", "leaver")
+    assert "leaver has no registered security key." in again.stdout
+
+
+def test_revoke_takes_a_credential_id_that_starts_with_a_dash(registered: Local) -> None:
+    """argparse alone would call -4ybj... an unknown option; the id reaches the command."""
+    done = registered.tapgate("revoke", "-4ybjXYZ_abc", "--authenticator", f"soft:{registered.key}")
+    assert_one_line_error(done, "no key with id -4ybjXYZ_abc is registered for you")
+
+
+def test_local_mode_signs_in_to_a_gated_role_of_a_second_account(registered: Local) -> None:
+    from tapgate.local.bootstrap import MEMBER_ACCOUNT_ID, MEMBER_ROLE_NAME  # noqa: PLC0415
+
+    member_role = f"arn:aws:iam::{MEMBER_ACCOUNT_ID}:role/{MEMBER_ROLE_NAME}"
+    assert {"arn": member_role} in registered.state["gatedRoles"]
+    done = registered.tapgate(
+        "credentials",
+        "--role",
+        member_role,
+        "--no-cache",
+        "--authenticator",
+        f"soft:{registered.key}",
+    )
+    assert done.returncode == 0, done.stderr
+    issued = json.loads(done.stdout)
+    identity = boto3.client(
+        "sts",
+        region_name=registered.state["region"],
+        endpoint_url=registered.handle.aws_endpoint_url,
+        aws_access_key_id=issued["AccessKeyId"],
+        aws_secret_access_key=issued["SecretAccessKey"],
+        aws_session_token=issued["SessionToken"],
+    ).get_caller_identity()
+    assert identity["Account"] == MEMBER_ACCOUNT_ID
+    assert f":assumed-role/{MEMBER_ROLE_NAME}/" in identity["Arn"]
+
+
+def test_the_report_reads_the_gated_roles_trust_with_the_admins_identity(
+    registered: Local,
+) -> None:
+    from tapgate.local.bootstrap import MEMBER_ACCOUNT_ID  # noqa: PLC0415
+
+    done = registered.tapgate("admin", "report", "--trust", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    trust = json.loads(done.stdout)["trust"]
+    # the demo role names the demo user, who has a key: nobody is missing one
+    assert trust["allowedWithoutKey"] == []
+    # the member account's role is not readable with the tapgate account's identity
+    assert [r["roleArn"].split(":")[4] for r in trust["unreadableRoles"]] == [MEMBER_ACCOUNT_ID]
+    csv_too = registered.tapgate("admin", "report", "--trust", "--format", "csv")
+    assert_one_line_error(csv_too, "--trust")

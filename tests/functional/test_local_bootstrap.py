@@ -125,7 +125,7 @@ def test_the_broker_role_is_for_lambda_and_may_assume_only_the_gated_roles(local
     sts_statement = next(
         s for s in document["PolicyDocument"]["Statement"] if "sts:AssumeRole" in s["Action"]
     )
-    assert sts_statement["Resource"] == [r.arn for r in local.resources.gated_roles]
+    assert sts_statement["Resource"] == [r.arn for r in local.resources.offered_roles]
     iam_statement = next(
         s for s in document["PolicyDocument"]["Statement"] if "iam:GetRole" in s["Action"]
     )
@@ -163,6 +163,33 @@ def test_the_demo_role_is_gated_and_trusts_only_the_broker_with_tags(local, sess
     assert tags == [{"Key": "tapgate-gated", "Value": "true"}]
 
 
+def test_the_member_accounts_role_trusts_the_broker_across_accounts(local, session):
+    """A second moto account's gated role, as the member-account stack makes one."""
+    from tapgate.local.bootstrap import (  # noqa: PLC0415
+        MEMBER_ACCOUNT_ID,
+        MEMBER_ROLE_NAME,
+        account_client,
+    )
+
+    iam = account_client(
+        session, "iam", MEMBER_ACCOUNT_ID, endpoint_url=local.aws_endpoint_url, region="us-east-1"
+    )
+    role = iam.get_role(RoleName=MEMBER_ROLE_NAME)["Role"]
+    assert role["Arn"] == f"arn:aws:iam::{MEMBER_ACCOUNT_ID}:role/{MEMBER_ROLE_NAME}"
+    assert [r.arn for r in local.resources.member_roles] == [role["Arn"]]
+    assert role["AssumeRolePolicyDocument"] == gated_role_trust_policy(
+        broker_role_arn=local.resources.broker_role_arn,
+        allowed_source_identities=["tapgate-demo"],
+    )
+    attached = iam.list_attached_role_policies(RoleName=MEMBER_ROLE_NAME)["AttachedPolicies"]
+    assert f"arn:aws:iam::{MEMBER_ACCOUNT_ID}:policy/{GATING_POLICY_NAME}" in {
+        p["PolicyArn"] for p in attached
+    }
+    # not in the tapgate account
+    with pytest.raises(client(session, local, "iam").exceptions.NoSuchEntityException):
+        client(session, local, "iam").get_role(RoleName=MEMBER_ROLE_NAME)
+
+
 def test_the_demo_user_keys_identify_the_demo_user(local):
     user = local.resources.demo_user
     sts = boto3.client(
@@ -192,8 +219,9 @@ def test_the_broker_environment_parses_as_settings(local):
     assert settings.rp_id == "localhost"
     assert settings.origins == ("http://localhost:8080",)
     assert settings.admins == ("tapgate-demo",)
-    (role,) = settings.roles
+    role, member_role = settings.roles
     assert role.arn == local.resources.gated_roles[0].arn
+    assert member_role.arn == local.resources.member_roles[0].arn
     assert role.max_session_seconds == 3600
     assert role.user_verification is UserVerification.PREFERRED
     assert env["AWS_ENDPOINT_URL"] == local.aws_endpoint_url
@@ -284,7 +312,7 @@ def test_the_state_file_is_the_documented_shape_and_private(local):
             "accessKeyId": user.access_key_id,
             "secretAccessKey": user.secret_access_key,
         },
-        "gatedRoles": [{"arn": local.resources.gated_roles[0].arn}],
+        "gatedRoles": [{"arn": r.arn} for r in local.resources.offered_roles],
     }
     assert state["apiUrl"].startswith("http://localhost:")
     assert not state["apiUrl"].endswith("/v1")
@@ -296,7 +324,7 @@ def test_the_gateway_serves_the_real_handler(local):
     status, config = fetch(local.api_url + "/v1/config")
     assert status == 200
     assert config["rpId"] == "localhost"
-    assert [r["arn"] for r in config["roles"]] == [r.arn for r in local.resources.gated_roles]
+    assert [r["arn"] for r in config["roles"]] == [r.arn for r in local.resources.offered_roles]
 
 
 def test_the_gateway_checks_signatures_against_moto_keys(local):

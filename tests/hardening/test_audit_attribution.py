@@ -139,3 +139,48 @@ def test_enrollment_records_carry_who_issued_and_who_used_the_link(harness: Harn
     enrolled = only(harness, "register", "success")
     assert facts(enrolled) == ("bob", "anonymous", SOURCE_IP)
     assert enrolled["issuedBy"]["S"] == harness.user_arn("root")
+
+
+def admin_approval(h: Harness, key: ForgedKey) -> dict[str, Any]:
+    options = h.call("POST", "/admin/options", body={}, user_arn=h.user_arn("root"))
+    assert options.status == 200, options.body
+    return {
+        "ceremonyId": options.body["ceremonyId"],
+        "credential": key.assertion(options.body["publicKey"], ORIGIN),
+    }
+
+
+def test_an_admin_revocation_is_filed_under_the_user_with_the_admins_reason(harness: Harness):
+    """Over the DynamoDB adapter: a key revoked by an admin while a sign-in with it was open;
+    the late answer is refused as a removed key, not reported as a possible clone."""
+    root_key, key = ForgedKey(), ForgedKey()
+    register_forged(harness, "root", root_key)
+    register_forged(harness, "alice", key)
+    alice = harness.user_arn("alice")
+    options = harness.call(
+        "POST", "/authentication/options", body={"roleArn": GATED_ROLE}, user_arn=alice
+    )
+    early = key.assertion(options.body["publicKey"], ORIGIN)
+    revoked = harness.call(
+        "DELETE",
+        "/admin/users/alice/credentials",
+        body={**admin_approval(harness, root_key), "reason": "left the company"},
+        user_arn=harness.user_arn("root"),
+    )
+    assert revoked.status == 200, revoked.body
+    assert revoked.body == {"userName": "alice", "revoked": [websafe_encode(key.credential_id)]}
+    record = only(harness, "revoke", "success")
+    assert facts(record) == ("alice", harness.user_arn("root"), SOURCE_IP)
+    assert record["adminAction"]["S"] == "revoke-all"
+    assert record["adminReason"]["S"] == "left the company"
+    assert record["credentialId"]["S"] == websafe_encode(key.credential_id)
+    late = harness.call(
+        "POST",
+        "/authentication/verify",
+        body={"ceremonyId": options.body["ceremonyId"], "credential": early, "roleArn": GATED_ROLE},
+        user_arn=alice,
+    )
+    assert late.status == 401
+    refused = only(harness, "authenticate", "failure")
+    assert "removed" in refused["reason"]["S"] and "clone" not in refused["reason"]["S"]
+    assert harness.assume_role_calls == []

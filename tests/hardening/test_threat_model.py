@@ -466,3 +466,77 @@ def test_a_page_on_another_host_cannot_reach_the_local_api(local):
         "GET", "/v1/config", headers={"Host": "attacker.example"}, sign=False
     )
     problem(reply, 403)
+
+
+# -- "A stolen admin session without the admin's key can revoke nothing" ------------------
+
+
+def demo_admin(local: LocalHandle) -> Client:
+    """Local mode's demo user, the one configured admin."""
+    user = local.state["demoUser"]
+    return Client(local.api_url, Credentials(user["accessKeyId"], user["secretAccessKey"]))
+
+
+def admin_approval(admin: Client, key: ForgedKey, local: LocalHandle) -> dict[str, Any]:
+    options = admin.call("POST", "/v1/admin/options", {})
+    assert options.status == 200, options.body
+    return {
+        "ceremonyId": options.body["ceremonyId"],
+        "credential": key.assertion(options.body["publicKey"], origin(local)),
+    }
+
+
+def test_an_admin_revokes_all_of_a_users_keys_and_their_next_sign_in_fails(local):
+    admin, admin_key = demo_admin(local), ForgedKey()
+    assert register(admin, admin_key, local).status == 201
+    user, key = with_key(local, "leaver")
+    second = ForgedKey()
+    assert register(user, second, local, step_up=key).status == 201
+    name = user.arn.rsplit("/", 1)[1]
+    path = f"/v1/admin/users/{name}/credentials"
+    # non-admins (the user, and a stranger with a key) get 403 on every admin route
+    stranger, _ = with_key(local, "stranger")
+    for client in (user, stranger):
+        for method, route, body in (
+            ("POST", "/v1/admin/options", {}),
+            ("GET", path, None),
+            ("DELETE", path, {"ceremonyId": "A" * 32, "credential": {}, "reason": "x"}),
+            (
+                "DELETE",
+                f"{path}/{websafe_encode(key.credential_id)}",
+                {"ceremonyId": "A" * 32, "credential": {}, "reason": "x"},
+            ),
+            ("GET", "/v1/admin/report", None),
+        ):
+            problem(client.call(method, route, body), 403)
+    # the admin's session with another key's answer revokes nothing
+    stolen = admin.call(
+        "DELETE", path, {**admin_approval(admin, ForgedKey(), local), "reason": "x"}
+    )
+    problem(stolen, 401)
+    assert len(admin.call("GET", path).body["credentials"]) == 2
+    # begun before the revocation, finished after: refused
+    options = user.call("POST", "/v1/authentication/options", {"roleArn": gated_role(local)})
+    early = key.assertion(options.body["publicKey"], origin(local))
+    revoked = admin.call(
+        "DELETE", path, {**admin_approval(admin, admin_key, local), "reason": "left the company"}
+    )
+    assert revoked.status == 200, revoked.body
+    assert sorted(revoked.body["revoked"]) == sorted(
+        websafe_encode(k.credential_id) for k in (key, second)
+    )
+    assert admin.call("GET", path).body["credentials"] == []
+    late = user.call(
+        "POST",
+        "/v1/authentication/verify",
+        {
+            "ceremonyId": options.body["ceremonyId"],
+            "credential": early,
+            "roleArn": gated_role(local),
+        },
+    )
+    problem(late, 401)
+    problem(user.call("POST", "/v1/authentication/options", {"roleArn": gated_role(local)}), 404)
+    report = admin.call("GET", "/v1/admin/report?unusedDays=1")
+    assert report.status == 200, report.body
+    assert name not in {u["userName"] for u in report.body["users"]}

@@ -28,6 +28,8 @@ CEREMONY_ANSWER_ROUTES = {
     ("POST", "/passkey/verify"),
     ("POST", "/passkey/credentials/list"),
     ("DELETE", "/passkey/credentials/{credentialId}"),
+    ("DELETE", "/admin/users/{userName}/credentials"),
+    ("DELETE", "/admin/users/{userName}/credentials/{credentialId}"),
 }
 
 

@@ -125,7 +125,8 @@ def _local_context(resources: LocalResources) -> dict[str, Any]:
         }
         for role in resources.gated_roles
     ]
-    context["externalRoles"] = []
+    # The member account's role: another account's role, listed by ARN as cdk.json does.
+    context["externalRoles"] = [{"arn": r.arn, "name": r.name} for r in resources.member_roles]
     return no_bundling(context)
 
 

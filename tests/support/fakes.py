@@ -61,6 +61,10 @@ class MemoryCredentials:
     def find_by_id(self, credential_id: bytes) -> list[StoredCredential]:
         return [c for (_, cid), c in self.items.items() if cid == credential_id]
 
+    def all_keys(self) -> list[StoredCredential]:
+        with self._lock:
+            return list(self.items.values())
+
     def add(
         self,
         credential: StoredCredential,
@@ -104,14 +108,16 @@ class MemoryCredentials:
         credential_id: bytes,
         *,
         key_set: KeySetPin,
-        step_up: CounterAdvance,
+        step_up: CounterAdvance | None,
         audit: AuditRecord | None = None,
     ) -> None:
         with self._lock:
             if (user_name, credential_id) not in self.items:
                 raise NotFoundError("No such credential.")
             self._check_version(user_name, key_set)
-            if not (step_up.user_name == user_name and step_up.credential_id == credential_id):
+            if step_up is None:
+                pass
+            elif not (step_up.user_name == user_name and step_up.credential_id == credential_id):
                 self._check_advance(step_up)
                 self._advance(step_up)
             else:
@@ -128,7 +134,7 @@ class MemoryCredentials:
     def _check_advance(self, advance: CounterAdvance) -> None:
         current = self.items.get((advance.user_name, advance.credential_id))
         if current is None:
-            raise CeremonyFailedError("removed key")
+            raise CeremonyFailedError("key removed since the ceremony began (revoked)")
         both_zero = advance.old == 0 and advance.new == 0
         if not (current.sign_count < advance.new or (both_zero and current.sign_count == 0)):
             raise CeremonyFailedError("counter did not advance in the store")
@@ -255,6 +261,7 @@ class MemoryDeployment:
     rp_id: str = "localhost"
     origin: str = "http://localhost:8080"
     role_arn: str = "arn:aws:iam::123456789012:role/tapgate-test-admin"
+    admins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.enrollments = MemoryEnrollments()
@@ -269,6 +276,7 @@ class MemoryDeployment:
                 rp_name="tapgate",
                 origins=(self.origin,),
                 roles=(RoleConfig(arn=self.role_arn, name="admin"),),
+                admins=self.admins,
             ),
             credentials=self.credentials,
             ceremonies=self.ceremonies,

@@ -16,6 +16,7 @@ import pytest
 from tapgate.local.routes import THROTTLED_PREFIXES, RouteAuth, route_auth
 from tapgate_contract import federation, limits, policies, signals, tables, tags
 from tapgate_contract.routes import (
+    CREDENTIAL_DELETE,
     ROUTES,
     STAGE_PREFIX,
     WHY_PASSKEY_ASSERTION,
@@ -122,7 +123,7 @@ def test_match_picks_routes_as_api_gateway_does(
 
 
 def test_urls_and_resolver_paths_of_a_parameterized_route() -> None:
-    (delete,) = (r for r in ROUTES if r.method == "DELETE" and r.auth is Auth.SIGV4)
+    delete = CREDENTIAL_DELETE
     assert delete.url(credentialId="a/b c") == "/v1/credentials/a%2Fb%20c"
     assert delete.resolver_path == "/credentials/<credential_id>"
     (static,) = (r for r in ROUTES if "{proxy+}" in r.path)

@@ -1,7 +1,8 @@
 """HTTP API v1 routes on Powertools' resolver. Thin: parse, call the Broker, shape JSON.
 
-``build_app`` wires three groups: the SigV4 routes here, the unsigned enrollment-token
-and passkey routes (``public_routes``) and the web page (``pages``), then one error map.
+``build_app`` wires four groups: the SigV4 routes here, the admin routes
+(``admin_routes``), the unsigned enrollment-token and passkey routes (``public_routes``) and
+the web page (``pages``), then one error map.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as Rout
 from aws_lambda_powertools.metrics import Metrics
 
 from tapgate_broker.api import requests
+from tapgate_broker.api.admin_routes import add_admin_routes
 from tapgate_broker.api.kit import (
     RouteKit,
     credential_summary,
@@ -41,6 +43,7 @@ def build_app(get_broker: Callable[[], Broker], *, metrics: Metrics | None = Non
     app = APIGatewayRestResolver(strip_prefixes=[v1.STAGE_PREFIX])
     kit = RouteKit(app=app, get_broker=get_broker, metrics=metrics)
     add_signed_routes(kit)
+    add_admin_routes(kit)
     add_public_routes(kit)
     add_page_routes(app)
     add_error_handlers(app)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fido2.utils import websafe_encode
 
@@ -35,6 +35,7 @@ class Attempt:
     credential_id: bytes = b""
     role_arn: str = ""
     written: bool = False  # the success record went into a store's transaction
+    extra: Mapping[str, str] = field(default_factory=dict)  # on every record of the attempt
 
 
 class Auditor:
@@ -53,9 +54,15 @@ class Auditor:
         caller: Caller,
         credential_id: bytes = b"",
         role_arn: str = "",
+        extra: Mapping[str, str] | None = None,
     ) -> Iterator[Attempt]:
         attempt = Attempt(
-            event=event, caller=caller, user=user, credential_id=credential_id, role_arn=role_arn
+            event=event,
+            caller=caller,
+            user=user,
+            credential_id=credential_id,
+            role_arn=role_arn,
+            extra=dict(extra or {}),
         )
         try:
             yield attempt
@@ -109,5 +116,5 @@ class Auditor:
             source_ip=caller.source_ip,
             user_agent=caller.user_agent[:MAX_TEXT],
             reason=reason[:MAX_TEXT],
-            extra=dict(extra or {}),
+            extra={**attempt.extra, **(extra or {})},
         )

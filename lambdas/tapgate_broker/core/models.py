@@ -18,6 +18,7 @@ class CeremonyKind(enum.StrEnum):
     REGISTRATION = "registration"
     AUTHENTICATION = "authentication"
     MANAGE = "manage"  # a fresh assertion to revoke a key
+    ADMIN = "admin"  # a fresh assertion from an admin's own key approving one admin action
 
 
 class Via(enum.StrEnum):

@@ -52,6 +52,9 @@ class CredentialStore(Protocol):
 
     def find_by_id(self, credential_id: bytes) -> list[StoredCredential]: ...
 
+    def all_keys(self) -> list[StoredCredential]:
+        """Every user's keys, for the admin inventory: queries by key, never a scan."""
+
     def add(
         self,
         credential: StoredCredential,
@@ -85,14 +88,16 @@ class CredentialStore(Protocol):
         credential_id: bytes,
         *,
         key_set: KeySetPin,
-        step_up: CounterAdvance,
+        step_up: CounterAdvance | None,
         audit: AuditRecord | None = None,
     ) -> None:
         """Remove a key, move the key set to its next version, advance the approving key's
-        counter, write the audit record: atomically.
+        counter (``None``: an admin's revoke-all whose approval moved in an earlier write),
+        write the audit record: atomically.
 
-        Raises NotFoundError if the key does not exist and KeySetChangedError if the key
-        set is no longer at ``key_set.version``.
+        Raises NotFoundError if the key does not exist, KeySetChangedError if the key
+        set is no longer at ``key_set.version`` and CeremonyFailedError if the approving
+        key's counter moved or the key is gone.
         """
 
 

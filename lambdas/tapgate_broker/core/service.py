@@ -4,8 +4,9 @@ Ceremonies are stateless here: ``*_options`` store the fido2 state in the ceremo
 ``*_verify`` consume it exactly once. The use cases are modules, each taking only the ports
 it needs: ``registration`` (and ``enrollment`` for links), ``sign_in`` (request options and
 sign-in), ``key_management`` (list and remove), around ``assertions`` (the verify path) and
-``audit`` (one writer of success and failure records). ``Broker`` wires them from one
-configuration and keeps the method names the routes, local mode and the tests call.
+``audit`` (one writer of success and failure records); ``admin`` holds the admin routes'
+use cases. ``Broker`` wires them from one configuration and keeps the method names the
+routes, local mode and the tests call.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from tapgate_broker.core import identity, webauthn
+from tapgate_broker.core.admin import AdminDesk
 from tapgate_broker.core.assertions import AssertionVerifier
 from tapgate_broker.core.audit import Auditor
 from tapgate_broker.core.ceremonies import CeremonyPorts, OptionsResult
@@ -136,6 +138,16 @@ class Broker:
         self.list_credentials = self.keys.own_keys
         self.passkey_credentials = self.keys.passkey_keys
         self.delete_credential = self.keys.delete
+        self.admin = AdminDesk(
+            server=server,
+            credentials=credentials,
+            ceremonies=ceremonies,
+            verifier=verifier,
+            auditor=auditor,
+            clock=clock,
+            admins=config.admins,
+            ceremony_ttl_seconds=config.ceremony_ttl_seconds,
+        )
 
     # -- queries ---------------------------------------------------------------
 

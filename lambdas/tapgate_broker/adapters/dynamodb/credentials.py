@@ -195,18 +195,28 @@ class DynamoCredentialStore:
             raise dependency_error(exc, service="dynamodb") from exc
 
     def advance_counter(self, advance: CounterAdvance, *, audit: AuditRecord) -> None:
-        """One transaction: the counter's conditional move and the audit record."""
-        self._transact(
-            [
-                {"Update": self._counter_update(advance)},
-                {"Put": self._audit_log.put_request(audit)},
-            ],
-            [
-                CeremonyFailedError(
-                    "sign counter did not advance in the store (race, clone or removed key)"
-                )
-            ],
-        )
+        """One transaction: the counter's conditional move and the audit record. A failed
+        condition says whether the key is gone (revoked since the ceremony began: not a
+        possible clone) or its counter did not advance (a race or a clone)."""
+        update = {**self._counter_update(advance), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        try:
+            self._client.transact_write_items(
+                TransactItems=[{"Update": update}, {"Put": self._audit_log.put_request(audit)}]
+            )
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons") or []
+                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                    if not reasons[0].get("Item"):
+                        raise CeremonyFailedError(
+                            "key removed since the ceremony began (revoked)"
+                        ) from exc
+                    raise CeremonyFailedError(
+                        "sign counter did not advance in the store (race or clone)"
+                    ) from exc
+            raise dependency_error(exc, service="dynamodb") from exc
+        except BotoCoreError as exc:
+            raise dependency_error(exc, service="dynamodb") from exc
 
     def delete(
         self,
@@ -214,11 +224,11 @@ class DynamoCredentialStore:
         credential_id: bytes,
         *,
         key_set: KeySetPin,
-        step_up: CounterAdvance,
+        step_up: CounterAdvance | None,
         audit: AuditRecord | None = None,
     ) -> None:
         """One transaction: the key, its id guard, the key set's next version, the approving
-        key's counter, the audit."""
+        key's counter (when given), the audit."""
         key = _credential_key(user_name, credential_id)
         guard = {
             "Delete": {
@@ -229,7 +239,22 @@ class DynamoCredentialStore:
                 "ExpressionAttributeValues": {":owner": {"S": user_name}},
             }
         }
-        if step_up.credential_id == credential_id and step_up.user_name == user_name:
+        if step_up is None:
+            items = [
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "ConditionExpression": f"attribute_exists({CREDENTIAL_ID})",
+                    }
+                },
+                guard,
+            ]
+            failures: list[TapgateError] = [
+                NotFoundError("No such credential."),
+                NotFoundError("No such credential."),
+            ]
+        elif step_up.credential_id == credential_id and step_up.user_name == user_name:
             # The key approves its own removal: its delete carries the counter condition.
             condition, values = _counter_condition(step_up)
             items = [
@@ -243,7 +268,7 @@ class DynamoCredentialStore:
                 },
                 guard,
             ]
-            failures: list[TapgateError] = [
+            failures = [
                 CeremonyFailedError("key removed or counter did not advance"),
                 NotFoundError("No such credential."),
             ]
@@ -269,6 +294,23 @@ class DynamoCredentialStore:
         if audit is not None:
             items.append({"Put": self._audit_log.put_request(audit)})
         self._transact(items, failures)
+
+    def all_keys(self) -> list[StoredCredential]:
+        """Every key: the id guards' partition names each key's owner, then one query per
+        owner (a consistent read of that user's key set)."""
+        owners = sorted(
+            {
+                item["owner"]["S"]
+                for item in self._query(
+                    KeyConditionExpression=f"{USER_NAME} = :u",
+                    ExpressionAttributeValues={":u": {"S": GUARD_USER}},
+                    ProjectionExpression="#owner",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                )
+                if "owner" in item
+            }
+        )
+        return [key for owner in owners for key in self.key_set(owner).keys]
 
     def _counter_update(self, advance: CounterAdvance) -> dict[str, Any]:
         condition, values = _counter_condition(advance)
