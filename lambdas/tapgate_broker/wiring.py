@@ -8,6 +8,7 @@ import time
 import boto3
 from botocore.config import Config
 
+from tapgate_broker.adapters.audit_reader import DynamoAuditReader
 from tapgate_broker.adapters.dynamodb import (
     DynamoAuditLog,
     DynamoCeremonyStore,
@@ -49,6 +50,7 @@ def build_broker(
             origins=settings.origins,
             roles=settings.roles,
             ceremony_ttl_seconds=settings.ceremony_ttl_seconds,
+            audit_retention_days=settings.audit_retention_days,
             admins=settings.admins,
             enrollment_ttl_seconds=settings.enrollment_ttl_seconds,
             identity_roles=settings.identity_roles,
@@ -68,6 +70,7 @@ def build_broker(
         audit=audit,
         issuer=StsRoleIssuer(sts),
         role_directory=IamRoleDirectory(iam),
+        audit_reader=DynamoAuditReader(dynamodb, table_name=settings.audit_table),
         clock=clock or time.time,
     )
 

@@ -192,6 +192,8 @@ PASSKEY_CREDENTIAL_DELETE = Route(
     why_public=WHY_PASSKEY_ASSERTION,
     body_model=CEREMONY_ANSWER,
 )
+# The audit trail: an admin reads everyone's events, any other caller only their own.
+ADMIN_EVENTS = Route("GET", "/admin/events", Auth.SIGV4)
 CONFIG = Route("GET", "/config", Auth.PUBLIC, why_public=WHY_CONFIG)
 PAGE = Route("GET", "/", Auth.PUBLIC, why_public=WHY_PAGE)
 ENROLL_PAGE = Route("GET", "/enroll", Auth.PUBLIC, why_public=WHY_PAGE)
@@ -214,6 +216,7 @@ ROUTES: tuple[Route, ...] = (
     PASSKEY_VERIFY,
     PASSKEY_CREDENTIALS_LIST,
     PASSKEY_CREDENTIAL_DELETE,
+    ADMIN_EVENTS,
     CONFIG,
     PAGE,
     ENROLL_PAGE,

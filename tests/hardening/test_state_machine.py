@@ -136,6 +136,7 @@ class BrokerMachine(RuleBasedStateMachine):
             enrollments=self.links_store,
             console=MemoryConsole(),
             role_directory=MemoryRoles(),
+            audit_reader=self.audit,
             clock=self.clock,
         )
         self.pool = [ForgedKey() for _ in range(POOL)]

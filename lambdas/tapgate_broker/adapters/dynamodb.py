@@ -59,6 +59,7 @@ from tapgate_broker.core.models import (
 from tapgate_broker.core.ports import CounterAdvance, TokenUse
 from tapgate_contract.tables import (
     AUDIT_AT,
+    AUDIT_DAY,
     CEREMONY_ID,
     CREDENTIAL_ID,
     CREDENTIAL_ID_INDEX,
@@ -441,7 +442,8 @@ class DynamoEnrollmentStore:
 
 
 class DynamoAuditLog:
-    """Audit table: PK userName, SK at (ISO time + random suffix); TTL expiresAt."""
+    """Audit table: PK userName, SK at (ISO time + random suffix); TTL expiresAt; the day
+    (``at``'s first ten characters) for the day index (``adapters/audit_reader`` reads)."""
 
     def __init__(self, client: Any, *, table_name: str, retention_days: int) -> None:
         self._client = client
@@ -460,6 +462,7 @@ class DynamoAuditLog:
         item: Item = {
             USER_NAME: {"S": record.user_name},
             AUDIT_AT: {"S": f"{record.at}#{_random_suffix()}"},
+            AUDIT_DAY: {"S": record.at[:10]},
             "event": {"S": record.event},
             "outcome": {"S": record.outcome},
             "callerArn": {"S": record.caller_arn},
@@ -471,8 +474,11 @@ class DynamoAuditLog:
             "sourceIp": record.source_ip,
             "userAgent": record.user_agent,
             "reason": record.reason,
+            "nickname": record.nickname,
         }
         item.update({k: {"S": v} for k, v in optional.items() if v})
+        if record.session_seconds is not None:
+            item["sessionSeconds"] = {"N": str(record.session_seconds)}
         item.update({k: {"S": v} for k, v in record.extra.items() if v and k not in item})
         return {"TableName": self._table, "Item": item}
 
@@ -549,6 +555,7 @@ def _ceremony_to_item(c: Ceremony) -> Item:
                         "id": {"B": s.credential_id},
                         "data": {"B": s.credential_data},
                         "count": {"N": str(s.sign_count)},
+                        **({"name": {"S": s.nickname}} if s.nickname else {}),
                     }
                 }
                 for s in c.allowed
@@ -588,6 +595,7 @@ def _ceremony_from_item(item: Item) -> Ceremony:
                 credential_id=bytes(s["M"]["id"]["B"]),
                 credential_data=bytes(s["M"]["data"]["B"]),
                 sign_count=int(s["M"]["count"]["N"]),
+                nickname=s["M"].get("name", {}).get("S", ""),
             )
             for s in item.get("allowed", {}).get("L", [])
         ),

@@ -40,6 +40,7 @@ from tapgate_broker.core.errors import (
     NotFoundError,
     TapgateError,
 )
+from tapgate_broker.core.events import EventPage, EventReader
 from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, Principal
 from tapgate_broker.core.key_material import check_public_key
 from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER, key_cap_detail
@@ -62,6 +63,7 @@ from tapgate_broker.core.models import (
 )
 from tapgate_broker.core.ports import (
     AuditLog,
+    AuditReader,
     CeremonyStore,
     Clock,
     ConsoleSignIn,
@@ -134,6 +136,7 @@ class Broker:
         enrollments: EnrollmentStore,
         console: ConsoleSignIn,
         role_directory: RoleDirectory,
+        audit_reader: AuditReader,
         clock: Clock = time.time,
     ) -> None:
         self._config = config
@@ -149,6 +152,13 @@ class Broker:
             rp_id=config.rp_id, rp_name=config.rp_name, origins=config.origins
         )
         self._roles = {role.arn: role for role in config.roles}
+        self._events = EventReader(
+            reader=audit_reader,
+            audit=audit,
+            admins=config.admins,
+            clock=clock,
+            retention_days=config.audit_retention_days,
+        )
 
     # -- queries ---------------------------------------------------------------
 
@@ -159,6 +169,10 @@ class Broker:
     @property
     def rp_id(self) -> str:
         return self._config.rp_id
+
+    def events(self, caller: Caller, params: Mapping[str, str]) -> EventPage:
+        """A page of the audit trail (core/events): everyone's for an admin, else one's own."""
+        return self._events.events(caller, params)
 
     def identify(self, arn: str, principal_id: str | None) -> Principal:
         """The user behind a verified caller (a role session's role is looked up)."""
