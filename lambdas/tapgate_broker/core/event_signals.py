@@ -1,0 +1,165 @@
+"""Which audit records a SIEM hears about: EventBridge events derived from the audit trail.
+
+An event is sent after its audit record is written (a key's registration or revocation:
+after its transaction committed), never instead of it: the audit table stays the record of
+truth, and a failed emission (the sink logs and counts it) never fails the request. The
+broker's use cases do not know about the bus: ``wiring`` wraps its audit log and credential
+store in ``SignallingAuditLog`` and ``SignallingCredentials``, the two places a record is
+written.
+
+* a key registered (ok) → ``Credential Registered``; a key revoked (ok) → ``Credential
+  Revoked``;
+* a ceremony refused → ``Ceremony Refused`` with its reason; a sign counter that did not
+  advance also → ``Counter Regression`` (a possible cloned key);
+* an admin action → ``Admin Action`` (``SignalEmitter.admin_action``, for the admin routes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapgate_broker.core.models import AuditRecord, KeySet, KeySetPin, StoredCredential
+from tapgate_broker.core.ports import (
+    AuditLog,
+    CounterAdvance,
+    CredentialStore,
+    Signal,
+    SignalSink,
+    TokenUse,
+)
+from tapgate_contract import audit_events, signals
+
+# The kinds that are ceremonies (a key's assertion or attestation was checked).
+CEREMONY_KINDS = frozenset(
+    {
+        audit_events.REGISTER,
+        audit_events.AUTHENTICATE,
+        audit_events.REVOKE,
+        audit_events.LIST_KEYS,
+    }
+)
+_OK = audit_events.STORED_OUTCOMES[audit_events.OK]
+_REFUSED = audit_events.STORED_OUTCOMES[audit_events.REFUSED]
+
+
+def signals_for(record: AuditRecord) -> list[Signal]:
+    """The events one audit record raises (often none: a sign-in that succeeded raises none)."""
+    detail = event_detail(record)
+    found: list[Signal] = []
+    if record.outcome == _OK and record.event == audit_events.REGISTER:
+        found.append(Signal(signals.CREDENTIAL_REGISTERED_EVENT, detail))
+    elif record.outcome == _OK and record.event == audit_events.REVOKE:
+        found.append(Signal(signals.CREDENTIAL_REVOKED_EVENT, detail))
+    elif record.outcome == _REFUSED and record.event in CEREMONY_KINDS:
+        found.append(Signal(signals.CEREMONY_REFUSED_EVENT, detail))
+        if record.reason == audit_events.COUNTER_REGRESSION:
+            found.append(Signal(signals.COUNTER_REGRESSION_EVENT, detail))
+    return found
+
+
+def event_detail(record: AuditRecord) -> dict[str, Any]:
+    """An event's detail: the audit event's fields (audit_events.FIELDS), nothing more."""
+    stored_to_outcome = {v: k for k, v in audit_events.STORED_OUTCOMES.items()}
+    detail: dict[str, Any] = {
+        "at": record.at,
+        "user": record.user_name,
+        "kind": record.event,
+        "outcome": stored_to_outcome.get(record.outcome, record.outcome),
+        "reason": record.reason,
+        "roleArn": record.role_arn,
+        "sessionSeconds": record.session_seconds,
+        "credentialId": record.credential_id,
+        "nickname": record.nickname,
+        "callerArn": record.caller_arn,
+        "sourceIp": record.source_ip,
+        "userAgent": record.user_agent,
+        "details": dict(record.extra),
+    }
+    return detail
+
+
+class SignalEmitter:
+    """Sends the events of audit records that were written; never raises for the sink."""
+
+    def __init__(self, sink: SignalSink) -> None:
+        self._sink = sink
+
+    def written(self, record: AuditRecord) -> None:
+        """``record`` is in the audit table: tell the bus what it raises, if anything."""
+        found = signals_for(record)
+        if found:
+            self._sink.emit(found)
+
+    def admin_action(self, record: AuditRecord) -> None:
+        """An admin's action (its audit record written): ``Admin Action``, plus what the
+        record raises by itself (an admin's revocation is also ``Credential Revoked``)."""
+        self._sink.emit(
+            [Signal(signals.ADMIN_ACTION_EVENT, event_detail(record)), *signals_for(record)]
+        )
+
+
+class SignallingAuditLog:
+    """An AuditLog that tells the bus about each record once it is written."""
+
+    def __init__(self, inner: AuditLog, emitter: SignalEmitter) -> None:
+        self._inner = inner
+        self._emitter = emitter
+
+    def record(self, record: AuditRecord) -> None:
+        self._inner.record(record)
+        self._emitter.written(record)
+
+
+class SignallingCredentials:
+    """A CredentialStore that tells the bus about the audit record of a key's registration or
+    revocation once the key's transaction (which wrote the record) committed."""
+
+    def __init__(self, inner: CredentialStore, emitter: SignalEmitter) -> None:
+        self._inner = inner
+        self._emitter = emitter
+
+    def list_for_user(self, user_name: str) -> list[StoredCredential]:
+        return self._inner.list_for_user(user_name)
+
+    def key_set(self, user_name: str) -> KeySet:
+        return self._inner.key_set(user_name)
+
+    def find_by_id(self, credential_id: bytes) -> list[StoredCredential]:
+        return self._inner.find_by_id(credential_id)
+
+    def advance_counter(self, advance: CounterAdvance) -> None:
+        self._inner.advance_counter(advance)
+
+    def add(
+        self,
+        credential: StoredCredential,
+        *,
+        key_set: KeySetPin,
+        max_keys: int,
+        step_up: CounterAdvance | None,
+        token: TokenUse | None = None,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        self._inner.add(
+            credential,
+            key_set=key_set,
+            max_keys=max_keys,
+            step_up=step_up,
+            token=token,
+            audit=audit,
+        )
+        if audit is not None:
+            self._emitter.written(audit)
+
+    def delete(
+        self,
+        user_name: str,
+        credential_id: bytes,
+        *,
+        key_set: KeySetPin,
+        step_up: CounterAdvance,
+        audit: AuditRecord | None = None,
+    ) -> None:
+        self._inner.delete(user_name, credential_id, key_set=key_set, step_up=step_up, audit=audit)
+        if audit is not None:
+            self._emitter.written(audit)
