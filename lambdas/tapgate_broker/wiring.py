@@ -23,7 +23,6 @@ from tapgate_broker.adapters.sts import StsRoleIssuer
 from tapgate_broker.core.event_signals import (
     SignalEmitter,
     SignallingAuditLog,
-    SignallingCredentials,
 )
 from tapgate_broker.core.ports import Clock
 from tapgate_broker.core.service import Broker, BrokerConfig
@@ -68,14 +67,11 @@ def build_broker(
             identity_roles=settings.identity_roles,
             max_keys_per_user=settings.max_keys_per_user,
         ),
-        credentials=SignallingCredentials(
-            DynamoCredentialStore(
-                dynamodb,
-                table_name=settings.credentials_table,
-                tokens_table=settings.ceremonies_table,
-                audit_log=audit,
-            ),
-            emitter,
+        credentials=DynamoCredentialStore(
+            dynamodb,
+            table_name=settings.credentials_table,
+            tokens_table=settings.ceremonies_table,
+            audit_log=audit,
         ),
         ceremonies=DynamoCeremonyStore(dynamodb, table_name=settings.ceremonies_table),
         enrollments=DynamoEnrollmentStore(dynamodb, table_name=settings.ceremonies_table),

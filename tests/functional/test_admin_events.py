@@ -106,7 +106,10 @@ def test_the_audit_trail_by_user_by_time_and_page(
         "details",
     }
     assert refused["reason"] == "counter-regression"
-    assert signed_in["roleArn"] == gated_role
+    assert refused["details"] == {"storedCounter": "1", "receivedCounter": "1"}
+    assert (signed_in["roleArn"], signed_in["sessionSeconds"]) == (gated_role, 900)
+    registered = everyone.body["events"][3]
+    assert signed_in["nickname"] == refused["nickname"] == registered["nickname"] == "yubi"
     assert signed_in["sourceIp"] == "192.0.2.10" and signed_in["userAgent"] == "tapgate-tests"
     assert signed_in["callerArn"] == harness.user_arn("alice")
 

@@ -215,6 +215,9 @@ class MemoryAudit:
     def record(self, record: AuditRecord) -> None:
         self.records.append(record)
 
+    def committed(self, record: AuditRecord) -> None:
+        """MemoryCredentials wrote it with the key (``record``)."""
+
     def user_events(
         self, user_name: str, *, filter: EventFilter, limit: int, start: Position | None
     ) -> tuple[list[AuditEvent], Position | None]:

@@ -11,17 +11,13 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tapgate_broker.adapters.event_bus import EventBridgeSignals
+from tapgate_broker.core.audit import Auditor
 from tapgate_broker.core.errors import NotFoundError
-from tapgate_broker.core.event_signals import (
-    SignalEmitter,
-    SignallingAuditLog,
-    SignallingCredentials,
-    signals_for,
-)
-from tapgate_broker.core.models import AuditRecord, KeySetPin
-from tapgate_broker.core.ports import CounterAdvance, Signal
+from tapgate_broker.core.event_signals import SignalEmitter, SignallingAuditLog, signals_for
+from tapgate_broker.core.models import AuditRecord, Caller
+from tapgate_broker.core.ports import Signal
 from tapgate_contract import signals
-from tests.hardening.fakes import MemoryAudit, MemoryCredentials
+from tests.hardening.fakes import MemoryAudit
 
 
 def record(event: str, outcome: str, reason: str = "") -> AuditRecord:
@@ -138,26 +134,32 @@ class RecordingSink:
         self.sent.extend(batch)
 
 
-def test_records_are_signalled_only_once_written() -> None:
+def test_records_are_signalled_once_written_or_committed() -> None:
     sink = RecordingSink()
-    emitter = SignalEmitter(sink)
     audit = MemoryAudit()
-    log = SignallingAuditLog(audit, emitter)
+    log = SignallingAuditLog(audit, SignalEmitter(sink))
     log.record(record("authenticate", "failure", "counter-regression"))
     assert [s.detail_type for s in sink.sent] == ["Ceremony Refused", "Counter Regression"]
     assert len(audit.records) == 1
+    log.committed(record("revoke", "success"))  # a key's transaction wrote it
+    assert sink.sent[-1].detail_type == "Credential Revoked"
 
-    # A revocation whose transaction fails (no such key) raises nothing on the bus.
-    credentials = SignallingCredentials(MemoryCredentials(audit=audit), emitter)
-    with pytest.raises(NotFoundError):
-        credentials.delete(
-            "alice",
-            b"missing",
-            key_set=KeySetPin(version=0, count=0),
-            step_up=CounterAdvance("alice", b"k", old=1, new=2, used_at="now"),
-            audit=record("revoke", "success"),
-        )
-    assert len(sink.sent) == 2
+
+def test_a_key_transaction_that_fails_raises_no_event() -> None:
+    """The auditor tells the log ``committed`` only once the use case's block ended."""
+    sink = RecordingSink()
+    auditor = Auditor(SignallingAuditLog(MemoryAudit(), SignalEmitter(sink)), clock=lambda: 0.0)
+    caller = Caller(user_name="alice", arn="arn:aws:iam::123456789012:user/alice")
+    with pytest.raises(NotFoundError), auditor.attempt("revoke", user="alice", caller=caller) as a:
+        auditor.success_record(a)  # handed to a store whose transaction then fails
+        raise NotFoundError("No such credential.")
+    # Its failure record was written and raised a refusal; no revocation was heard of.
+    assert [(s.detail_type, s.detail["outcome"]) for s in sink.sent] == [
+        ("Ceremony Refused", "refused")
+    ]
+    with auditor.attempt("revoke", user="alice", caller=caller) as a:
+        auditor.success_record(a)
+    assert sink.sent[-1].detail_type == "Credential Revoked"
 
 
 def test_an_admin_action_is_its_own_event_and_what_the_record_raises() -> None:

@@ -456,6 +456,9 @@ class DynamoAuditLog:
         except (ClientError, BotoCoreError) as exc:
             raise dependency_error(exc, service="dynamodb") from exc
 
+    def committed(self, record: AuditRecord) -> None:
+        """Written by the credential store's transaction (``put_request``): nothing to do."""
+
     def put_request(self, record: AuditRecord) -> dict[str, Any]:
         """The PutItem parameters of a record (also used inside other transactions)."""
         at = datetime.strptime(record.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -3,7 +3,8 @@
 ``with auditor.attempt("authenticate", user=..., caller=...) as attempt:`` records the
 failure when the block raises a TapgateError, and the success when it ends, unless the
 block handed the success record to a store (``attempt.success_record()``) to be written in
-the same transaction as the change it attests. A success record whose write fails (a
+the same transaction as the change it attests (the log hears ``committed`` once the block
+ended, so the transaction wrote it). A success record whose write fails (a
 TapgateError from the audit log) is followed by a failure record, so a used ceremony is
 never without a trace. Bugs (any other exception) are not recorded: they surface as such.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fido2.utils import websafe_encode
 
@@ -34,7 +35,11 @@ class Attempt:
     user: str | None
     credential_id: bytes = b""
     role_arn: str = ""
+    nickname: str = ""  # the key's, once known
+    session_seconds: int | None = None  # an issued session's duration, once issued
+    details: dict[str, str] = field(default_factory=dict)  # kind-specific, either outcome
     written: bool = False  # the success record went into a store's transaction
+    handed: AuditRecord | None = None  # that record
 
 
 class Auditor:
@@ -59,10 +64,14 @@ class Auditor:
         )
         try:
             yield attempt
-            if not attempt.written:
+            if attempt.handed is not None:
+                self._log.committed(attempt.handed)  # the store's transaction wrote it
+            elif not attempt.written:
                 self._log.record(self._record(attempt, "success"))
         except TapgateError as exc:
-            self._log.record(self._record(attempt, "failure", reason=exc.reason))
+            self._log.record(
+                self._record(attempt, "failure", reason=exc.reason, extra=exc.audit_facts)
+            )
             raise
 
     def success_record(
@@ -78,7 +87,8 @@ class Auditor:
         stored), not to a failure record of the same attempt.
         """
         attempt.written = True
-        return self._record(attempt, "success", credential_id=credential_id, extra=extra)
+        attempt.handed = self._record(attempt, "success", credential_id=credential_id, extra=extra)
+        return attempt.handed
 
     def record(
         self, event: str, *, user: str, caller: Caller, extra: Mapping[str, str] | None = None
@@ -109,5 +119,7 @@ class Auditor:
             source_ip=caller.source_ip,
             user_agent=caller.user_agent[:MAX_TEXT],
             reason=reason[:MAX_TEXT],
-            extra=dict(extra or {}),
+            session_seconds=attempt.session_seconds,
+            nickname=attempt.nickname,
+            extra={**attempt.details, **(extra or {})},
         )

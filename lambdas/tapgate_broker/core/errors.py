@@ -19,6 +19,11 @@ class TapgateError(Exception):
         self.detail = detail
         self.reason = reason or detail
 
+    @property
+    def audit_facts(self) -> dict[str, str]:
+        """Facts for the audit record's details beside ``reason`` (never for the client)."""
+        return {}
+
 
 class BadRequestError(TapgateError):
     status = 400
@@ -46,6 +51,10 @@ class CounterRegressionError(CeremonyFailedError):
         super().__init__(COUNTER_REGRESSION)
         self.stored = stored
         self.received = received
+
+    @property
+    def audit_facts(self) -> dict[str, str]:
+        return {"storedCounter": str(self.stored), "receivedCounter": str(self.received)}
 
 
 class EnrollmentTokenInvalidError(TapgateError):

@@ -3,9 +3,9 @@
 An event is sent after its audit record is written (a key's registration or revocation:
 after its transaction committed), never instead of it: the audit table stays the record of
 truth, and a failed emission (the sink logs and counts it) never fails the request. The
-broker's use cases do not know about the bus: ``wiring`` wraps its audit log and credential
-store in ``SignallingAuditLog`` and ``SignallingCredentials``, the two places a record is
-written.
+broker's use cases do not know about the bus: ``wiring`` wraps the audit log in
+``SignallingAuditLog``, which hears every record written (``record``) or committed by a
+key's transaction (``committed``, from the one auditor).
 
 * a key registered (ok) → ``Credential Registered``; a key revoked (ok) → ``Credential
   Revoked``;
@@ -18,15 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapgate_broker.core.models import AuditRecord, KeySet, KeySetPin, StoredCredential
-from tapgate_broker.core.ports import (
-    AuditLog,
-    CounterAdvance,
-    CredentialStore,
-    Signal,
-    SignalSink,
-    TokenUse,
-)
+from tapgate_broker.core.models import AuditRecord
+from tapgate_broker.core.ports import AuditLog, Signal, SignalSink
 from tapgate_contract import audit_events, signals
 
 # The kinds that are ceremonies (a key's assertion or attestation was checked).
@@ -109,57 +102,6 @@ class SignallingAuditLog:
         self._inner.record(record)
         self._emitter.written(record)
 
-
-class SignallingCredentials:
-    """A CredentialStore that tells the bus about the audit record of a key's registration or
-    revocation once the key's transaction (which wrote the record) committed."""
-
-    def __init__(self, inner: CredentialStore, emitter: SignalEmitter) -> None:
-        self._inner = inner
-        self._emitter = emitter
-
-    def list_for_user(self, user_name: str) -> list[StoredCredential]:
-        return self._inner.list_for_user(user_name)
-
-    def key_set(self, user_name: str) -> KeySet:
-        return self._inner.key_set(user_name)
-
-    def find_by_id(self, credential_id: bytes) -> list[StoredCredential]:
-        return self._inner.find_by_id(credential_id)
-
-    def advance_counter(self, advance: CounterAdvance) -> None:
-        self._inner.advance_counter(advance)
-
-    def add(
-        self,
-        credential: StoredCredential,
-        *,
-        key_set: KeySetPin,
-        max_keys: int,
-        step_up: CounterAdvance | None,
-        token: TokenUse | None = None,
-        audit: AuditRecord | None = None,
-    ) -> None:
-        self._inner.add(
-            credential,
-            key_set=key_set,
-            max_keys=max_keys,
-            step_up=step_up,
-            token=token,
-            audit=audit,
-        )
-        if audit is not None:
-            self._emitter.written(audit)
-
-    def delete(
-        self,
-        user_name: str,
-        credential_id: bytes,
-        *,
-        key_set: KeySetPin,
-        step_up: CounterAdvance,
-        audit: AuditRecord | None = None,
-    ) -> None:
-        self._inner.delete(user_name, credential_id, key_set=key_set, step_up=step_up, audit=audit)
-        if audit is not None:
-            self._emitter.written(audit)
+    def committed(self, record: AuditRecord) -> None:
+        self._inner.committed(record)
+        self._emitter.written(record)

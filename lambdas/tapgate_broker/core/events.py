@@ -18,11 +18,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from tapgate_broker.core import enrollment
-from tapgate_broker.core.errors import BadRequestError, ForbiddenError, TapgateError
+from tapgate_broker.core.audit import Auditor
+from tapgate_broker.core.errors import BadRequestError, ForbiddenError
 from tapgate_broker.core.models import (
-    ANONYMOUS,
     AuditEvent,
-    AuditRecord,
     Caller,
     EventFilter,
     Position,
@@ -147,7 +146,7 @@ class EventReader:
         retention_days: int = AUDIT_RETENTION_DAYS,
     ) -> None:
         self._reader = reader
-        self._audit = audit
+        self._auditor = Auditor(audit, clock=clock)
         self._admins = admins
         self._clock = clock
         self._retention_days = retention_days
@@ -156,16 +155,12 @@ class EventReader:
         """One page of the events ``params`` ask for, newest first."""
         if caller.user_name is None:
             raise ForbiddenError("This route needs a signed (SigV4) request.")
-        query: EventQuery | None = None
-        try:
+        with self._auditor.attempt(
+            audit_events.EVENTS_QUERY, user=caller.user_name, caller=caller
+        ) as attempt:
             query = parse_query(params, now=self._clock())
-            query = self._authorize(caller, query)
-            page = self._read(query)
-        except TapgateError as exc:
-            self._audit_query(caller, query, outcome=audit_events.REFUSED, reason=exc.reason)
-            raise
-        self._audit_query(caller, query, outcome=audit_events.OK, reason="")
-        return page
+            attempt.details["query"] = _describe(query.filter)
+            return self._read(self._authorize(caller, query))
 
     def _authorize(self, caller: Caller, query: EventQuery) -> EventQuery:
         if enrollment.is_admin(caller.arn, self._admins, role_arn=caller.role_arn):
@@ -232,34 +227,18 @@ class EventReader:
         token = _encode_token(wanted, cursor) if cursor is not None else None
         return EventPage(events=tuple(events), next_token=token)
 
-    def _audit_query(
-        self, caller: Caller, query: EventQuery | None, *, outcome: str, reason: str
-    ) -> None:
-        details: dict[str, str] = {}
-        if query is not None:
-            wanted = query.filter
-            asked = {
-                "user": wanted.user,
-                "role": wanted.role_arn,
-                "kind": wanted.kind,
-                "outcome": wanted.outcome,
-                "since": wanted.since,
-                "until": wanted.until,
-            }
-            details["query"] = " ".join(f"{k}={v}" for k, v in asked.items() if v)[:1024]
-        self._audit.record(
-            AuditRecord(
-                user_name=str(caller.user_name),
-                caller_arn=caller.arn or ANONYMOUS,
-                at=_iso(self._clock()),
-                event=audit_events.EVENTS_QUERY,
-                outcome=audit_events.STORED_OUTCOMES[outcome],
-                source_ip=caller.source_ip,
-                user_agent=caller.user_agent[:512],
-                reason=reason[:512],
-                extra=details,
-            )
-        )
+
+def _describe(wanted: EventFilter) -> str:
+    """The query as asked, for its own audit record."""
+    asked = {
+        "user": wanted.user,
+        "role": wanted.role_arn,
+        "kind": wanted.kind,
+        "outcome": wanted.outcome,
+        "since": wanted.since,
+        "until": wanted.until,
+    }
+    return " ".join(f"{k}={v}" for k, v in asked.items() if v)[:1024]
 
 
 # -- the page token ------------------------------------------------------------------------

@@ -145,6 +145,10 @@ class ConsoleSignIn(Protocol):
 class AuditLog(Protocol):
     def record(self, record: AuditRecord) -> None: ...
 
+    def committed(self, record: AuditRecord) -> None:
+        """``record`` was written by another store's transaction, which has committed (a
+        key's registration or revocation): nothing to write, but it now exists."""
+
 
 @dataclass(frozen=True)
 class Signal:

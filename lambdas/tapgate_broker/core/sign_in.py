@@ -162,6 +162,7 @@ class SignIn:
             else:
                 owner = KeyOwner(user_name=ceremony.user_name, allowed=ceremony.allowed)
             attempt.user = owner.user_name
+            attempt.nickname = owner.nickname_of(credential_id)
             if role.user_verification is UserVerification.REQUIRED:
                 state["user_verification"] = UserVerificationRequirement.REQUIRED
             advance = self._verifier.verify(
@@ -179,6 +180,7 @@ class SignIn:
                 user_verified=response.response.authenticator_data.is_user_verified(),
                 duration_seconds=duration,
             )
+            attempt.session_seconds = duration
             # The success record is written as the attempt ends: if that write fails, the
             # credentials are withheld (503) and a failure record tells the ceremony was used.
         return AuthenticationResult(
