@@ -114,7 +114,9 @@ def parse_time(value: str, *, now: datetime, option: str) -> str:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        utc = moment.astimezone(UTC)
+        fraction = f".{utc.microsecond:06d}" if utc.microsecond else ""
+        return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
     except (OverflowError, ValueError):
         raise UsageError(f"{option} is out of range: {value[:80]!r}") from None
 

@@ -48,6 +48,9 @@ def test_the_query_names_each_filter_and_resolves_times() -> None:
     }
     assert build_query(args(since="7d"), now=NOW) == {"since": "2026-11-25T20:00:00Z"}
     assert build_query(args(since="2026-12-01"), now=NOW) == {"since": "2026-12-01T00:00:00Z"}
+    # A fraction of a second is kept (the API takes microseconds).
+    fine = build_query(args(until="2026-12-01T10:00:00.25+00:00"), now=NOW)
+    assert fine == {"until": "2026-12-01T10:00:00.250000Z"}
 
 
 @pytest.mark.parametrize(

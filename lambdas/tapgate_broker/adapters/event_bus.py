@@ -41,11 +41,8 @@ class EventBridgeSignals:
                 "EventBridge event %s (user %s)",
                 signal.detail_type,
                 signal.detail.get("user"),
-                extra={
-                    "event": signal.detail_type,
-                    "user": signal.detail.get("user"),
-                    "reason": signal.detail.get("reason") or None,
-                },
+                extra={"event": signal.detail_type, "user": signal.detail.get("user")}
+                | ({"reason": signal.detail["reason"]} if signal.detail.get("reason") else {}),
             )
         entries = [
             {
