@@ -26,6 +26,10 @@ EVENTS_QUERY = "events-query"  # reading the audit trail is itself audited
 KINDS = (REGISTER, AUTHENTICATE, REVOKE, LIST_KEYS, ENROLLMENT_ISSUED, EVENTS_QUERY)
 KIND_PATTERN = r"^[a-z][a-z-]{0,31}$"
 
+# The detail an admin action's records carry (its value names the action: revoke,
+# revoke-all, ...): such a record also raises the EventBridge event "Admin Action".
+ADMIN_ACTION = "adminAction"
+
 # The reason of a refused assertion whose sign counter did not advance: a possible clone.
 COUNTER_REGRESSION = "counter-regression"
 

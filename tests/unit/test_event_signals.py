@@ -3,6 +3,7 @@ bus and counts, and that a failing bus never fails the request (fakes, no AWS)."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -163,6 +164,9 @@ def test_a_key_transaction_that_fails_raises_no_event() -> None:
 
 
 def test_an_admin_action_is_its_own_event_and_what_the_record_raises() -> None:
-    sink = RecordingSink()
-    SignalEmitter(sink).admin_action(record("revoke", "success"))
-    assert [s.detail_type for s in sink.sent] == ["Admin Action", "Credential Revoked"]
+    revoked = dataclasses.replace(
+        record("revoke", "success"), extra={"adminAction": "revoke-all", "adminReason": "left"}
+    )
+    assert [s.detail_type for s in signals_for(revoked)] == ["Admin Action", "Credential Revoked"]
+    refused = dataclasses.replace(revoked, outcome="failure", reason="assertion: bad")
+    assert [s.detail_type for s in signals_for(refused)] == ["Admin Action", "Ceremony Refused"]

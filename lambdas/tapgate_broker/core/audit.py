@@ -37,7 +37,7 @@ class Attempt:
     role_arn: str = ""
     nickname: str = ""  # the key's, once known
     session_seconds: int | None = None  # an issued session's duration, once issued
-    details: dict[str, str] = field(default_factory=dict)  # kind-specific, either outcome
+    extra: dict[str, str] = field(default_factory=dict)  # on every record of the attempt
     written: bool = False  # the success record went into a store's transaction
     handed: AuditRecord | None = None  # that record
 
@@ -121,5 +121,5 @@ class Auditor:
             reason=reason[:MAX_TEXT],
             session_seconds=attempt.session_seconds,
             nickname=attempt.nickname,
-            extra={**attempt.details, **(extra or {})},
+            extra={**attempt.extra, **(extra or {})},
         )

@@ -11,7 +11,7 @@ key's transaction (``committed``, from the one auditor).
   Revoked``;
 * a ceremony refused → ``Ceremony Refused`` with its reason; a sign counter that did not
   advance also → ``Counter Regression`` (a possible cloned key);
-* an admin action → ``Admin Action`` (``SignalEmitter.admin_action``, for the admin routes).
+* a record of an admin action (it has the ``adminAction`` detail) → also ``Admin Action``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def signals_for(record: AuditRecord) -> list[Signal]:
     """The events one audit record raises (often none: a sign-in that succeeded raises none)."""
     detail = event_detail(record)
     found: list[Signal] = []
+    if audit_events.ADMIN_ACTION in record.extra:
+        found.append(Signal(signals.ADMIN_ACTION_EVENT, detail))
     if record.outcome == _OK and record.event == audit_events.REGISTER:
         found.append(Signal(signals.CREDENTIAL_REGISTERED_EVENT, detail))
     elif record.outcome == _OK and record.event == audit_events.REVOKE:
@@ -82,13 +84,6 @@ class SignalEmitter:
         found = signals_for(record)
         if found:
             self._sink.emit(found)
-
-    def admin_action(self, record: AuditRecord) -> None:
-        """An admin's action (its audit record written): ``Admin Action``, plus what the
-        record raises by itself (an admin's revocation is also ``Credential Revoked``)."""
-        self._sink.emit(
-            [Signal(signals.ADMIN_ACTION_EVENT, event_detail(record)), *signals_for(record)]
-        )
 
 
 class SignallingAuditLog:

@@ -159,7 +159,7 @@ class EventReader:
             audit_events.EVENTS_QUERY, user=caller.user_name, caller=caller
         ) as attempt:
             query = parse_query(params, now=self._clock())
-            attempt.details["query"] = _describe(query.filter)
+            attempt.extra["query"] = _describe(query.filter)
             return self._read(self._authorize(caller, query))
 
     def _authorize(self, caller: Caller, query: EventQuery) -> EventQuery:
