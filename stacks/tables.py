@@ -47,6 +47,7 @@ def _table(
         table.add_global_secondary_index(
             index_name=index.name,
             partition_key=_string_key(index.partition_key),
+            sort_key=_string_key(index.sort_key) if index.sort_key else None,
             projection_type=dynamodb.ProjectionType(index.projection),
         )
     return table

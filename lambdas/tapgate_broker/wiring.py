@@ -7,20 +7,28 @@ import functools
 import time
 
 import boto3
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
 from botocore.config import Config
 
+from tapgate_broker.adapters.audit_reader import DynamoAuditReader
 from tapgate_broker.adapters.dynamodb import (
     DynamoAuditLog,
     DynamoCeremonyStore,
     DynamoCredentialStore,
     DynamoEnrollmentStore,
 )
+from tapgate_broker.adapters.event_bus import EventBridgeSignals
 from tapgate_broker.adapters.federation import FederationConsoleSignIn
 from tapgate_broker.adapters.iam import IamRoleDirectory
 from tapgate_broker.adapters.sts import StsRoleIssuer
+from tapgate_broker.core.event_signals import (
+    SignalEmitter,
+    SignallingAuditLog,
+)
 from tapgate_broker.core.ports import Clock
 from tapgate_broker.core.service import Broker, BrokerConfig
 from tapgate_broker.settings import Settings
+from tapgate_contract import signals
 
 # Fail fast inside the Lambda's time budget; the client retries on 503.
 _CLIENT_CONFIG = Config(
@@ -43,6 +51,10 @@ def build_broker(
         table_name=settings.audit_table,
         retention_days=settings.audit_retention_days,
     )
+    # The EventBridge client is made with the first event (most requests send none).
+    emitter = SignalEmitter(
+        EventBridgeSignals(lambda: session.client("events", config=_CLIENT_CONFIG), count=count)
+    )
     return Broker(
         config=BrokerConfig(
             **{f.name: getattr(settings, f.name) for f in dataclasses.fields(BrokerConfig)}
@@ -58,11 +70,21 @@ def build_broker(
         console=FederationConsoleSignIn(
             issuer=settings.origins[0], endpoint=settings.federation_url
         ),
-        audit=audit,
+        audit=SignallingAuditLog(audit, emitter),
         issuer=StsRoleIssuer(sts),
         role_directory=IamRoleDirectory(iam),
+        audit_reader=DynamoAuditReader(dynamodb, table_name=settings.audit_table),
         clock=clock or time.time,
     )
+
+
+def count(name: str) -> None:
+    """One of the broker's metrics (tapgate_contract.signals), flushed with the handler's:
+    Powertools' Metrics instances of one namespace share their metric set."""
+    _METRICS.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+_METRICS = Metrics(namespace=signals.METRIC_NAMESPACE, service=signals.SERVICE)
 
 
 @functools.cache

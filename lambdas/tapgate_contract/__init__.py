@@ -17,6 +17,9 @@ module                 what it holds
 ``environment``        the broker's environment variable names
 ``identity``           the default identity roles (whose session names are users)
 ``federation``         the AWS federation (console sign-in) endpoints per partition
+``audit_events``       the audit trail's words: kinds, outcomes, reasons, event fields and
+                       the events route's query parameters and page sizes
+``signals``            CloudWatch metric names and EventBridge source and detail types
 ``policies``           policy builders: gating, self-service, broker, gated-role trust;
                        the shipped JSON documents live in ``policies/`` (package data)
 =====================  ================================================================

@@ -18,7 +18,7 @@ from tapgate_contract import signals
 from tapgate_contract.identity import IDENTITY_CENTER_ROLE_PATH
 from tapgate_contract.routes import ROUTES, Auth, Route
 from tapgate_contract.stage import STAGE
-from tapgate_contract.tables import CREDENTIAL_ID_INDEX
+from tapgate_contract.tables import AUDIT_TIME_INDEX, CREDENTIAL_ID_INDEX
 from tapgate_contract.tags import (
     GATED_ROLE_TAG,
     GATED_ROLE_TAG_VALUE,
@@ -44,7 +44,7 @@ CREDENTIALS_ACTIONS = (
     "dynamodb:ConditionCheckItem",
 )
 CEREMONIES_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem")
-AUDIT_ACTIONS = ("dynamodb:PutItem",)
+AUDIT_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query")  # write records, read a user's
 STS_ACTIONS = ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")
 EVENTS_ACTIONS = ("events:PutEvents",)
 # A role session counts as a user only once GetRole confirmed its role's RoleId and path.
@@ -100,19 +100,20 @@ def broker_statements(
     identity_role_arns: Sequence[str],
     gated_role_arns: Sequence[str],
 ) -> list[dict[str, Any]]:
-    """What the broker may do: its table actions (the credential-id index by its exact ARN,
-    never ``index/*``), putting tapgate's own events on the account's default bus (only its
-    source and detail types, so it cannot pose as another application or an AWS service on
-    the bus a SIEM subscribes to), reading the identity roles (``iam:GetRole``, read-only, on
-    the configured identity-role ARNs and patterns: GetRole on any other role is denied, which
-    the broker takes as "not an identity role"), and the STS actions on the listed roles,
-    only while they carry the gated-role tag. No wildcard resource beyond the identity-role
-    patterns."""
+    """What the broker may do: its table actions (the credential-id and audit day indexes by
+    their exact ARNs, never ``index/*``), putting tapgate's own events on the account's
+    default bus (only its source and detail types, so it cannot pose as another application
+    or an AWS service on the bus a SIEM subscribes to), reading the identity roles
+    (``iam:GetRole``, read-only, on the configured identity-role ARNs and patterns: GetRole on
+    any other role is denied, which the broker takes as "not an identity role"), and the STS
+    actions on the listed roles, only while they carry the gated-role tag. No wildcard
+    resource beyond the identity-role patterns."""
     statements: list[dict[str, Any]] = [
         _allow(CREDENTIALS_ACTIONS, credentials_table_arn),
         _allow(("dynamodb:Query",), f"{credentials_table_arn}/index/{CREDENTIAL_ID_INDEX}"),
         _allow(CEREMONIES_ACTIONS, ceremonies_table_arn),
         _allow(AUDIT_ACTIONS, audit_table_arn),
+        _allow(("dynamodb:Query",), f"{audit_table_arn}/index/{AUDIT_TIME_INDEX}"),
         {
             **_allow(EVENTS_ACTIONS, event_bus_arn),
             "Condition": {

@@ -213,6 +213,8 @@ ADMIN_ROUTES = (
     ADMIN_USER_CREDENTIAL_REVOKE,
     ADMIN_REPORT,
 )
+# The audit trail: an admin reads everyone's events, any other caller only their own.
+ADMIN_EVENTS = Route("GET", "/admin/events", Auth.SIGV4)
 CONFIG = Route("GET", "/config", Auth.PUBLIC, why_public=WHY_CONFIG)
 PAGE = Route("GET", "/", Auth.PUBLIC, why_public=WHY_PAGE)
 ENROLL_PAGE = Route("GET", "/enroll", Auth.PUBLIC, why_public=WHY_PAGE)
@@ -236,6 +238,7 @@ ROUTES: tuple[Route, ...] = (
     PASSKEY_CREDENTIALS_LIST,
     PASSKEY_CREDENTIAL_DELETE,
     *ADMIN_ROUTES,
+    ADMIN_EVENTS,
     CONFIG,
     PAGE,
     ENROLL_PAGE,

@@ -14,7 +14,12 @@ METRIC_NAMESPACE = "tapgate"
 SERVICE = "tapgate"
 SERVICE_DIMENSION = "service"
 
-# Counted by the broker today (one per request, value 1).
+# Counted by the broker (value 1 each): per request, and, from its event emitter
+# (adapters/event_bus.py), a sign counter that did not advance (a possible cloned key,
+# alarmed on the first one) and an event EventBridge did not take (the request still
+# succeeds: the audit table has the record).
+COUNTER_REGRESSION = "CounterRegression"
+EVENT_EMISSION_FAILED = "EventEmissionFailed"
 AUTHENTICATION_SUCCEEDED = "AuthenticationSucceeded"
 AUTHENTICATION_FAILED = "AuthenticationFailed"
 REGISTRATION_SUCCEEDED = "RegistrationSucceeded"
@@ -28,11 +33,10 @@ BROKER_METRICS = (
     REGISTRATION_FAILED,
     CREDENTIAL_REVOKED,
     ENROLLMENT_ISSUED,
+    COUNTER_REGRESSION,
+    EVENT_EMISSION_FAILED,
 )
-# To be counted by the broker (issue 14, broker side): a sign counter that did not advance,
-# a possible cloned key. Alarmed on the first one.
-COUNTER_REGRESSION = "CounterRegression"
-PLANNED_BROKER_METRICS = (COUNTER_REGRESSION,)
+PLANNED_BROKER_METRICS: tuple[str, ...] = ()
 # Ceremonies the broker refused: the refused-ceremony spike alarm adds these up.
 REFUSED_CEREMONY_METRICS = (AUTHENTICATION_FAILED, REGISTRATION_FAILED)
 

@@ -103,6 +103,13 @@ COMMANDS = (
         "",
     ),
     Command(
+        "events",
+        "the audit trail: sign-ins, registrations, revocations, refusals (admins: everyone's)",
+        "events_cmd",
+        "configure_parser",
+        "run",
+    ),
+    Command(
         "enroll",
         "create a one-time link that enrolls a security key in the browser",
         "enroll_cmd",

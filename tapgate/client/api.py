@@ -220,6 +220,16 @@ class TapgateApi:
             raise ApiResponseError("the API's role list has no 'roles' array")
         return [item for item in items if isinstance(item, dict)]
 
+    def events(self, query: Mapping[str, str]) -> dict[str, Any]:
+        """One page of the audit trail (``{"events": [...], "next"?: token}``)."""
+        path = v1.ADMIN_EVENTS.url_path
+        if query:
+            path += "?" + urllib.parse.urlencode(sorted(query.items()))
+        answer = self.call(v1.ADMIN_EVENTS.method, path)
+        if not isinstance(answer.get("events"), list):
+            raise ApiResponseError("the API's event list has no 'events' array")
+        return answer
+
     # -- transport ---------------------------------------------------------------
 
     def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -101,12 +101,15 @@ def test_ceremonies_table_has_its_key_and_ttl(local, session):
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
 
 
-def test_audit_table_has_its_keys_and_ttl(local, session):
+def test_audit_table_has_its_keys_index_and_ttl(local, session):
     dynamodb = client(session, local, "dynamodb")
     name = local.resources.audit_table
     table = dynamodb.describe_table(TableName=name)["Table"]
     assert key_schema(table) == [("userName", "HASH"), ("at", "RANGE")]
-    assert attribute_types(table) == {"userName": "S", "at": "S"}
+    assert attribute_types(table) == {"userName": "S", "at": "S", "day": "S"}
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "byDay"
+    assert key_schema(index) == [("day", "HASH"), ("at", "RANGE")]
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
 

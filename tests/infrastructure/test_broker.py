@@ -110,7 +110,9 @@ def test_table_permissions_are_exactly_what_the_adapters_call(raw: dict[str, Any
         str(arn(ceremonies)): sorted(
             ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"]
         ),
-        str(arn(audit)): ["dynamodb:PutItem"],
+        str(arn(audit)): ["dynamodb:PutItem", "dynamodb:Query"],
+        # GET /v1/admin/events: everyone's events by day (adapters/audit_reader.py)
+        str({"Fn::Join": ["", [arn(audit), "/index/byDay"]]}): ["dynamodb:Query"],
     }
 
 

@@ -340,8 +340,8 @@ def test_local_modes_iam_and_tables_are_the_stacks(
 
 def test_the_comparison_sees_every_role_policy_and_table(stack: Snapshot) -> None:
     assert set(stack["roles"]) == {BROKER_ROLE_NAME, "tapgate-demo-admin"}
-    # 4 table statements, 1 EventBridge, 1 GetRole (identity roles), 1 STS
-    assert len(stack["roles"][BROKER_ROLE_NAME]["inline"]) == 7
+    # 5 table statements (with the audit day index), 1 EventBridge, 1 GetRole, 1 STS
+    assert len(stack["roles"][BROKER_ROLE_NAME]["inline"]) == 8
     assert len(stack["roles"]["tapgate-demo-admin"]["trust"]["Statement"]) == 3
     assert set(stack["tables"]) == {t.role for t in tables.TABLES}
 

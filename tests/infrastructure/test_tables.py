@@ -60,6 +60,14 @@ def test_audit_trail_expires_by_ttl_and_is_kept(raw: dict[str, Any]) -> None:
         raw, "AWS::DynamoDB::Table", KeySchema=_keys(("userName", "HASH"), ("at", "RANGE"))
     )
     props = table["Properties"]
+    # Everyone's events by time, for GET /v1/admin/events: no scan.
+    assert props["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "byDay",
+            "KeySchema": _keys(("day", "HASH"), ("at", "RANGE")),
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["DeletionPolicy"] == "Retain"

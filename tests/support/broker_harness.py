@@ -36,7 +36,9 @@ def api_event(
     raw_body: str | None = None,
     source_ip: str = "192.0.2.10",
     headers: dict[str, str] | None = None,
+    query: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
+    """An API Gateway REST proxy event; ``query``: each parameter's values, as sent."""
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
     headers = {"Content-Type": content_type, "User-Agent": "tapgate-tests", **(headers or {})}
@@ -46,8 +48,8 @@ def api_event(
         "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} if query else None,
+        "multiValueQueryStringParameters": query or None,
         "pathParameters": None,
         "stageVariables": None,
         "body": raw_body,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
+from collections.abc import Callable
 
 from tapgate_broker.api.routes import build_app
 from tapgate_broker.core.errors import (
@@ -22,20 +23,24 @@ from tapgate_broker.core.errors import (
 )
 from tapgate_broker.core.key_sets import key_cap_detail
 from tapgate_broker.core.models import (
+    AuditEvent,
     AuditRecord,
     Binding,
     Caller,
     Ceremony,
     CeremonyKind,
     EnrollmentToken,
+    EventFilter,
     IssuedCredentials,
     KeySet,
     KeySetPin,
+    Position,
     RoleConfig,
     StoredCredential,
 )
 from tapgate_broker.core.ports import CounterAdvance, RoleInfo, TokenUse
 from tapgate_broker.core.service import Broker, BrokerConfig
+from tapgate_contract.audit_events import STORED_OUTCOMES
 
 
 class MemoryCredentials:
@@ -210,11 +215,72 @@ class MemoryConsole:
 
 
 class MemoryAudit:
+    """The audit log and its reader (newest first, ``limit`` records per read)."""
+
     def __init__(self) -> None:
         self.records: list[AuditRecord] = []
 
     def record(self, record: AuditRecord) -> None:
         self.records.append(record)
+
+    def committed(self, record: AuditRecord) -> None:
+        """MemoryCredentials wrote it with the key (``record``)."""
+
+    def user_events(
+        self, user_name: str, *, filter: EventFilter, limit: int, start: Position | None
+    ) -> tuple[list[AuditEvent], Position | None]:
+        return self._read(lambda r: r.user_name == user_name, filter, limit, start)
+
+    def day_events(
+        self, day: str, *, filter: EventFilter, limit: int, start: Position | None
+    ) -> tuple[list[AuditEvent], Position | None]:
+        return self._read(lambda r: r.at[:10] == day, filter, limit, start)
+
+    def _read(
+        self,
+        chosen: Callable[[AuditRecord], bool],
+        wanted: EventFilter,
+        limit: int,
+        start: Position | None,
+    ) -> tuple[list[AuditEvent], Position | None]:
+        # The stored sort key: the time and a suffix that keeps it unique (here: the index).
+        keyed = sorted(
+            ((f"{r.at}#{i:08x}", r) for i, r in enumerate(self.records) if chosen(r)),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        keyed = [(k, r) for k, r in keyed if wanted.since <= k <= wanted.until + "#~"]
+        if start is not None and start.at:
+            keyed = [(k, r) for k, r in keyed if k < start.at]
+        read, rest = keyed[:limit], keyed[limit:]
+        events = [
+            _event(r)
+            for _, r in read
+            if wanted.role_arn in (None, r.role_arn)
+            and wanted.kind in (None, r.event)
+            and (wanted.outcome is None or STORED_OUTCOMES[wanted.outcome] == r.outcome)
+        ]
+        last = read[-1] if read and rest else None
+        position = Position(day=last[0][:10], user=last[1].user_name, at=last[0]) if last else None
+        return events, position
+
+
+def _event(r: AuditRecord) -> AuditEvent:
+    return AuditEvent(
+        at=r.at,
+        user=r.user_name,
+        kind=r.event,
+        outcome=next(k for k, v in STORED_OUTCOMES.items() if v == r.outcome),
+        caller_arn=r.caller_arn,
+        reason=r.reason,
+        role_arn=r.role_arn,
+        session_seconds=r.session_seconds,
+        credential_id=r.credential_id,
+        nickname=r.nickname,
+        source_ip=r.source_ip,
+        user_agent=r.user_agent,
+        details=dict(r.extra),
+    )
 
 
 class MemoryRoles:
@@ -285,6 +351,7 @@ class MemoryDeployment:
             enrollments=self.enrollments,
             console=MemoryConsole(),
             role_directory=self.roles,
+            audit_reader=self.audit,
             clock=lambda: 1_800_000_000.0,
         )
         self.app = build_app(lambda: self.broker)

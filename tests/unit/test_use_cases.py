@@ -134,6 +134,9 @@ class FailingLog:
             raise DependencyError("audit table unavailable")
         self.records.append((record.event, record.outcome))
 
+    def committed(self, record: AuditRecord) -> None:
+        """A store's transaction wrote it: nothing to write here."""
+
 
 def test_an_attempt_whose_success_record_fails_leaves_a_failure_record():
     log = FailingLog("success")

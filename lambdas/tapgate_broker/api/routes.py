@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as Rout
 from aws_lambda_powertools.metrics import Metrics
 
 from tapgate_broker.api import requests
+from tapgate_broker.api.admin_events import add_event_routes
 from tapgate_broker.api.admin_routes import add_admin_routes
 from tapgate_broker.api.kit import (
     RouteKit,
@@ -45,6 +46,7 @@ def build_app(get_broker: Callable[[], Broker], *, metrics: Metrics | None = Non
     add_signed_routes(kit)
     add_admin_routes(kit)
     add_public_routes(kit)
+    add_event_routes(kit)
     add_page_routes(app)
     add_error_handlers(app)
     return app

@@ -49,7 +49,7 @@ from tapgate_broker.core.models import (
     StoredCredential,
 )
 from tapgate_broker.core.ports import CeremonyStore, Clock, CounterAdvance, CredentialStore
-from tapgate_contract import limits
+from tapgate_contract import audit_events, limits
 
 # A revoke-all re-reads the key set when another write moved it meanwhile; this many times.
 REVOKE_ALL_ATTEMPTS = 3
@@ -200,7 +200,7 @@ class AdminDesk:
             user=target,
             caller=caller,
             credential_id=credential_id or b"",
-            extra={"adminAction": action, "adminReason": why},
+            extra={audit_events.ADMIN_ACTION: action, audit_events.ADMIN_REASON: why},
         ) as attempt:
             advance = self._verifier.verify(
                 state=ceremony.state,

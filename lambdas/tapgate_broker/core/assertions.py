@@ -38,6 +38,10 @@ class KeyOwner:
     user_name: str
     allowed: tuple[CredentialSnapshot, ...]
 
+    def nickname_of(self, credential_id: bytes) -> str:
+        """The nickname of one of the owner's keys, for the audit record ("" if unknown)."""
+        return next((s.nickname for s in self.allowed if s.credential_id == credential_id), "")
+
 
 class AssertionVerifier:
     def __init__(self, server: Fido2Server, *, clock: Clock) -> None:

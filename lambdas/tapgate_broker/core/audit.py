@@ -3,7 +3,8 @@
 ``with auditor.attempt("authenticate", user=..., caller=...) as attempt:`` records the
 failure when the block raises a TapgateError, and the success when it ends, unless the
 block handed the success record to a store (``attempt.success_record()``) to be written in
-the same transaction as the change it attests. A success record whose write fails (a
+the same transaction as the change it attests (the log hears ``committed`` once the block
+ended, so the transaction wrote it). A success record whose write fails (a
 TapgateError from the audit log) is followed by a failure record, so a used ceremony is
 never without a trace. Bugs (any other exception) are not recorded: they surface as such.
 """
@@ -34,8 +35,11 @@ class Attempt:
     user: str | None
     credential_id: bytes = b""
     role_arn: str = ""
-    written: bool = False  # the success record went into a store's transaction
-    extra: Mapping[str, str] = field(default_factory=dict)  # on every record of the attempt
+    nickname: str = ""  # the key's, once known
+    session_seconds: int | None = None  # an issued session's duration, once issued
+    extra: dict[str, str] = field(default_factory=dict)  # on every record of the attempt
+    # Success records handed to a store's transactions (revoke-all hands one per key).
+    handed: list[AuditRecord] = field(default_factory=list)
 
 
 class Auditor:
@@ -66,10 +70,14 @@ class Auditor:
         )
         try:
             yield attempt
-            if not attempt.written:
+            for record in attempt.handed:
+                self._log.committed(record)  # the store's transaction wrote it
+            if not attempt.handed:
                 self._log.record(self._record(attempt, "success"))
         except TapgateError as exc:
-            self._log.record(self._record(attempt, "failure", reason=exc.reason))
+            self._log.record(
+                self._record(attempt, "failure", reason=exc.reason, extra=exc.audit_facts)
+            )
             raise
 
     def success_record(
@@ -84,8 +92,9 @@ class Auditor:
         ``credential_id`` and ``extra`` belong to the success only (the key a registration
         stored), not to a failure record of the same attempt.
         """
-        attempt.written = True
-        return self._record(attempt, "success", credential_id=credential_id, extra=extra)
+        record = self._record(attempt, "success", credential_id=credential_id, extra=extra)
+        attempt.handed.append(record)
+        return record
 
     def record(
         self, event: str, *, user: str, caller: Caller, extra: Mapping[str, str] | None = None
@@ -116,5 +125,7 @@ class Auditor:
             source_ip=caller.source_ip,
             user_agent=caller.user_agent[:MAX_TEXT],
             reason=reason[:MAX_TEXT],
+            session_seconds=attempt.session_seconds,
+            nickname=attempt.nickname,
             extra={**attempt.extra, **(extra or {})},
         )

@@ -112,4 +112,5 @@ def snapshot(credential: StoredCredential) -> CredentialSnapshot:
         credential_id=credential.credential_id,
         credential_data=credential.credential_data,
         sign_count=credential.sign_count,
+        nickname=credential.nickname,
     )

@@ -6,6 +6,8 @@ records only (it may say which check failed); it never reaches the client.
 
 from __future__ import annotations
 
+from tapgate_contract.audit_events import COUNTER_REGRESSION
+
 
 class TapgateError(Exception):
     status = 500
@@ -16,6 +18,11 @@ class TapgateError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.reason = reason or detail
+
+    @property
+    def audit_facts(self) -> dict[str, str]:
+        """Facts for the audit record's details beside ``reason`` (never for the client)."""
+        return {}
 
 
 class BadRequestError(TapgateError):
@@ -34,6 +41,20 @@ class CeremonyFailedError(TapgateError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(self.GENERIC, reason=reason)
+
+
+class CounterRegressionError(CeremonyFailedError):
+    """The key's sign counter did not advance: two authenticators may share one key (a
+    clone). The audit reason is exactly ``counter-regression``; the counters go with it."""
+
+    def __init__(self, *, stored: int, received: int) -> None:
+        super().__init__(COUNTER_REGRESSION)
+        self.stored = stored
+        self.received = received
+
+    @property
+    def audit_facts(self) -> dict[str, str]:
+        return {"storedCounter": str(self.stored), "receivedCounter": str(self.received)}
 
 
 class EnrollmentTokenInvalidError(TapgateError):

@@ -65,6 +65,7 @@ class KeyManagement:
         ) as attempt:
             owner = self._owner(ceremony, response)
             attempt.user = owner.user_name
+            attempt.nickname = owner.nickname_of(response.raw_id)
             self._credentials.advance_counter(
                 self._verify(ceremony, response, owner),
                 audit=self._auditor.success_record(attempt),
@@ -93,14 +94,15 @@ class KeyManagement:
             advance = self._verify(ceremony, response, owner)
             if caller.user_name is not None and ceremony.key_set is not None:
                 # The signed manage ceremony's snapshot is the key set it pinned.
-                owned_ids = {s.credential_id for s in ceremony.allowed}
+                owned = {s.credential_id: s.nickname for s in ceremony.allowed}
                 key_set = ceremony.key_set
             else:
                 current = self._credentials.key_set(owner.user_name)
-                owned_ids = {c.credential_id for c in current.keys}
+                owned = {c.credential_id: c.nickname for c in current.keys}
                 key_set = current.pin
-            if target not in owned_ids:
+            if target not in owned:
                 raise NotFoundError("No such credential.")
+            attempt.nickname = owned[target]  # the revoked key's
             self._credentials.delete(
                 owner.user_name,
                 target,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tapgate_contract.limits import MAX_SESSION_SECONDS
@@ -113,6 +114,7 @@ class CredentialSnapshot:
     credential_id: bytes
     credential_data: bytes
     sign_count: int
+    nickname: str = ""  # for the audit record of the ceremony it answers
 
 
 @dataclass(frozen=True)
@@ -168,11 +170,54 @@ class AuditRecord:
     user_name: str  # whose credential it is about, when known ("-unknown-" otherwise)
     caller_arn: str  # the caller's principal ARN, or "anonymous" for an unsigned request
     at: str  # ISO 8601 UTC
-    event: str  # register | authenticate | revoke | ...
-    outcome: str  # success | failure
+    event: str  # the kind: tapgate_contract.audit_events (register, authenticate, ...)
+    outcome: str  # as stored: audit_events.STORED_OUTCOMES' values (success | failure)
     credential_id: str = ""
     role_arn: str = ""
     source_ip: str = ""
     user_agent: str = ""
-    reason: str = ""
+    reason: str = ""  # why it was refused (audit_events.COUNTER_REGRESSION, ...)
+    session_seconds: int | None = None  # an issued session's duration
+    nickname: str = ""  # the key's nickname, when the record is about one key
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which audit events a query asks for, resolved: the window is always explicit."""
+
+    user: str | None
+    role_arn: str | None
+    kind: str | None
+    outcome: str | None
+    since: str  # ISO 8601 UTC with microseconds, as the audit table's ``at`` starts
+    until: str
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ended: the last item read, by the keys DynamoDB continues from."""
+
+    day: str
+    user: str
+    at: str  # the stored sort key, suffix included
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One audit record as the events route answers it (never a secret: see FIELDS); its
+    outcome is audit_events.OK or REFUSED."""
+
+    at: str
+    user: str
+    kind: str
+    outcome: str
+    caller_arn: str
+    reason: str = ""
+    role_arn: str = ""
+    session_seconds: int | None = None
+    credential_id: str = ""
+    nickname: str = ""
+    source_ip: str = ""
+    user_agent: str = ""
+    details: Mapping[str, str] = field(default_factory=dict)

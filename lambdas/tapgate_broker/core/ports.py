@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from tapgate_broker.core.models import (
+    AuditEvent,
     AuditRecord,
     Binding,
     Ceremony,
     CeremonyKind,
     EnrollmentToken,
+    EventFilter,
     IssuedCredentials,
     KeySet,
     KeySetPin,
+    Position,
     StoredCredential,
 )
 
@@ -150,6 +153,42 @@ class ConsoleSignIn(Protocol):
 
 class AuditLog(Protocol):
     def record(self, record: AuditRecord) -> None: ...
+
+    def committed(self, record: AuditRecord) -> None:
+        """``record`` was written by another store's transaction, which has committed (a
+        key's registration or revocation): nothing to write, but it now exists."""
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One event for the account's event bus: a detail type of tapgate_contract.signals
+    and its JSON detail."""
+
+    detail_type: str
+    detail: Mapping[str, Any]
+
+
+class SignalSink(Protocol):
+    def emit(self, batch: Sequence[Signal]) -> None:
+        """Put the events on the bus. Never raises for the bus: a failure is logged and
+        counted, and the request that raised the events goes on."""
+
+
+class AuditReader(Protocol):
+    """One read (a DynamoDB Query) of the audit trail, newest first, inside ``filter``'s
+    window and matching its role, kind and outcome. Returns the events and where to go on
+    from (None: nothing more). A read may return fewer than ``limit`` events (a filter drops
+    some after the read) and still have more."""
+
+    def user_events(
+        self, user_name: str, *, filter: EventFilter, limit: int, start: Position | None
+    ) -> tuple[list[AuditEvent], Position | None]:
+        """One user's events (the table's key)."""
+
+    def day_events(
+        self, day: str, *, filter: EventFilter, limit: int, start: Position | None
+    ) -> tuple[list[AuditEvent], Position | None]:
+        """Everyone's events of one UTC day (the day index)."""
 
 
 class RoleIssuer(Protocol):

@@ -223,6 +223,7 @@ class Registration(CeremonyUseCase):
                 backup_eligible=auth_data.is_backup_eligible(),
                 backup_state=auth_data.is_backed_up(),
             )
+            attempt.nickname = stored.nickname
             # The success record is written in the key's own transaction: a key is never
             # stored without it, and a failed write stores neither.
             success = self._auditor.success_record(

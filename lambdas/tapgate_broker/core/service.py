@@ -12,6 +12,7 @@ routes, local mode and the tests call.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tapgate_broker.core import identity, webauthn
@@ -20,6 +21,7 @@ from tapgate_broker.core.assertions import AssertionVerifier
 from tapgate_broker.core.audit import Auditor
 from tapgate_broker.core.ceremonies import CeremonyPorts, OptionsResult
 from tapgate_broker.core.enrollment import Enrollment
+from tapgate_broker.core.events import EventPage, EventReader
 from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, Principal
 from tapgate_broker.core.key_management import KeyListing, KeyManagement
 from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER
@@ -29,6 +31,7 @@ from tapgate_broker.core.models import (
 )
 from tapgate_broker.core.ports import (
     AuditLog,
+    AuditReader,
     CeremonyStore,
     Clock,
     ConsoleSignIn,
@@ -58,6 +61,7 @@ class BrokerConfig:
     enrollment_ttl_seconds: int = limits.ENROLLMENT_TTL_SECONDS
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES  # role ARNs or ARN patterns
     max_keys_per_user: int = DEFAULT_MAX_KEYS_PER_USER
+    audit_retention_days: int = limits.AUDIT_RETENTION_DAYS  # how far back events are read
 
     @property
     def accepted_identity_roles(self) -> tuple[str, ...]:
@@ -84,6 +88,7 @@ class Broker:
         enrollments: EnrollmentStore,
         console: ConsoleSignIn,
         role_directory: RoleDirectory,
+        audit_reader: AuditReader,
         clock: Clock = time.time,
     ) -> None:
         self._config = config
@@ -148,6 +153,13 @@ class Broker:
             admins=config.admins,
             ceremony_ttl_seconds=config.ceremony_ttl_seconds,
         )
+        self.audit_trail = EventReader(
+            reader=audit_reader,
+            audit=audit,
+            admins=config.admins,
+            clock=clock,
+            retention_days=config.audit_retention_days,
+        )
 
     # -- queries ---------------------------------------------------------------
 
@@ -158,6 +170,10 @@ class Broker:
     @property
     def rp_id(self) -> str:
         return self._config.rp_id
+
+    def events(self, caller: Caller, params: Mapping[str, str]) -> EventPage:
+        """A page of the audit trail (core/events): everyone's for an admin, else one's own."""
+        return self.audit_trail.events(caller, params)
 
     def identify(self, arn: str, principal_id: str | None) -> Principal:
         """The user behind a verified caller (a role session's role is looked up)."""

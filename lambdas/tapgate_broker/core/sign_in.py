@@ -146,6 +146,7 @@ class SignIn(CeremonyUseCase):
             else:
                 owner = KeyOwner(user_name=ceremony.user_name, allowed=ceremony.allowed)
             attempt.user = owner.user_name
+            attempt.nickname = owner.nickname_of(credential_id)
             if role.user_verification is UserVerification.REQUIRED:
                 state["user_verification"] = UserVerificationRequirement.REQUIRED
             advance = self._verifier.verify(
@@ -158,6 +159,7 @@ class SignIn(CeremonyUseCase):
             # The counter's move and the success record in one write, before any credential
             # exists; if STS then fails, the credentials are withheld (a 403 or 503) and a
             # failure record follows the success (the key was used, nothing was issued).
+            attempt.session_seconds = duration  # the session this success asks STS for
             self._credentials.advance_counter(advance, audit=self._auditor.success_record(attempt))
             issued = self._issuer.assume(
                 role_arn=role.arn,

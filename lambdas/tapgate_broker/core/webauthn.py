@@ -31,7 +31,10 @@ from fido2.webauthn import (
     RegistrationResponse,
 )
 
-from tapgate_broker.core.errors import BadRequestError, CeremonyFailedError
+from tapgate_broker.core.errors import (
+    BadRequestError,
+    CounterRegressionError,
+)
 
 # ES256 first (every security key), then EdDSA and RS256 (Windows Hello).
 ALLOWED_ALGORITHMS = (-7, -8, -257)
@@ -246,10 +249,7 @@ def check_counter(*, stored: int, received: int) -> None:
     if stored == 0 and received == 0:
         return
     if received <= stored:
-        raise CeremonyFailedError(
-            f"sign counter did not advance (stored {stored}, received {received}): "
-            "possible cloned authenticator"
-        )
+        raise CounterRegressionError(stored=stored, received=received)
 
 
 def options_json(options: Any) -> dict[str, Any]:

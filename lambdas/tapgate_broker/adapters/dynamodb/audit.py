@@ -17,13 +17,15 @@ from tapgate_broker.core.models import (
 )
 from tapgate_contract.tables import (
     AUDIT_AT,
+    AUDIT_DAY,
     TTL_ATTRIBUTE,
     USER_NAME,
 )
 
 
 class DynamoAuditLog:
-    """Audit table: PK userName, SK at (ISO time + random suffix); TTL expiresAt."""
+    """Audit table: PK userName, SK at (ISO time + random suffix); TTL expiresAt; the day
+    (``at``'s first ten characters) for the day index (``adapters/audit_reader`` reads)."""
 
     def __init__(self, client: Any, *, table_name: str, retention_days: int) -> None:
         self._client = client
@@ -36,12 +38,16 @@ class DynamoAuditLog:
         except (ClientError, BotoCoreError) as exc:
             raise dependency_error(exc, service="dynamodb") from exc
 
+    def committed(self, record: AuditRecord) -> None:
+        """Written by the credential store's transaction (``put_request``): nothing to do."""
+
     def put_request(self, record: AuditRecord) -> dict[str, Any]:
         """The PutItem parameters of a record (also used inside other transactions)."""
         at = datetime.strptime(record.at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         item: Item = {
             USER_NAME: {"S": record.user_name},
             AUDIT_AT: {"S": f"{record.at}#{_random_suffix()}"},
+            AUDIT_DAY: {"S": record.at[:10]},
             "event": {"S": record.event},
             "outcome": {"S": record.outcome},
             "callerArn": {"S": record.caller_arn},
@@ -53,8 +59,11 @@ class DynamoAuditLog:
             "sourceIp": record.source_ip,
             "userAgent": record.user_agent,
             "reason": record.reason,
+            "nickname": record.nickname,
         }
         item.update({k: {"S": v} for k, v in optional.items() if v})
+        if record.session_seconds is not None:
+            item["sessionSeconds"] = {"N": str(record.session_seconds)}
         item.update({k: {"S": v} for k, v in record.extra.items() if v and k not in item})
         return {"TableName": self._table, "Item": item}
 

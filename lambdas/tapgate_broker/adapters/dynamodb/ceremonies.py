@@ -168,6 +168,7 @@ def _ceremony_to_item(c: Ceremony) -> Item:
                         "id": {"B": s.credential_id},
                         "data": {"B": s.credential_data},
                         "count": {"N": str(s.sign_count)},
+                        **({"name": {"S": s.nickname}} if s.nickname else {}),
                     }
                 }
                 for s in c.allowed
@@ -206,6 +207,7 @@ def _ceremony_from_item(item: Item) -> Ceremony:
                 credential_id=bytes(s["M"]["id"]["B"]),
                 credential_data=bytes(s["M"]["data"]["B"]),
                 sign_count=int(s["M"]["count"]["N"]),
+                nickname=s["M"].get("name", {}).get("S", ""),
             )
             for s in item.get("allowed", {}).get("L", [])
         ),
