@@ -21,6 +21,7 @@ from stacks.nag import acknowledge
 from stacks.tables import TapgateTables
 from tapgate_contract import environment, limits
 from tapgate_contract.policies import (
+    broker_metadata_statements,
     broker_statements,
     event_bus_arn,
     gating_policy,
@@ -73,6 +74,7 @@ class TapgateStack(Stack):
                 gating_policy=self.gating_policy,
                 max_session_seconds=spec.max_session_seconds,
                 user_verification=spec.user_verification,
+                assurance=spec.assurance,
             )
             for spec in config.gated_roles
         ]
@@ -85,6 +87,8 @@ class TapgateStack(Stack):
                 "maxSessionSeconds": spec.max_session_seconds,
                 "userVerification": spec.user_verification,
                 "requireSignCounter": spec.require_sign_counter,
+                "assurance": spec.assurance,
+                "aaguids": list(spec.aaguids),
             }
             for role, spec in zip(self.gated_roles, config.gated_roles, strict=True)
         ] + [
@@ -94,6 +98,8 @@ class TapgateStack(Stack):
                 "maxSessionSeconds": ext.max_session_seconds,
                 "userVerification": ext.user_verification,
                 "requireSignCounter": ext.require_sign_counter,
+                "assurance": ext.assurance,
+                "aaguids": list(ext.aaguids),
             }
             for ext in config.external_roles
         ]
@@ -193,6 +199,25 @@ class TapgateStack(Stack):
             alarm_topic=self.monitoring.topic,
         )
         self.encryption.grant_object_use(metadata.role)
+        # The broker reads the verified blob (registration, sign-in with a certified key).
+        self.broker.add_statements(
+            broker_metadata_statements(
+                bucket_arn=metadata.bucket.bucket_arn,
+                object_key=environment.METADATA_OBJECT_KEY,
+                kms_key_arn=self.encryption_key.key_arn if self.encryption_key else None,
+                region=Aws.REGION,
+            )
+        )
+        for name, value in {
+            environment.METADATA_BUCKET: metadata.bucket.bucket_name,
+            environment.METADATA_KEY: environment.METADATA_OBJECT_KEY,
+            **(
+                {environment.METADATA_ROOT: self.config.metadata.root_pem}
+                if self.config.metadata.root_pem is not None
+                else {}
+            ),
+        }.items():
+            self.broker.function.add_environment(name, value)
         CfnOutput(
             self,
             "MetadataBucketName",

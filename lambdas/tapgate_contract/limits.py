@@ -36,3 +36,8 @@ MAX_KEYS_PER_USER_LIMIT = 100
 # A credential id is stored base64url (4 characters per 3 bytes) as a DynamoDB sort key, whose
 # limit is 1,024 bytes: 768 raw bytes is the most that fits (WebAuthn allows 1,023).
 MAX_CREDENTIAL_ID_BYTES = 768
+
+# An authenticator model's AAGUID as FIDO metadata writes it (a role's ``aaguids``), and how
+# many models one role may name (the list travels in the broker's environment).
+AAGUID_PATTERN = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
+MAX_ROLE_AAGUIDS = 32

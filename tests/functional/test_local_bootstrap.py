@@ -284,7 +284,9 @@ def test_the_state_file_is_the_documented_shape_and_private(local):
             "accessKeyId": user.access_key_id,
             "secretAccessKey": user.secret_access_key,
         },
-        "gatedRoles": [{"arn": local.resources.gated_roles[0].arn}],
+        "gatedRoles": [
+            {"arn": local.resources.gated_roles[0].arn, "assurance": "any", "aaguids": []}
+        ],
     }
     assert state["apiUrl"].startswith("http://localhost:")
     assert not state["apiUrl"].endswith("/v1")

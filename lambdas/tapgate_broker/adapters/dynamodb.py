@@ -50,6 +50,7 @@ from tapgate_broker.core.models import (
     CeremonyKind,
     CredentialSnapshot,
     EnrollmentToken,
+    KeyAssurance,
     KeySet,
     KeySetPin,
     StoredCredential,
@@ -70,6 +71,7 @@ GUARD_USER = "#credential-id"
 KEY_SET_ID = "#keyset"
 ENROLLMENT_KIND = "enrollment"
 ENROLLMENT_PREFIX = "enrollment#"
+ASSURANCE = "keyAssurance"  # a key's level and what its attestation proved (a map)
 Item = dict[str, dict[str, Any]]
 _CONFLICT = "This security key is already registered."
 
@@ -301,10 +303,15 @@ class DynamoCredentialStore:
     def _counter_update(self, advance: CounterAdvance) -> dict[str, Any]:
         condition, values = _counter_condition(advance)
         values[":t"] = {"S": advance.used_at}
+        expression = "SET signCount = :new, lastUsedAt = :t"
+        if advance.assurance is not None:
+            # The level sign-in found lower under newer metadata, kept with the key.
+            values[":a"] = _assurance_to_attribute(advance.assurance)
+            expression += f", {ASSURANCE} = :a"
         return {
             "TableName": self._table,
             "Key": _credential_key(advance.user_name, advance.credential_id),
-            "UpdateExpression": "SET signCount = :new, lastUsedAt = :t",
+            "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }
@@ -512,7 +519,36 @@ def _credential_to_item(c: StoredCredential) -> Item:
     }
     if c.last_used_at:
         item["lastUsedAt"] = {"S": c.last_used_at}
+    if c.assurance is not None:
+        item[ASSURANCE] = _assurance_to_attribute(c.assurance)
     return item
+
+
+def _assurance_to_attribute(a: KeyAssurance) -> dict[str, Any]:
+    """A key's level, and what its attestation proved (only the facts it has)."""
+    fields: Item = {"level": {"S": a.level}, "reason": {"S": a.reason}}
+    for name, value in (("aaguid", a.aaguid), ("authenticator", a.authenticator)):
+        if value:
+            fields[name] = {"S": value}
+    if a.status:
+        fields["status"] = {"S": a.status}
+    if a.key_identifier:
+        fields["keyIdentifier"] = {"B": a.key_identifier}
+    return {"M": fields}
+
+
+def _assurance_from_attribute(attribute: dict[str, Any] | None) -> KeyAssurance | None:
+    if attribute is None:
+        return None
+    fields = attribute["M"]
+    return KeyAssurance(
+        level=fields["level"]["S"],
+        reason=fields.get("reason", {}).get("S", ""),
+        aaguid=fields.get("aaguid", {}).get("S", ""),
+        authenticator=fields.get("authenticator", {}).get("S", ""),
+        key_identifier=bytes(fields.get("keyIdentifier", {}).get("B", b"")),
+        status=fields.get("status", {}).get("S", ""),
+    )
 
 
 def _credential_from_item(item: Item) -> StoredCredential:
@@ -529,6 +565,7 @@ def _credential_from_item(item: Item) -> StoredCredential:
         transports=tuple(t["S"] for t in item.get("transports", {}).get("L", [])),
         backup_eligible=item.get("backupEligible", {}).get("BOOL", False),
         backup_state=item.get("backupState", {}).get("BOOL", False),
+        assurance=_assurance_from_attribute(item.get(ASSURANCE)),
     )
 
 
@@ -549,6 +586,11 @@ def _ceremony_to_item(c: Ceremony) -> Item:
                         "id": {"B": s.credential_id},
                         "data": {"B": s.credential_data},
                         "count": {"N": str(s.sign_count)},
+                        **(
+                            {ASSURANCE: _assurance_to_attribute(s.assurance)}
+                            if s.assurance is not None
+                            else {}
+                        ),
                     }
                 }
                 for s in c.allowed
@@ -588,6 +630,7 @@ def _ceremony_from_item(item: Item) -> Ceremony:
                 credential_id=bytes(s["M"]["id"]["B"]),
                 credential_data=bytes(s["M"]["data"]["B"]),
                 sign_count=int(s["M"]["count"]["N"]),
+                assurance=_assurance_from_attribute(s["M"].get(ASSURANCE)),
             )
             for s in item.get("allowed", {}).get("L", [])
         ),

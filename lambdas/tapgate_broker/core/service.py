@@ -14,7 +14,7 @@ import secrets
 import time
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from fido2.webauthn import (
 )
 
 from tapgate_broker.core import enrollment, identity, response_rules, webauthn
+from tapgate_broker.core.assurance_policy import AssurancePolicy, MetadataLookup
 from tapgate_broker.core.errors import (
     BadRequestError,
     CeremonyFailedError,
@@ -54,6 +55,7 @@ from tapgate_broker.core.models import (
     EnrollmentToken,
     IssuedCredentials,
     IssuedEnrollment,
+    KeyAssurance,
     KeySet,
     RoleConfig,
     StoredCredential,
@@ -135,6 +137,7 @@ class Broker:
         console: ConsoleSignIn,
         role_directory: RoleDirectory,
         clock: Clock = time.time,
+        metadata: MetadataLookup | None = None,
     ) -> None:
         self._config = config
         self._credentials = credentials
@@ -145,8 +148,12 @@ class Broker:
         self._console = console
         self._role_directory = role_directory
         self._clock = clock
+        self._assurance = AssurancePolicy(config.roles, metadata=metadata)
         self._server = webauthn.make_server(
-            rp_id=config.rp_id, rp_name=config.rp_name, origins=config.origins
+            rp_id=config.rp_id,
+            rp_name=config.rp_name,
+            origins=config.origins,
+            attestation=self._assurance.attestation,
         )
         self._roles = {role.arn: role for role in config.roles}
 
@@ -319,6 +326,7 @@ class Broker:
             assert credential_data is not None  # noqa: S101  (parse_registration checked it)
             if self._credentials.find_by_id(credential_data.credential_id):
                 raise ConflictError("This security key is already registered.")
+            assurance = self._assurance.assess(response)
             stored = StoredCredential(
                 user_name=user_name,
                 credential_id=credential_data.credential_id,
@@ -331,6 +339,7 @@ class Broker:
                 transports=transports,
                 backup_eligible=auth_data.is_backup_eligible(),
                 backup_state=auth_data.is_backed_up(),
+                assurance=assurance,
             )
             # The success record is written in the key's own transaction: a key is never
             # stored without it, and a failed write stores neither.
@@ -340,11 +349,14 @@ class Broker:
                 "register",
                 "success",
                 credential_id=stored.credential_id,
-                extra=(
-                    {"via": "enrollment-token", "issuedBy": issued_by}
-                    if token is not None
-                    else None
-                ),
+                extra={
+                    **_assurance_facts(assurance),
+                    **(
+                        {"via": "enrollment-token", "issuedBy": issued_by}
+                        if token is not None
+                        else {}
+                    ),
+                },
             )
             self._credentials.add(
                 stored,
@@ -477,6 +489,8 @@ class Broker:
             if not existing:
                 raise NotFoundError("You have no registered security key; register one first.")
             uv = role.user_verification if role is not None else UserVerification.PREFERRED
+            if role is not None and kind is CeremonyKind.AUTHENTICATION:
+                existing = self._assurance.offered(role, existing, lambda c: c.key_assurance)
         options, state = self._server.authenticate_begin(
             [_descriptor(c) for c in existing],
             user_verification=UserVerificationRequirement(uv.value),
@@ -529,13 +543,16 @@ class Broker:
                 user_name, allowed = self._discover(response)
             if role.user_verification is UserVerification.REQUIRED:
                 state["user_verification"] = UserVerificationRequirement.REQUIRED
-            _, advance = self._verify_assertion(
+            snapshot, advance = self._verify_assertion(
                 state=state, allowed=allowed, response=response, user_name=user_name
             )
             if role.require_sign_counter and advance.new == 0:
                 raise CeremonyFailedError(
                     f"role {role.arn} requires a key with a signature counter; this one has none"
                 )
+            assurance = self._assurance.admit(role, snapshot.assurance)
+            if assurance != snapshot.assurance:
+                advance = replace(advance, assurance=assurance)
             self._credentials.advance_counter(advance)
             issued = self._issuer.assume(
                 role_arn=role.arn,
@@ -543,6 +560,7 @@ class Broker:
                 credential_id=credential_id,
                 user_verified=response.response.authenticator_data.is_user_verified(),
                 duration_seconds=duration,
+                assurance=assurance.level,
             )
             # Inside the try: if this write fails, the credentials are withheld (503)
             # and the failure record below still tells that the ceremony was used.
@@ -553,6 +571,7 @@ class Broker:
                 "success",
                 credential_id=credential_id,
                 role_arn=role.arn,
+                extra=_assurance_facts(assurance, before=snapshot.assurance),
             )
         except TapgateError as exc:
             self._record(
@@ -877,4 +896,17 @@ def _snapshot(credential: StoredCredential) -> CredentialSnapshot:
         credential_id=credential.credential_id,
         credential_data=credential.credential_data,
         sign_count=credential.sign_count,
+        assurance=credential.key_assurance,
     )
+
+
+def _assurance_facts(
+    assurance: KeyAssurance, *, before: KeyAssurance | None = None
+) -> dict[str, str]:
+    """An audit record's facts about the key's level (and its change at this sign-in)."""
+    facts = {"assurance": assurance.level}
+    if assurance.authenticator:
+        facts["authenticator"] = assurance.authenticator[:128]
+    if before is not None and before.level != assurance.level:
+        facts["assuranceChange"] = f"{before.level} -> {assurance.level}: {assurance.reason}"[:256]
+    return facts
