@@ -152,6 +152,18 @@ class AssurancePolicy:
         return self._metadata() if self._metadata is not None else None
 
 
+def assurance_facts(
+    assurance: KeyAssurance, *, before: KeyAssurance | None = None
+) -> dict[str, str]:
+    """An audit record's facts about the key's level (and its change at this sign-in)."""
+    facts = {"assurance": assurance.level}
+    if assurance.authenticator:
+        facts["authenticator"] = assurance.authenticator[:128]
+    if before is not None and before.level != assurance.level:
+        facts["assuranceChange"] = f"{before.level} -> {assurance.level}: {assurance.reason}"[:256]
+    return facts
+
+
 def _meets(role: RoleConfig, key: KeyAssurance) -> bool:
     if not AssuranceLevel(key.level).satisfies(required_level(role)):
         return False
