@@ -21,7 +21,7 @@ from tapgate_broker.adapters.s3_metadata import S3MetadataStore
 from tapgate_broker.adapters.sts import StsRoleIssuer
 from tapgate_broker.core.assurance_policy import MetadataLookup
 from tapgate_broker.core.metadata import MetadataStore, fido_mds_root, trust_root_from_pem
-from tapgate_broker.core.metadata_source import MetadataSource
+from tapgate_broker.core.metadata_source import DEFAULT_MAX_AGE_SECONDS, MetadataSource
 from tapgate_broker.core.ports import Clock
 from tapgate_broker.core.service import Broker, BrokerConfig
 from tapgate_broker.settings import Settings
@@ -102,7 +102,10 @@ def metadata_lookup(
             if settings.metadata_root_pem
             else fido_mds_root()
         )
-        return MetadataSource(store, root=root, clock=clock)
+        # A local file is read again on each use (its hash tells an unchanged one, which is
+        # not verified again): a blob the user replaced counts at the next sign-in.
+        max_age = 0 if settings.metadata_file is not None else DEFAULT_MAX_AGE_SECONDS
+        return MetadataSource(store, root=root, clock=clock, max_age_seconds=max_age)
 
     return lambda: source().index()
 
