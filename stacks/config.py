@@ -176,6 +176,8 @@ class MemberRoleConfig:
     managed_policy_names: tuple[str, ...] = ()  # customer-managed, in each member account
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
+    assurance: str = ANY_ASSURANCE  # the weakest key level it takes
+    aaguids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,14 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         metadata=_metadata(
             get("metadataBlob"),
             get("metadataRoot"),
-            needed=any(r.assurance == "certified" or r.aaguids for r in (*gated, *external)),
+            needed=any(
+                r.assurance == "certified" or r.aaguids
+                for r in (
+                    *gated,
+                    *external,
+                    *(member_account.roles if member_account is not None else ()),
+                )
+            ),
         ),
         kms_key=_kms_key(get("kmsKey")),
         reserved_concurrency=_reserved_concurrency(get("reservedConcurrency")),
@@ -890,7 +899,11 @@ def _member_account(value: Any) -> MemberAccountConfig | None:
     roles = []
     for i, raw in enumerate(raw_roles):
         key = f"memberAccount.roles[{i}]"
-        spec = _role_spec(key, raw, extra_keys={"managedPolicyArns", "managedPolicyNames"})
+        spec = _role_spec(
+            key,
+            raw,
+            extra_keys={"managedPolicyArns", "managedPolicyNames", "assurance", "aaguids"},
+        )
         arns = _string_list(
             f"{key}.managedPolicyArns",
             raw.get("managedPolicyArns", []),
@@ -904,7 +917,14 @@ def _member_account(value: Any) -> MemberAccountConfig | None:
             _POLICY_NAME,
             "a customer-managed policy name (letters, digits, +=,.@_-; a path as 'team/admin')",
         )
-        roles.append(MemberRoleConfig(managed_policy_arns=arns, managed_policy_names=names, **spec))
+        roles.append(
+            MemberRoleConfig(
+                managed_policy_arns=arns,
+                managed_policy_names=names,
+                **_requirement(key, raw),
+                **spec,
+            )
+        )
     names_seen = [r.name for r in roles]
     repeated = sorted({n for n in names_seen if names_seen.count(n) > 1})
     if repeated:

@@ -109,6 +109,8 @@ class TapgateStack(Stack):
                 "name": name,
                 "maxSessionSeconds": spec.max_session_seconds,
                 "userVerification": spec.user_verification,
+                "assurance": spec.assurance,
+                "aaguids": list(spec.aaguids),
             }
             for account, spec, name in (
                 config.member_account.offered_roles() if config.member_account else ()

@@ -122,6 +122,7 @@ MEMBER_ROLES = [
         "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"],
         "allowedSourceIdentities": ["alice"],
         "userVerification": "required",
+        "assurance": "certified",
     },
     {
         "name": "tapgate-prod-deployer",

@@ -178,7 +178,7 @@ class SignIn:
                 )
             stored = next(s for s in owner.allowed if s.credential_id == advance.credential_id)
             assurance = self._assurance.admit(role, stored.assurance)
-            if assurance != stored.assurance:
+            if stored.assurance is not None and assurance != stored.assurance:
                 advance = replace(advance, assurance=assurance)  # kept with the key
             self._credentials.advance_counter(advance)
             issued = self._issuer.assume(
