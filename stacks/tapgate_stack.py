@@ -17,7 +17,7 @@ from stacks.gated_roles import GatedRole, acknowledge_aws_managed_policies
 from stacks.member_account import member_role_arn
 from stacks.metadata import MetadataRefresh
 from stacks.monitoring import Monitoring
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_checkov
 from stacks.tables import TapgateTables
 from tapgate_contract import environment, limits
 from tapgate_contract.policies import (
@@ -220,6 +220,13 @@ class TapgateStack(Stack):
             ),
         }.items():
             self.broker.function.add_environment(name, value)
+        if self.config.metadata.root_pem is not None:
+            acknowledge_checkov(
+                self.broker.function,
+                "CKV_AWS_45",
+                "checkov's secret scanner matches the PEM armour of metadataRoot: a public CA "
+                "certificate that the metadata blob's signature chain must reach, not a key.",
+            )
         CfnOutput(
             self,
             "MetadataBucketName",
