@@ -144,7 +144,8 @@ class BrokerFunction(Construct):
             self.function,
             "CKV_AWS_173",
             "The environment holds no secret: table names, the RP ID, origins and role ARNs, "
-            "which are in the template and the outputs as well. Lambda encrypts it at rest.",
+            "the metadata bucket and at most a public CA certificate, which are in the "
+            "template and the outputs as well. Lambda encrypts it at rest.",
         )
         if reserved_concurrency is None:
             acknowledge_checkov(

@@ -28,13 +28,17 @@ from tapgate_contract.identity import (
     USER_NAME_PATTERN,
 )
 from tapgate_contract.limits import (
+    AAGUID_PATTERN,
     DEFAULT_MAX_KEYS_PER_USER,
     MAX_KEYS_PER_USER_LIMIT,
+    MAX_ROLE_AAGUIDS,
     MAX_SESSION_SECONDS,
     MIN_SESSION_SECONDS,
 )
+from tapgate_contract.tags import ANY_ASSURANCE, ROLE_ASSURANCE
 
 USER_VERIFICATION_VALUES = ("required", "preferred", "discouraged")
+_AAGUID = re.compile(AAGUID_PATTERN, re.ASCII)
 
 _HOSTNAME = re.compile(
     r"(?=.{1,253}\Z)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*", re.ASCII
@@ -90,6 +94,8 @@ class GatedRoleConfig:
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
     require_sign_counter: bool = False  # refuse keys without a signature counter
+    assurance: str = ANY_ASSURANCE  # the weakest key level it takes (docs/deploy.md)
+    aaguids: tuple[str, ...] = ()  # when set: only attested keys of these models
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,10 @@ class ExternalRoleConfig:
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
     require_sign_counter: bool = False
+    # The broker's requirement; the role's own trust policy should say the same
+    # (`tapgate audit` checks it).
+    assurance: str = ANY_ASSURANCE
+    aaguids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,8 @@ class MemberRoleConfig:
     managed_policy_names: tuple[str, ...] = ()  # customer-managed, in each member account
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
+    assurance: str = ANY_ASSURANCE  # the weakest key level it takes
+    aaguids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,7 +259,18 @@ def config_from_context(get: Callable[[str], Any]) -> TapgateConfig:
         admins=_admins(get("admins")),
         rp_name=rp_name or "tapgate",
         identity_roles=_identity_roles(get("identityRoles")),
-        metadata=_metadata(get("metadataBlob"), get("metadataRoot")),
+        metadata=_metadata(
+            get("metadataBlob"),
+            get("metadataRoot"),
+            needed=any(
+                r.assurance == "certified" or r.aaguids
+                for r in (
+                    *gated,
+                    *external,
+                    *(member_account.roles if member_account is not None else ()),
+                )
+            ),
+        ),
         kms_key=_kms_key(get("kmsKey")),
         reserved_concurrency=_reserved_concurrency(get("reservedConcurrency")),
         alarms=_alarms(get("alarms")),
@@ -412,7 +435,11 @@ def _gated_roles(value: Any) -> tuple[GatedRoleConfig, ...]:
     roles = []
     for i, raw in enumerate(value):
         key = f"gatedRoles[{i}]"
-        spec = _role_spec(key, raw, extra_keys={"managedPolicyArns", "requireSignCounter"})
+        spec = _role_spec(
+            key,
+            raw,
+            extra_keys={"managedPolicyArns", "requireSignCounter", "assurance", "aaguids"},
+        )
         policies = _string_list(
             f"{key}.managedPolicyArns",
             raw.get("managedPolicyArns", []),
@@ -425,6 +452,7 @@ def _gated_roles(value: Any) -> tuple[GatedRoleConfig, ...]:
                 require_sign_counter=_flag(
                     f"{key}.requireSignCounter", raw.get("requireSignCounter")
                 ),
+                **_requirement(key, raw),
                 **spec,
             )
         )
@@ -485,7 +513,15 @@ def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
         _no_unknown_keys(
             key,
             raw,
-            {"arn", "name", "maxSessionSeconds", "userVerification", "requireSignCounter"},
+            {
+                "arn",
+                "name",
+                "maxSessionSeconds",
+                "userVerification",
+                "requireSignCounter",
+                "assurance",
+                "aaguids",
+            },
         )
         arn = raw.get("arn")
         if not isinstance(arn, str) or not _ROLE_ARN.fullmatch(arn):
@@ -506,9 +542,31 @@ def _external_roles(value: Any) -> tuple[ExternalRoleConfig, ...]:
                 require_sign_counter=_flag(
                     f"{key}.requireSignCounter", raw.get("requireSignCounter")
                 ),
+                **_requirement(key, raw),
             )
         )
     return tuple(roles)
+
+
+def _requirement(key: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A role's key requirement: ``assurance`` (default any) and ``aaguids`` (models)."""
+    assurance = raw.get("assurance", ANY_ASSURANCE)
+    if assurance not in ROLE_ASSURANCE:
+        raise ConfigError(
+            f"{key}.assurance", f"must be one of {list(ROLE_ASSURANCE)}; got {assurance!r}"
+        )
+    aaguids = _string_list(
+        f"{key}.aaguids",
+        raw.get("aaguids", []),
+        _AAGUID,
+        "AAGUIDs (8-4-4-4-12 hex digits, as the FIDO metadata lists a model)",
+    )
+    if len(aaguids) > MAX_ROLE_AAGUIDS:
+        raise ConfigError(f"{key}.aaguids", f"lists {len(aaguids)}; at most {MAX_ROLE_AAGUIDS}")
+    lowered = tuple(a.lower() for a in aaguids)
+    if len(set(lowered)) != len(lowered):
+        raise ConfigError(f"{key}.aaguids", "lists an AAGUID twice")
+    return {"assurance": str(assurance), "aaguids": lowered}
 
 
 def _no_unknown_keys(key: str, raw: Mapping[str, Any], known: set[str]) -> None:
@@ -696,17 +754,18 @@ def _admins(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _metadata(blob: Any, root: Any) -> MetadataConfig | None:
+def _metadata(blob: Any, root: Any, *, needed: bool = False) -> MetadataConfig | None:
     """The metadata refresh, deployed only when the context asks for it.
 
     Only a role that requires a certified key needs FIDO metadata: without one the broker
     asks for no attestation, and a key's level comes from its backup flags alone. So a
     deployment without such a role gets no bucket, no daily download from the internet and
     no alarm; setting ``metadataBlob`` or ``metadataRoot`` deploys it anyway (to have a
-    verified blob in place before a role starts requiring certified keys).
+    verified blob in place before a role starts requiring certified keys). A role that
+    requires ``certified`` or names ``aaguids`` deploys it with the defaults.
     """
     if blob is None and root is None:
-        return None
+        return MetadataConfig() if needed else None
     url = DEFAULT_METADATA_BLOB_URL if blob is None else blob
     if not isinstance(url, str) or len(url) > 2048:
         raise ConfigError("metadataBlob", f"must be an https URL; got {url!r}")
@@ -846,7 +905,11 @@ def _member_account(value: Any) -> MemberAccountConfig | None:
     roles = []
     for i, raw in enumerate(raw_roles):
         key = f"memberAccount.roles[{i}]"
-        spec = _role_spec(key, raw, extra_keys={"managedPolicyArns", "managedPolicyNames"})
+        spec = _role_spec(
+            key,
+            raw,
+            extra_keys={"managedPolicyArns", "managedPolicyNames", "assurance", "aaguids"},
+        )
         arns = _string_list(
             f"{key}.managedPolicyArns",
             raw.get("managedPolicyArns", []),
@@ -860,7 +923,14 @@ def _member_account(value: Any) -> MemberAccountConfig | None:
             _POLICY_NAME,
             "a customer-managed policy name (letters, digits, +=,.@_-; a path as 'team/admin')",
         )
-        roles.append(MemberRoleConfig(managed_policy_arns=arns, managed_policy_names=names, **spec))
+        roles.append(
+            MemberRoleConfig(
+                managed_policy_arns=arns,
+                managed_policy_names=names,
+                **_requirement(key, raw),
+                **spec,
+            )
+        )
     names_seen = [r.name for r in roles]
     repeated = sorted({n for n in names_seen if names_seen.count(n) > 1})
     if repeated:

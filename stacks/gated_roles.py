@@ -28,6 +28,7 @@ from stacks.nag import acknowledge
 from tapgate_contract.limits import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS
 from tapgate_contract.policies import gated_role_tags, gated_role_trust_statements
 from tapgate_contract.policies import gating_policy as gating_policy_document
+from tapgate_contract.tags import ANY_ASSURANCE
 
 
 class GatedRole(Construct):
@@ -49,6 +50,7 @@ class GatedRole(Construct):
         gating_policy: iam.IManagedPolicy | None = None,
         max_session_seconds: int = MAX_SESSION_SECONDS,
         user_verification: str = "preferred",
+        assurance: str = ANY_ASSURANCE,
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -62,6 +64,7 @@ class GatedRole(Construct):
             broker_role_arn=broker_role_arn,
             allowed_source_identities=allowed_source_identities,
             require_user_verification=user_verification == "required",
+            assurance=assurance,
         )
         if assume["Action"] != "sts:AssumeRole":
             raise ValueError("the contract's first trust statement must be sts:AssumeRole")
@@ -91,6 +94,7 @@ class GatedRole(Construct):
         self.role_arn = self.role.role_arn
         self.max_session_seconds = max_session_seconds
         self.user_verification = user_verification
+        self.assurance = assurance
 
 
 def acknowledge_aws_managed_policies(role: GatedRole, policy_arns: Sequence[str]) -> None:

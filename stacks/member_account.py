@@ -90,6 +90,7 @@ class MemberAccountStack(Stack):
                 gating_policy=self.gating_policy,
                 max_session_seconds=spec.max_session_seconds,
                 user_verification=spec.user_verification,
+                assurance=spec.assurance,
             )
             acknowledge_aws_managed_policies(role, spec.managed_policy_arns)
             self.gated_roles.append(role)

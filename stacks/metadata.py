@@ -25,15 +25,15 @@ from constructs import Construct
 
 from stacks.nag import acknowledge
 from stacks.python_function import PythonFunction
+from tapgate_contract import environment
 
-OBJECT_KEY: Final = "mds3/blob.jwt"
+OBJECT_KEY: Final = environment.METADATA_OBJECT_KEY
 HANDLER: Final = "tapgate_broker.metadata_refresh.handler"
-# The refresh function's environment; must equal lambdas/tapgate_broker/metadata_refresh.py
-# (the stack may not import Lambda code; tests/infrastructure/test_metadata.py compares).
-ENV_BUCKET: Final = "TAPGATE_METADATA_BUCKET"
-ENV_KEY: Final = "TAPGATE_METADATA_KEY"
-ENV_URL: Final = "TAPGATE_METADATA_URL"
-ENV_ROOT: Final = "TAPGATE_METADATA_ROOT"
+# The refresh function's environment: the contract's names, which the handler reads too.
+ENV_BUCKET: Final = environment.METADATA_BUCKET
+ENV_KEY: Final = environment.METADATA_KEY
+ENV_URL: Final = environment.METADATA_URL
+ENV_ROOT: Final = environment.METADATA_ROOT
 # The metric the function emits for a refused download (Powertools: namespace + service).
 METRIC_NAMESPACE: Final = "tapgate"
 METRIC_SERVICE: Final = "tapgate-metadata"

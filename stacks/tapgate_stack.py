@@ -18,10 +18,11 @@ from stacks.gated_roles import GatedRole, acknowledge_aws_managed_policies
 from stacks.member_account import member_role_arn
 from stacks.metadata import MetadataRefresh
 from stacks.monitoring import Monitoring
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_checkov
 from stacks.tables import TapgateTables
 from tapgate_contract import environment, limits, routes
 from tapgate_contract.policies import (
+    broker_metadata_statements,
     broker_statements,
     event_bus_arn,
     gating_policy,
@@ -74,6 +75,7 @@ class TapgateStack(Stack):
                 gating_policy=self.gating_policy,
                 max_session_seconds=spec.max_session_seconds,
                 user_verification=spec.user_verification,
+                assurance=spec.assurance,
             )
             for spec in config.gated_roles
         ]
@@ -86,6 +88,8 @@ class TapgateStack(Stack):
                 "maxSessionSeconds": spec.max_session_seconds,
                 "userVerification": spec.user_verification,
                 "requireSignCounter": spec.require_sign_counter,
+                "assurance": spec.assurance,
+                "aaguids": list(spec.aaguids),
             }
             for role, spec in zip(self.gated_roles, config.gated_roles, strict=True)
         ] + [
@@ -95,6 +99,8 @@ class TapgateStack(Stack):
                 "maxSessionSeconds": ext.max_session_seconds,
                 "userVerification": ext.user_verification,
                 "requireSignCounter": ext.require_sign_counter,
+                "assurance": ext.assurance,
+                "aaguids": list(ext.aaguids),
             }
             for ext in config.external_roles
         ]
@@ -104,6 +110,8 @@ class TapgateStack(Stack):
                 "name": name,
                 "maxSessionSeconds": spec.max_session_seconds,
                 "userVerification": spec.user_verification,
+                "assurance": spec.assurance,
+                "aaguids": list(spec.aaguids),
             }
             for account, spec, name in (
                 config.member_account.offered_roles() if config.member_account else ()
@@ -200,6 +208,32 @@ class TapgateStack(Stack):
             alarm_topic=self.monitoring.topic,
         )
         self.encryption.grant_object_use(metadata.role)
+        # The broker reads the verified blob (registration, sign-in with a certified key).
+        self.broker.add_statements(
+            broker_metadata_statements(
+                bucket_arn=metadata.bucket.bucket_arn,
+                object_key=environment.METADATA_OBJECT_KEY,
+                kms_key_arn=self.encryption_key.key_arn if self.encryption_key else None,
+                region=Aws.REGION,
+            )
+        )
+        for name, value in {
+            environment.METADATA_BUCKET: metadata.bucket.bucket_name,
+            environment.METADATA_KEY: environment.METADATA_OBJECT_KEY,
+            **(
+                {environment.METADATA_ROOT: self.config.metadata.root_pem}
+                if self.config.metadata.root_pem is not None
+                else {}
+            ),
+        }.items():
+            self.broker.function.add_environment(name, value)
+        if self.config.metadata.root_pem is not None:
+            acknowledge_checkov(
+                self.broker.function,
+                "CKV_AWS_45",
+                "checkov's secret scanner matches the PEM armour of metadataRoot: a public CA "
+                "certificate that the metadata blob's signature chain must reach, not a key.",
+            )
         CfnOutput(
             self,
             "MetadataBucketName",

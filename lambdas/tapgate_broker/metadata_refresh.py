@@ -31,12 +31,13 @@ from tapgate_broker.core.metadata import (
 )
 from tapgate_broker.core.metadata_refresh import RefreshOutcome, RefreshStatus, refresh_metadata
 from tapgate_broker.core.ports import Clock
+from tapgate_contract import environment
 
 # The contract with the stack (stacks/metadata.py sets them; a test checks both agree).
-ENV_METADATA_BUCKET: Final = "TAPGATE_METADATA_BUCKET"
-ENV_METADATA_KEY: Final = "TAPGATE_METADATA_KEY"
-ENV_METADATA_URL: Final = "TAPGATE_METADATA_URL"
-ENV_METADATA_ROOT: Final = "TAPGATE_METADATA_ROOT"  # PEM; unset: the FIDO Alliance's root
+ENV_METADATA_BUCKET: Final = environment.METADATA_BUCKET
+ENV_METADATA_KEY: Final = environment.METADATA_KEY
+ENV_METADATA_URL: Final = environment.METADATA_URL
+ENV_METADATA_ROOT: Final = environment.METADATA_ROOT  # PEM; unset: the FIDO Alliance's root
 ALL_ENV_VARS: Final = (ENV_METADATA_BUCKET, ENV_METADATA_KEY, ENV_METADATA_URL, ENV_METADATA_ROOT)
 
 SERVICE: Final = "tapgate-metadata"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,6 +18,9 @@ from tapgate_broker.core.key_sets import DEFAULT_MAX_KEYS_PER_USER, MAX_KEYS_PER
 from tapgate_broker.core.models import RoleConfig, UserVerification
 from tapgate_contract import environment as env_names
 from tapgate_contract import limits
+from tapgate_contract.tags import ANY_ASSURANCE, ROLE_ASSURANCE
+
+AAGUID = re.compile(limits.AAGUID_PATTERN, re.ASCII)
 
 
 class SettingsError(Exception):
@@ -39,6 +43,10 @@ class Settings:
     federation_url: str | None = None
     identity_roles: tuple[str, ...] = DEFAULT_IDENTITY_ROLES
     max_keys_per_user: int = DEFAULT_MAX_KEYS_PER_USER
+    metadata_bucket: str | None = None  # the verified MDS3 blob's bucket (stack)
+    metadata_key: str = env_names.METADATA_OBJECT_KEY
+    metadata_root_pem: str | None = None  # None: the FIDO Alliance's root
+    metadata_file: str | None = None  # local mode: the blob as a file
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +99,10 @@ class Settings:
             federation_url=env.get(env_names.FEDERATION_URL) or None,
             identity_roles=identity_roles,
             max_keys_per_user=max_keys,
+            metadata_bucket=env.get(env_names.METADATA_BUCKET) or None,
+            metadata_key=env.get(env_names.METADATA_KEY) or env_names.METADATA_OBJECT_KEY,
+            metadata_root_pem=env.get(env_names.METADATA_ROOT) or None,
+            metadata_file=env.get(env_names.METADATA_FILE) or None,
         )
 
 
@@ -110,10 +122,20 @@ def _role_from_json(raw: object) -> RoleConfig:
     require_counter = raw.get("requireSignCounter", False)
     if not isinstance(require_counter, bool):
         raise TypeError(f"role {raw.get('arn')}: requireSignCounter must be true or false")
+    assurance = raw.get("assurance", ANY_ASSURANCE)
+    if assurance not in ROLE_ASSURANCE:
+        raise ValueError(f"role {raw.get('arn')}: assurance must be one of {ROLE_ASSURANCE}")
+    aaguids = raw.get("aaguids", [])
+    if not isinstance(aaguids, list) or not all(
+        isinstance(a, str) and AAGUID.fullmatch(a) for a in aaguids
+    ):
+        raise ValueError(f"role {raw.get('arn')}: aaguids must be a list of AAGUIDs")
     return RoleConfig(
         arn=str(raw["arn"]),
         name=str(raw.get("name") or str(raw["arn"]).rsplit("/", 1)[-1]),
         max_session_seconds=seconds,
         user_verification=UserVerification(raw.get("userVerification", "preferred")),
         require_sign_counter=require_counter,
+        assurance=assurance,
+        aaguids=tuple(a.lower() for a in aaguids),
     )

@@ -19,12 +19,17 @@ from tapgate_broker.adapters.dynamodb import (
 )
 from tapgate_broker.adapters.event_bus import EventBridgeSignals
 from tapgate_broker.adapters.federation import FederationConsoleSignIn
+from tapgate_broker.adapters.file_metadata import FileMetadataStore
 from tapgate_broker.adapters.iam import IamRoleDirectory
+from tapgate_broker.adapters.s3_metadata import S3MetadataStore
 from tapgate_broker.adapters.sts import StsRoleIssuer
+from tapgate_broker.core.assurance_policy import MetadataLookup
 from tapgate_broker.core.event_signals import (
     SignalEmitter,
     SignallingAuditLog,
 )
+from tapgate_broker.core.metadata import MetadataStore, fido_mds_root, trust_root_from_pem
+from tapgate_broker.core.metadata_source import DEFAULT_MAX_AGE_SECONDS, MetadataSource
 from tapgate_broker.core.ports import Clock
 from tapgate_broker.core.service import Broker, BrokerConfig
 from tapgate_broker.settings import Settings
@@ -75,6 +80,7 @@ def build_broker(
         role_directory=IamRoleDirectory(iam),
         audit_reader=DynamoAuditReader(dynamodb, table_name=settings.audit_table),
         clock=clock or time.time,
+        metadata=metadata_lookup(settings, session=session, clock=clock or time.time),
     )
 
 
@@ -85,6 +91,38 @@ def count(name: str) -> None:
 
 
 _METRICS = Metrics(namespace=signals.METRIC_NAMESPACE, service=signals.SERVICE)
+
+
+def metadata_lookup(
+    settings: Settings, *, session: boto3.session.Session, clock: Clock
+) -> MetadataLookup | None:
+    """The verified FIDO metadata, read on first use: from the stack's bucket, or in local
+    mode from a file; None when the deployment keeps none (no key can be certified)."""
+    if settings.metadata_file is None and settings.metadata_bucket is None:
+        return None
+
+    @functools.cache
+    def source() -> MetadataSource:  # built on first use: most requests need no metadata
+        store: MetadataStore
+        if settings.metadata_file is not None:
+            store = FileMetadataStore(settings.metadata_file)
+        else:
+            store = S3MetadataStore(
+                session.client("s3", config=_CLIENT_CONFIG),
+                bucket=str(settings.metadata_bucket),
+                key=settings.metadata_key,
+            )
+        root = (
+            trust_root_from_pem(settings.metadata_root_pem)
+            if settings.metadata_root_pem
+            else fido_mds_root()
+        )
+        # A local file is read again on each use (its hash tells an unchanged one, which is
+        # not verified again): a blob the user replaced counts at the next sign-in.
+        max_age = 0 if settings.metadata_file is not None else DEFAULT_MAX_AGE_SECONDS
+        return MetadataSource(store, root=root, clock=clock, max_age_seconds=max_age)
+
+    return lambda: source().index()
 
 
 @functools.cache

@@ -43,3 +43,7 @@ ADMIN_REASON_MAX_LENGTH = 256
 # The inventory's "unused for N days": 1..REPORT_UNUSED_DAYS_MAX (ten years), default 90.
 REPORT_UNUSED_DAYS_DEFAULT = 90
 REPORT_UNUSED_DAYS_MAX = 3650
+# An authenticator model's AAGUID as FIDO metadata writes it (a role's ``aaguids``), and how
+# many models one role may name (the list travels in the broker's environment).
+AAGUID_PATTERN = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
+MAX_ROLE_AAGUIDS = 32

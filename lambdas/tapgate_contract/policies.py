@@ -20,12 +20,15 @@ from tapgate_contract.routes import ROUTES, Auth, Route
 from tapgate_contract.stage import STAGE
 from tapgate_contract.tables import AUDIT_TIME_INDEX, CREDENTIAL_ID_INDEX
 from tapgate_contract.tags import (
+    ANY_ASSURANCE,
+    ASSURANCE_TAG,
     GATED_ROLE_TAG,
     GATED_ROLE_TAG_VALUE,
     MFA_TAG,
     MFA_TAG_VALUE,
     SESSION_TAG_KEYS,
     UV_TAG,
+    acceptable_assurance,
     uv_tag_value,
 )
 
@@ -138,6 +141,30 @@ def broker_statements(
     return statements
 
 
+def broker_metadata_statements(
+    *, bucket_arn: str, object_key: str, kms_key_arn: str | None, region: str
+) -> list[dict[str, Any]]:
+    """The broker reads the verified FIDO metadata blob: ``s3:GetObject`` on that one
+    object, ``s3:ListBucket`` limited to its key (so a blob not stored yet answers 404, not
+    403), and, when the bucket uses the stack's KMS key, ``kms:Decrypt`` through S3 only.
+    Nothing else of the bucket, and no write."""
+    statements: list[dict[str, Any]] = [
+        _allow(("s3:GetObject",), f"{bucket_arn}/{object_key}"),
+        {
+            **_allow(("s3:ListBucket",), bucket_arn),
+            "Condition": {"StringEquals": {"s3:prefix": [object_key]}},
+        },
+    ]
+    if kms_key_arn is not None:
+        statements.append(
+            {
+                **_allow(("kms:Decrypt",), kms_key_arn),
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            }
+        )
+    return statements
+
+
 def broker_organization_statement(*, partition: str, organization_id: str) -> dict[str, Any]:
     """The broker's STS actions on any role of one AWS organization that carries the
     gated-role tag (cdk.json ``organizationId``): gated roles in member accounts need no ARN
@@ -196,12 +223,20 @@ def gated_role_trust_statements(
     broker_role_arn: str,
     allowed_source_identities: Sequence[str],
     require_user_verification: bool = False,
+    assurance: str = ANY_ASSURANCE,
 ) -> list[dict[str, Any]]:
     """A gated role trusts only the broker, only with tapgate's session tags as request tags
     and no other tag keys, and only for the listed users (``sts:SourceIdentity`` values or
-    ``StringLike`` patterns). One statement per action, AssumeRole first."""
+    ``StringLike`` patterns). One statement per action, AssumeRole first.
+
+    A role requiring an ``assurance`` above ``any`` also requires the ``tapgate-assurance``
+    request tag to name that level or a stronger one, so IAM itself refuses a session for a
+    weaker key even if the broker were wrong."""
     if not allowed_source_identities:
         raise ValueError("a gated role needs at least one allowed SourceIdentity")
+    required_tags: dict[str, Any] = {f"aws:RequestTag/{MFA_TAG}": MFA_TAG_VALUE}
+    if assurance != ANY_ASSURANCE:
+        required_tags[f"aws:RequestTag/{ASSURANCE_TAG}"] = list(acceptable_assurance(assurance))
     identities = list(allowed_source_identities)
     uv_values: str | list[str] = (
         uv_tag_value(True)
@@ -210,14 +245,11 @@ def gated_role_trust_statements(
     )
     conditions: dict[str, dict[str, Any]] = {
         "sts:AssumeRole": {
-            "StringEquals": {f"aws:RequestTag/{MFA_TAG}": MFA_TAG_VALUE},
+            "StringEquals": dict(required_tags),
             "StringLike": {"sts:SourceIdentity": identities},
         },
         "sts:TagSession": {
-            "StringEquals": {
-                f"aws:RequestTag/{MFA_TAG}": MFA_TAG_VALUE,
-                f"aws:RequestTag/{UV_TAG}": uv_values,
-            },
+            "StringEquals": {**required_tags, f"aws:RequestTag/{UV_TAG}": uv_values},
             "ForAllValues:StringEquals": {"aws:TagKeys": list(SESSION_TAG_KEYS)},
             "Null": {f"aws:RequestTag/{MFA_TAG}": "false"},
         },
@@ -241,6 +273,7 @@ def gated_role_trust_policy(
     broker_role_arn: str,
     allowed_source_identities: Sequence[str],
     require_user_verification: bool = False,
+    assurance: str = ANY_ASSURANCE,
 ) -> dict[str, Any]:
     """``gated_role_trust_statements`` as a policy document: for local mode, the docs, and
     retrofitting a role outside CDK."""
@@ -248,6 +281,7 @@ def gated_role_trust_policy(
         broker_role_arn=broker_role_arn,
         allowed_source_identities=allowed_source_identities,
         require_user_verification=require_user_verification,
+        assurance=assurance,
     )
     return {"Version": VERSION, "Statement": statements}
 

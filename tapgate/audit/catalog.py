@@ -120,5 +120,13 @@ CHECKS: dict[str, CheckInfo] = {
             "Administrator-equivalent permissions need MFA: attach tapgate's gating policy or an "
             "MFA guard, and route access through an MFA-gated role.",
         ),
+        CheckInfo(
+            "MFA016",
+            "assurance-trust-mismatch",
+            Severity.MEDIUM,
+            "Build the role's trust policy with tapgate's gated_role_trust_policy(assurance=...) "
+            "for the role's cdk.json assurance, so IAM requires the same tapgate-assurance "
+            "values the broker does.",
+        ),
     )
 }

@@ -7,6 +7,7 @@ their `Fn::` objects); intrinsic functions then become placeholder strings such 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -14,6 +15,8 @@ from tapgate.audit.account import AWS_MANAGED
 from tapgate.audit.inventory import Inventory, Subject, SubjectKind
 from tapgate.audit.lines import LineIndex, YamlLineIndex, parse_located
 from tapgate.audit.policy import Policy, PolicyKind, parse_policy
+from tapgate_contract import environment
+from tapgate_contract.tags import ANY_ASSURANCE
 
 
 def resolve_intrinsics(value: Any, resources: dict[str, Any]) -> Any:
@@ -79,6 +82,33 @@ def _sub(match: re.Match[str], resources: dict[str, Any]) -> str:
     if "." in name:
         return _get_att(name.split(".", 1), resources)
     return _ref(name, resources)
+
+
+_TEMPLATE_ROLE = re.compile(r"arn:aws:iam::\{AWS::AccountId\}:role/\{([^{}]+)\}")
+
+
+def _role_assurance(typed: dict[str, Any], resources: dict[str, Any]) -> dict[str, str]:
+    """A tapgate broker's requirement per gated role, from its function's environment
+    (``TAPGATE_ROLES``): by the role's logical id when the template makes it, else by the
+    role name in its ARN. Nothing for a template without a tapgate broker."""
+    out: dict[str, str] = {}
+    for resource in typed.values():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        variables = _properties(resource).get("Environment", {})
+        raw = variables.get("Variables", {}) if isinstance(variables, dict) else {}
+        value = raw.get(environment.ROLES) if isinstance(raw, dict) else None
+        try:
+            roles = json.loads(resolve_intrinsics(value, resources))
+        except (TypeError, ValueError):
+            continue
+        for role in roles if isinstance(roles, list) else ():
+            if not isinstance(role, dict) or not isinstance(role.get("arn"), str):
+                continue
+            made_here = _TEMPLATE_ROLE.fullmatch(role["arn"])
+            name = made_here.group(1) if made_here else role["arn"].rsplit("/", 1)[-1]
+            out[name] = str(role.get("assurance", ANY_ASSURANCE))
+    return out
 
 
 def _properties(resource: dict[str, Any]) -> dict[str, Any]:
@@ -152,6 +182,7 @@ def load_template(template: dict[str, Any], *, source: str, index: LineIndex) ->
                 for target in _targets(props.get(key, []), group_of if key == "Groups" else {}):
                     attached.setdefault(target, []).append(policy)
                     attached_somewhere.add(id(policy))
+    inventory.role_assurance.update(_role_assurance(typed, resources))
     members = _memberships(typed, group_of)
     own: dict[str, tuple[list[Policy], Policy | None, Policy | None]] = {}
     for logical, resource in typed.items():

@@ -44,11 +44,15 @@ class Inventory:
     loose_policies: list[Policy] = field(default_factory=list)  # trust/resource policies alone
     errors: list[ReadError] = field(default_factory=list)
     credential_report: list[CredentialReportRow] | None = None
+    # What a tapgate broker in the input requires of each gated role's keys: role (logical
+    # id in a template, else role name) -> its "assurance" (tapgate_contract.tags).
+    role_assurance: dict[str, str] = field(default_factory=dict)
 
     def extend(self, other: Inventory) -> None:
         self.subjects.extend(other.subjects)
         self.loose_policies.extend(other.loose_policies)
         self.errors.extend(other.errors)
+        self.role_assurance.update(other.role_assurance)
         if other.credential_report is not None:
             self.credential_report = [*(self.credential_report or []), *other.credential_report]
 

@@ -21,6 +21,8 @@ COLUMNS = (
     ("createdAt", "CREATED"),
     ("lastUsedAt", "LAST USED"),
     ("signCount", "COUNTER"),
+    ("assurance", "ASSURANCE"),  # synced, device-bound or certified (--json says why)
+    ("authenticator", "MODEL"),  # from the FIDO metadata, only when the key proved it
 )
 
 

@@ -36,6 +36,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="start over: forget this world's registered keys, sessions, demo user keys and ports",
     )
     parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="JSON with cdk.json's context keys (or a whole cdk.json) to try here: gatedRoles "
+        "(with assurance and aaguids), metadataBlob (an MDS3 blob file) and metadataRoot (its "
+        "root, a PEM file); keys that apply only in AWS are ignored",
+    )
+    parser.add_argument(
         "--log-format",
         choices=("human", "json"),
         help="a short line per request (human) or the Lambda's JSON lines with its metrics "
@@ -63,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
         from tapgate.local.server import LocalModeError, run_local  # noqa: PLC0415
     except ImportError as exc:
         raise CliError(f"local mode is not available: {exc}") from exc
+    from tapgate.local.config import LocalConfigError, load_config  # noqa: PLC0415
+
     state_file = Path(context.state_file_path(args, os.environ))
+    try:
+        config = load_config(Path(args.config)) if args.config else None
+    except LocalConfigError as exc:
+        raise CliError(str(exc)) from exc
     try:
         return run_local(
             host=args.host,
@@ -71,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             state_file=state_file,
             reset=args.reset,
             log_format=args.log_format,
+            config=config,
         )
     except (OSError, LocalModeError) as exc:
         raise CliError(f"local mode failed: {exc}") from exc

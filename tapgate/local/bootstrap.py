@@ -11,12 +11,13 @@ demo IAM user with an access key and the self-service policy stands for a real u
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
+from tapgate.local.config import LocalRoleSpec
 from tapgate_contract import environment, tables
 from tapgate_contract.identity import DEFAULT_IDENTITY_ROLES
 from tapgate_contract.limits import MAX_SESSION_SECONDS
@@ -30,6 +31,7 @@ from tapgate_contract.policies import (
     identity_role_resource,
     self_service_policy,
 )
+from tapgate_contract.tags import ANY_ASSURANCE
 
 BROKER_ROLE_NAME = "tapgate-broker"
 BROKER_POLICY_NAME = "tapgate-broker"
@@ -84,6 +86,9 @@ class LocalGatedRole:
     managed_policy_arns: tuple[str, ...]  # its permissions (the gating policy comes on top)
     max_session_seconds: int = MAX_SESSION_SECONDS
     user_verification: str = "preferred"
+    require_sign_counter: bool = False
+    assurance: str = ANY_ASSURANCE
+    aaguids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,10 @@ def create_gated_role(
     managed_policy_arns: tuple[str, ...],
     gating_policy_arn: str,
     user_verification: str = "preferred",
+    max_session_seconds: int = MAX_SESSION_SECONDS,
+    require_sign_counter: bool = False,
+    assurance: str = ANY_ASSURANCE,
+    aaguids: tuple[str, ...] = (),
 ) -> LocalGatedRole:
     """A gated role as the stack's ``GatedRole`` builds one: the contract's trust policy,
     the gated-role tag, its permissions and the gating policy."""
@@ -162,6 +171,7 @@ def create_gated_role(
         broker_role_arn=broker_role_arn,
         allowed_source_identities=allowed_source_identities,
         require_user_verification=user_verification == "required",
+        assurance=assurance,
     )
     role = iam.create_role(
         RoleName=name,
@@ -178,6 +188,10 @@ def create_gated_role(
         allowed_source_identities=allowed_source_identities,
         managed_policy_arns=managed_policy_arns,
         user_verification=user_verification,
+        max_session_seconds=max_session_seconds,
+        require_sign_counter=require_sign_counter,
+        assurance=assurance,
+        aaguids=aaguids,
     )
 
 
@@ -232,11 +246,14 @@ def bootstrap(
     prefix: str = "tapgate",
     demo_user_name: str = DEMO_USER_NAME,
     before_demo_key: Callable[[], None] | None = None,
+    roles: Sequence[LocalRoleSpec] = (),
 ) -> LocalResources:
     """Create the stack's resources plus a demo user and gated role; return what was made.
 
-    ``before_demo_key`` runs right before the demo user's access key is created (local
-    mode seeds moto's random generator there, so the key is the same after a restart).
+    ``roles`` (``tapgate local --config``'s gatedRoles) are created beside the demo role, as
+    the stack creates them, with the demo's permissions. ``before_demo_key`` runs right
+    before the demo user's access key is created (local mode seeds moto's random generator
+    there, so the key is the same after a restart).
     """
     region = session.region_name or "us-east-1"
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url, region_name=region)
@@ -275,6 +292,22 @@ def bootstrap(
             allowed_source_identities=(demo_user_name,),
             managed_policy_arns=(demo_permissions_arn,),
             gating_policy_arn=gating_policy_arn,
+        ),
+        *(
+            create_gated_role(
+                iam,
+                name=spec.name,
+                broker_role_arn=broker_role_arn,
+                allowed_source_identities=spec.allowed_source_identities,
+                managed_policy_arns=(demo_permissions_arn,),
+                gating_policy_arn=gating_policy_arn,
+                user_verification=spec.user_verification,
+                max_session_seconds=spec.max_session_seconds,
+                require_sign_counter=spec.require_sign_counter,
+                assurance=spec.assurance,
+                aaguids=spec.aaguids,
+            )
+            for spec in roles
         ),
     )
 
@@ -345,17 +378,28 @@ def broker_environment(
     origin: str,
     rp_id: str = "localhost",
     federation_url: str | None = None,
+    metadata_file: str | None = None,
+    metadata_root_pem: str | None = None,
 ) -> dict[str, str]:
-    """The environment the stack gives the Lambda, pointed at the local endpoint."""
+    """The environment the stack gives the Lambda, pointed at the local endpoint; the FIDO
+    metadata from a file instead of the stack's bucket."""
     roles = [
         {
             "arn": role.arn,
             "name": role.name,
             "maxSessionSeconds": role.max_session_seconds,
             "userVerification": role.user_verification,
+            "requireSignCounter": role.require_sign_counter,
+            "assurance": role.assurance,
+            "aaguids": list(role.aaguids),
         }
         for role in resources.offered_roles
     ]
+    metadata: dict[str, str] = {}
+    if metadata_file is not None:
+        metadata[environment.METADATA_FILE] = metadata_file
+    if metadata_root_pem is not None:
+        metadata[environment.METADATA_ROOT] = metadata_root_pem
     return {
         environment.CREDENTIALS_TABLE: resources.credentials_table,
         environment.CEREMONIES_TABLE: resources.ceremonies_table,
@@ -366,6 +410,7 @@ def broker_environment(
         environment.ROLES: json.dumps(roles),
         environment.ADMINS: json.dumps([resources.demo_user.user_name]),
         **({environment.FEDERATION_URL: federation_url} if federation_url else {}),
+        **metadata,
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_DEFAULT_REGION": resources.region,
         "AWS_REGION": resources.region,

@@ -35,6 +35,7 @@ from tapgate.local.bootstrap import (
     bootstrap,
     broker_environment,
 )
+from tapgate.local.config import LocalConfig
 from tapgate.local.federation import PATH as FEDERATION_PATH
 from tapgate.local.federation import FederationStandIn, session_check
 from tapgate.local.gateway import Handler, LocalGateway, TokenBucketLimiter
@@ -118,6 +119,7 @@ def start_local(
     reset: bool = False,
     log_format: str | None = None,
     log_stream: TextIO | None = None,
+    config: LocalConfig | None = None,
 ) -> LocalHandle:
     """Start moto, bootstrap, wire the broker handler behind the gateway, write the state.
 
@@ -136,7 +138,12 @@ def start_local(
 
     ``log_format`` (tapgate.local.logs: "human" or "json", on ``log_stream``) routes the
     per-request lines; None leaves the Lambda's JSON logging as it is.
+
+    ``config`` (``tapgate local --config``): gated roles beside the demo role, and the FIDO
+    metadata blob and root from files; the blob is verified before anything starts.
     """
+    config = config or LocalConfig()
+    metadata_root_pem = _checked_metadata(config)
     from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415 -- moto only in local mode
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
@@ -203,6 +210,7 @@ def start_local(
             before_demo_key=(
                 (lambda: moto_server.seed(endpoint_url, world.demo_key_seed)) if world else None
             ),
+            roles=config.gated_roles,
         )
         if world is not None:
             moto_server.seed(endpoint_url)  # nothing after the demo key may be predictable
@@ -212,6 +220,8 @@ def start_local(
             origin=api_url,
             rp_id=host,
             federation_url=api_url + FEDERATION_PATH,
+            metadata_file=str(config.metadata_blob) if config.metadata_blob else None,
+            metadata_root_pem=metadata_root_pem,
         )
         variables: dict[str, str | None] = dict(environment)
         if log_format is not None:
@@ -248,7 +258,10 @@ def start_local(
             "rpId": host,
             "origin": api_url,
             "demoUser": resources.demo_user.to_json(),
-            "gatedRoles": [{"arn": role.arn} for role in resources.offered_roles],
+            "gatedRoles": [
+                {"arn": role.arn, "assurance": role.assurance, "aaguids": list(role.aaguids)}
+                for role in resources.offered_roles
+            ],
         }
         demo_key_file = None
         if state_file is not None:
@@ -284,6 +297,7 @@ def run_local(
     log_format: str | None = None,
     ready: threading.Event | None = None,
     out: TextIO | None = None,
+    config: LocalConfig | None = None,
 ) -> int:
     """Run local mode until SIGINT, SIGTERM or SIGHUP; return the exit code (0 after a clean
     stop). The world is kept beside ``state_file`` across runs; ``host`` and ``port``
@@ -299,6 +313,7 @@ def run_local(
             reset=reset,
             log_format=logs.choose(log_format, stream),
             log_stream=stream,
+            config=config,
         )
         try:
             print(next_steps(handle), file=stream, flush=True)
@@ -309,6 +324,34 @@ def run_local(
         finally:
             handle.stop()
     return 0
+
+
+def _checked_metadata(config: LocalConfig) -> str | None:
+    """Verify the configured blob under its root now (a bad one stops local mode with the
+    reason); the root's PEM for the broker, or None for the FIDO Alliance's."""
+    import datetime as dt  # noqa: PLC0415
+
+    from tapgate_broker.core.metadata import (  # noqa: PLC0415 -- local mode only
+        MetadataError,
+        fido_mds_root,
+        trust_root_from_pem,
+        verify_metadata,
+    )
+
+    pem = None
+    try:
+        if config.metadata_root is not None:
+            pem = config.metadata_root.read_text(encoding="ascii")
+        root = trust_root_from_pem(pem) if pem is not None else fido_mds_root()
+        if config.metadata_blob is not None:
+            verify_metadata(
+                config.metadata_blob.read_bytes(), root=root, now=dt.datetime.now(dt.UTC)
+            )
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocalModeError(f"cannot read the metadata files: {exc}") from exc
+    except MetadataError as exc:
+        raise LocalModeError(f"metadataBlob {config.metadata_blob} is not usable: {exc}") from exc
+    return pem
 
 
 def _cannot_listen(port: int, error: OSError) -> str:

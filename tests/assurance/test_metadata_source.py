@@ -146,3 +146,25 @@ def test_a_failing_store_keeps_the_cached_blob(s3, pki, trust_root, clock):
 
     assert source.index() is cached
     assert store.reads == 2
+
+
+def test_an_unchanged_blob_is_not_verified_again(s3, pki, source, clock, monkeypatch):
+    _put(s3, _blob(pki, 7))
+    first = source.index()
+    verified: list[bytes] = []
+    from tapgate_broker.core import metadata_source  # noqa: PLC0415
+
+    real = metadata_source.verify_metadata
+    monkeypatch.setattr(
+        metadata_source,
+        "verify_metadata",
+        lambda raw, **kw: verified.append(raw) or real(raw, **kw),
+    )
+    clock.now += MAX_AGE
+    assert source.index() is first  # the same object (ETag): read, not verified
+    assert verified == []
+    _put(s3, _blob(pki, 8))
+    clock.now += MAX_AGE
+    index = source.index()
+    assert index is not None and index.no == 8
+    assert len(verified) == 1

@@ -49,7 +49,7 @@ def test_sarif_report_points_at_file_and_line(capsys: pytest.CaptureFixture[str]
     assert sarif["version"] == "2.1.0"
     run_ = sarif["runs"][0]
     rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
-    assert rule_ids == [f"MFA{i:03d}" for i in range(16)]
+    assert rule_ids == [f"MFA{i:03d}" for i in range(17)]
     (result,) = run_["results"]
     assert result["ruleId"] == "MFA002" and result["level"] == "error"
     assert rule_ids[result["ruleIndex"]] == "MFA002"

@@ -228,3 +228,22 @@ def test_a_gated_role_trusting_another_accounts_broker_has_no_finding(
     loose = tmp_path / "member.template.json"
     loose.write_text(json.dumps(mutated), encoding="utf-8")
     assert cli.main([str(loose), "--format", "json", "--fail-on", "info"]) == 1
+
+
+def test_a_certified_role_whose_trust_lost_the_assurance_condition_is_a_finding(
+    stack_template: tuple[Path, Template],
+) -> None:
+    """The stack's certified role (tests/infrastructure/conftest.py) agrees with its trust
+    until the assurance condition goes: then the broker and IAM disagree (MFA016)."""
+    template = copy.deepcopy(stack_template[1])
+    inventory = load_file(stack_template[0])
+    certified = [name for name, level in inventory.role_assurance.items() if level == "certified"]
+    assert certified, "the synthesized stack has no role requiring certified keys"
+    trust = template["Resources"][certified[0]]["Properties"]["AssumeRolePolicyDocument"]
+    for statement in _statements(trust):  # AssumeRole and TagSession
+        statement.get("Condition", {}).get("StringEquals", {}).pop(
+            "aws:RequestTag/tapgate-assurance", None
+        )
+    text = json.dumps(template, indent=1)
+    edited = load_template(template, source="stack.template.json", index=LineIndex(text, template))
+    assert {f.check_id for f in run_checks(edited)} == {"MFA016"}

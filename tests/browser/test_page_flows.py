@@ -219,6 +219,9 @@ def test_list_and_remove_a_key(state: dict[str, Any], browsers: Callable[..., Br
     assert {doomed["credentialId"], kept["credentialId"]} <= set(listed)
     assert "Old phone" in listed[doomed["credentialId"]].text
     assert "Last used" in listed[doomed["credentialId"]].text
+    # A virtual authenticator attests nothing and is not backup eligible: device-bound.
+    assert "Assurance" in listed[doomed["credentialId"]].text
+    assert "device-bound" in listed[doomed["credentialId"]].text
     laptop.screenshot("keys-1-list")
 
     page.remove_key(laptop, doomed["credentialId"])

@@ -29,7 +29,16 @@ def test_first_key_registers_and_is_listed(harness):
         "signCount",
         "transports",
         "backupEligible",
+        "assurance",
+        "assuranceReason",
+        "authenticator",
     }
+    # A self-attested soft key proves no model: device-bound, no AAGUID shown.
+    assert (summary["assurance"], summary["aaguid"], summary["authenticator"]) == (
+        "device-bound",
+        None,
+        None,
+    )
     listed = harness.call("GET", "/credentials", user_arn=harness.user_arn("alice"))
     assert [c["credentialId"] for c in listed.body["credentials"]] == [summary["credentialId"]]
 
@@ -123,6 +132,7 @@ def test_authentication_issues_gated_credentials_with_source_identity_and_tags(h
         "tapgate-mfa": "webauthn",
         "tapgate-uv": "false",
         "tapgate-credential": cred_id[:16],
+        "tapgate-assurance": "device-bound",  # a self-attested soft key
     }
 
 
@@ -422,11 +432,15 @@ def test_config_is_public_and_lists_roles(harness, gated_role):
     assert gated_role in [r["arn"] for r in reply.body["roles"]]
 
 
-def test_roles_lists_session_caps(harness, gated_role):
+def test_roles_lists_session_caps_and_key_requirements(harness, gated_role):
     reply = harness.call("GET", "/roles", user_arn=harness.user_arn("alice"))
-    assert {"arn": gated_role, "maxSessionSeconds": 3600, "userVerification": "preferred"} in (
-        reply.body["roles"]
-    )
+    assert {
+        "arn": gated_role,
+        "maxSessionSeconds": 3600,
+        "userVerification": "preferred",
+        "assurance": "any",
+        "aaguids": [],
+    } in reply.body["roles"]
 
 
 def test_v1_prefix_is_accepted_as_well(harness):

@@ -315,7 +315,9 @@ def test_the_state_file_is_the_documented_shape_and_private(local):
             "accessKeyId": user.access_key_id,
             "secretAccessKey": user.secret_access_key,
         },
-        "gatedRoles": [{"arn": r.arn} for r in local.resources.offered_roles],
+        "gatedRoles": [
+            {"arn": r.arn, "assurance": "any", "aaguids": []} for r in local.resources.offered_roles
+        ],
     }
     assert state["apiUrl"].startswith("http://localhost:")
     assert not state["apiUrl"].endswith("/v1")

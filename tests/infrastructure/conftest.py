@@ -41,6 +41,7 @@ SELF_SERVICE_POLICY_FILE = GATING_POLICY_FILE.with_name("self-service-policy.jso
 EXTERNAL_ROLE_ARN = "arn:aws:iam::111122223333:role/legacy-admin"
 CERT_ARN = "arn:aws:acm:eu-west-1:111122223333:certificate/0f1e2d3c-aaaa-bbbb-cccc-111122223333"
 ADMIN_ROLE_ARN = "arn:aws:iam::111122223333:role/tapgate-admins"
+CERTIFIED_MODEL = "6d44ba9b-f6ec-4e36-9d01-0d0b0b7d5e6a"  # the test role's one model
 METADATA_BLOB_URL = "https://metadata.example.org/blob.jwt"
 # A real CA certificate (the FIDO MDS3 specification's example root), as metadataRoot.
 METADATA_ROOT_PEM = (REPO / "tests/fixtures/mds/fido-spec-example-root.pem").read_text()
@@ -91,6 +92,8 @@ def full_context() -> dict[str, Any]:
             "maxSessionSeconds": 1800,
             "userVerification": "required",
             "requireSignCounter": True,
+            "assurance": "certified",
+            "aaguids": [CERTIFIED_MODEL],
         }
     )
     context["externalRoles"] = [{"arn": EXTERNAL_ROLE_ARN, "name": "Legacy admin"}]
@@ -119,6 +122,7 @@ MEMBER_ROLES = [
         "managedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"],
         "allowedSourceIdentities": ["alice"],
         "userVerification": "required",
+        "assurance": "certified",
     },
     {
         "name": "tapgate-prod-deployer",

@@ -511,3 +511,49 @@ def test_require_sign_counter_is_a_per_role_flag() -> None:
             {"rpId": "example.org", "gatedRoles": [{**role, "requireSignCounter": "yes"}]}
         )
     assert caught.value.key == "gatedRoles[0].requireSignCounter"
+
+
+MODEL = "6d44ba9b-f6ec-4e36-9d01-0d0b0b7d5e6a"
+
+
+def test_a_role_may_require_a_key_level_and_models_and_then_gets_metadata() -> None:
+    role = {"name": "strict", "allowedSourceIdentities": ["alice"]}
+    plain = config_from_mapping({"rpId": "example.org", "gatedRoles": [role]})
+    assert (plain.gated_roles[0].assurance, plain.gated_roles[0].aaguids) == ("any", ())
+    assert plain.metadata is None
+    strict = config_from_mapping(
+        {
+            "rpId": "example.org",
+            "gatedRoles": [{**role, "assurance": "certified", "aaguids": [MODEL.upper()]}],
+            "externalRoles": [
+                {"arn": "arn:aws:iam::111122223333:role/x", "assurance": "device-bound"}
+            ],
+        }
+    )
+    assert (strict.gated_roles[0].assurance, strict.gated_roles[0].aaguids) == (
+        "certified",
+        (MODEL,),
+    )
+    assert strict.external_roles[0].assurance == "device-bound"
+    assert strict.metadata is not None  # a certified role needs the metadata refresh
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"assurance": "gold"}, "gatedRoles[0].assurance"),
+        ({"assurance": "synced"}, "gatedRoles[0].assurance"),  # a key level, not a requirement
+        ({"aaguids": "6d44ba9b"}, "gatedRoles[0].aaguids"),
+        ({"aaguids": ["not-an-aaguid"]}, "gatedRoles[0].aaguids"),
+        ({"aaguids": [MODEL, MODEL.upper()]}, "gatedRoles[0].aaguids"),
+        (
+            {"aaguids": [f"{i:08x}-0000-0000-0000-000000000000" for i in range(33)]},
+            "gatedRoles[0].aaguids",
+        ),
+    ],
+)
+def test_a_bad_key_requirement_is_refused_by_name(change: dict, key: str) -> None:
+    role = {"name": "strict", "allowedSourceIdentities": ["alice"], **change}
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping({"rpId": "example.org", "gatedRoles": [role]})
+    assert caught.value.key == key

@@ -122,6 +122,7 @@ def test_each_member_role_has_the_gated_roles_trust_policy(
         broker_role_arn=BROKER,  # type: ignore[arg-type]  # the parameter Ref, as rendered
         allowed_source_identities=spec["allowedSourceIdentities"],
         require_user_verification=spec.get("userVerification") == "required",
+        assurance=spec.get("assurance", "any"),
     )
     assert {"Key": "tapgate-gated", "Value": "true"} in role["Tags"]
     assert role["MaxSessionDuration"] == 3600
@@ -180,6 +181,8 @@ def test_the_broker_offers_each_member_role_in_each_listed_account(
             "maxSessionSeconds": 3600,
             "userVerification": "preferred",
             "requireSignCounter": False,
+            "assurance": "any",
+            "aaguids": [],
         }
     ] + [
         {
@@ -187,6 +190,8 @@ def test_the_broker_offers_each_member_role_in_each_listed_account(
             "name": f"{spec['name']} ({account})",
             "maxSessionSeconds": spec.get("maxSessionSeconds", 3600),
             "userVerification": spec.get("userVerification", "preferred"),
+            "assurance": spec.get("assurance", "any"),
+            "aaguids": [],
         }
         for account in MEMBER_ACCOUNTS
         for spec in MEMBER_ROLES

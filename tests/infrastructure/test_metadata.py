@@ -19,6 +19,7 @@ from stacks.config import (
 )
 from tapgate_broker import metadata_refresh as handler_side
 from tapgate_broker.core.metadata import DEFAULT_BLOB_URL
+from tapgate_contract import environment
 from tests.infrastructure.conftest import (
     ALARM_TOPIC_ARN,
     KMS_KEY_ARN,
@@ -158,6 +159,40 @@ def test_the_function_may_read_and_replace_only_the_blob(raw: dict[str, Any]) ->
         "logs:PutLogEvents",
     }
     assert "ManagedPolicyArns" not in raw["Resources"][role_id]["Properties"]
+
+
+def test_the_broker_may_read_only_the_blob_and_knows_where_it_is(raw: dict[str, Any]) -> None:
+    bucket_id, _ = _bucket(raw)
+    _, broker = only(raw, "AWS::Lambda::Function", Handler="tapgate_broker.handler.handler")
+    variables = broker["Properties"]["Environment"]["Variables"]
+    assert variables[environment.METADATA_BUCKET] == {"Ref": bucket_id}
+    assert variables[environment.METADATA_KEY] == stack_side.OBJECT_KEY
+    assert variables[environment.METADATA_ROOT] == ROOT_PEM
+    role_id = broker["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [
+        s
+        for p in _resources(raw, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in _as_list(s["Action"]))]
+    assert s3 == [
+        {
+            "Action": "s3:GetObject",
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{stack_side.OBJECT_KEY}"]]
+            },
+        },
+        {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringEquals": {"s3:prefix": [stack_side.OBJECT_KEY]}},
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [bucket_id, "Arn"]},
+        },
+    ]
+    decrypt = [s for s in statements if s["Action"] == "kms:Decrypt"]
+    assert [s["Resource"] for s in decrypt] == [KMS_KEY_ARN]
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -25,7 +25,8 @@ GOOD_TAGS = {
     "aws:RequestTag/tapgate-mfa": "webauthn",
     "aws:RequestTag/tapgate-uv": "true",
     "aws:RequestTag/tapgate-credential": "abcd1234",
-    "aws:TagKeys": ["tapgate-mfa", "tapgate-uv", "tapgate-credential"],
+    "aws:RequestTag/tapgate-assurance": "certified",
+    "aws:TagKeys": ["tapgate-mfa", "tapgate-uv", "tapgate-credential", "tapgate-assurance"],
 }
 
 
@@ -108,7 +109,12 @@ def test_trust_policy_exact_json(raw: dict[str, Any]) -> None:
                         "aws:RequestTag/tapgate-uv": ["true", "false"],
                     },
                     "ForAllValues:StringEquals": {
-                        "aws:TagKeys": ["tapgate-mfa", "tapgate-uv", "tapgate-credential"]
+                        "aws:TagKeys": [
+                            "tapgate-mfa",
+                            "tapgate-uv",
+                            "tapgate-credential",
+                            "tapgate-assurance",
+                        ]
                     },
                     "Null": {"aws:RequestTag/tapgate-mfa": "false"},
                 },
@@ -131,6 +137,7 @@ def test_trust_policy_json_for_retrofits_matches_the_construct(raw: dict[str, An
         broker_role_arn=BROKER_ARN,
         allowed_source_identities=["alice"],
         require_user_verification=True,
+        assurance="certified",
     )
 
     def canonical(doc: dict[str, Any]) -> str:
@@ -198,6 +205,29 @@ def test_trust_denies_everything_else(
     trusts: dict[str, Policy], action: str, changes: dict[str, Any]
 ) -> None:
     assert not _assume(trusts["tapgate-example-readonly"], action, **changes)
+
+
+@pytest.mark.parametrize("action", ["sts:AssumeRole", "sts:TagSession"])
+@pytest.mark.parametrize(
+    ("level", "allowed"),
+    [
+        ("certified", True),
+        ("device-bound", False),
+        ("synced", False),
+        ("Certified", False),
+        (None, False),  # no tag at all
+    ],
+)
+def test_a_role_requiring_certified_keys_refuses_a_weaker_assurance_tag(
+    trusts: dict[str, Policy], action: str, level: str | None, allowed: bool
+) -> None:
+    """IAM itself refuses a session for a weaker key, even if the broker were wrong."""
+    assert _assume(trusts["tapgate-test-admin"], action, tapgate_assurance=level) is allowed
+
+
+@pytest.mark.parametrize("level", ["certified", "device-bound", "synced"])
+def test_a_role_taking_any_key_takes_every_level(trusts: dict[str, Policy], level: str) -> None:
+    assert _assume(trusts["tapgate-example-readonly"], "sts:TagSession", tapgate_assurance=level)
 
 
 def test_a_role_requiring_user_verification_refuses_uv_false(trusts: dict[str, Policy]) -> None:

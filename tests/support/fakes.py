@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 
 from tapgate_broker.api.routes import build_app
+from tapgate_broker.core.assurance_policy import MetadataLookup
 from tapgate_broker.core.errors import (
     CeremonyFailedError,
     ConflictError,
@@ -41,6 +42,7 @@ from tapgate_broker.core.models import (
 from tapgate_broker.core.ports import CounterAdvance, RoleInfo, TokenUse
 from tapgate_broker.core.service import Broker, BrokerConfig
 from tapgate_contract.audit_events import STORED_OUTCOMES
+from tapgate_contract.tags import ASSURANCE_TAG
 
 
 class MemoryCredentials:
@@ -148,7 +150,10 @@ class MemoryCredentials:
         self._check_advance(advance)
         current = self.items[(advance.user_name, advance.credential_id)]
         self.items[(advance.user_name, advance.credential_id)] = dataclasses.replace(
-            current, sign_count=advance.new, last_used_at=advance.used_at
+            current,
+            sign_count=advance.new,
+            last_used_at=advance.used_at,
+            assurance=advance.assurance or current.assurance,
         )
 
 
@@ -299,6 +304,7 @@ class MemoryRoles:
 class MemoryIssuer:
     def __init__(self) -> None:
         self.calls = 0
+        self.tags: list[dict[str, str]] = []  # the session tags of each issued session
 
     def assume(
         self,
@@ -308,8 +314,10 @@ class MemoryIssuer:
         credential_id: bytes,
         user_verified: bool,
         duration_seconds: int,
+        assurance: str,
     ) -> IssuedCredentials:
         self.calls += 1
+        self.tags.append({ASSURANCE_TAG: assurance})
         return IssuedCredentials(
             access_key_id="ASIA" + uuid.uuid4().hex[:16].upper(),
             secret_access_key=uuid.uuid4().hex,
@@ -328,6 +336,8 @@ class MemoryDeployment:
     origin: str = "http://localhost:8080"
     role_arn: str = "arn:aws:iam::123456789012:role/tapgate-test-admin"
     admins: tuple[str, ...] = ()
+    extra_roles: tuple[RoleConfig, ...] = ()
+    metadata: MetadataLookup | None = None
 
     def __post_init__(self) -> None:
         self.enrollments = MemoryEnrollments()
@@ -341,7 +351,7 @@ class MemoryDeployment:
                 rp_id=self.rp_id,
                 rp_name="tapgate",
                 origins=(self.origin,),
-                roles=(RoleConfig(arn=self.role_arn, name="admin"),),
+                roles=(RoleConfig(arn=self.role_arn, name="admin"), *self.extra_roles),
                 admins=self.admins,
             ),
             credentials=self.credentials,
@@ -353,6 +363,7 @@ class MemoryDeployment:
             role_directory=self.roles,
             audit_reader=self.audit,
             clock=lambda: 1_800_000_000.0,
+            metadata=self.metadata,
         )
         self.app = build_app(lambda: self.broker)
 

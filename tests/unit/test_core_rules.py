@@ -88,3 +88,17 @@ def test_settings_refuse_sessions_longer_than_role_chaining_allows():
     env = {**BASE_ENV, ENV_ROLES: json.dumps([{"arn": "a", "maxSessionSeconds": 7200}])}
     with pytest.raises(SettingsError, match="maxSessionSeconds"):
         Settings.from_env(env)
+
+
+def test_settings_read_a_roles_key_requirement_and_refuse_a_bad_one():
+    model = "6D44BA9B-F6EC-4E36-9D01-0D0B0B7D5E6A"
+    roles = [{"arn": "a", "assurance": "certified", "aaguids": [model]}]
+    settings = Settings.from_env({**BASE_ENV, ENV_ROLES: json.dumps(roles)})
+    assert (settings.roles[0].assurance, settings.roles[0].aaguids) == (
+        "certified",
+        (model.lower(),),
+    )
+    for bad in ({"assurance": "synced"}, {"aaguids": ["x"]}, {"aaguids": model}):
+        env = {**BASE_ENV, ENV_ROLES: json.dumps([{"arn": "a", **bad}])}
+        with pytest.raises(SettingsError, match=r"assurance|aaguids"):
+            Settings.from_env(env)

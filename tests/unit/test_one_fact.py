@@ -52,7 +52,13 @@ def _string_facts() -> dict[str, str]:
         if "{" in route.path:
             forms.add(route.url_path.split("{", 1)[0])
         facts.update({form: f"route {route.method} {route.path}" for form in forms - {"/"}})
-    for tag in (tags.MFA_TAG, tags.UV_TAG, tags.CREDENTIAL_TAG, tags.GATED_ROLE_TAG):
+    for tag in (
+        tags.MFA_TAG,
+        tags.UV_TAG,
+        tags.CREDENTIAL_TAG,
+        tags.ASSURANCE_TAG,
+        tags.GATED_ROLE_TAG,
+    ):
         facts[tag] = "a tag name"
         for kind in ("Request", "Principal", "Resource"):
             facts[f"aws:{kind}Tag/{tag}"] = "a tag name"

@@ -100,4 +100,5 @@ def test_the_sts_adapter_refuses_an_unusable_source_identity(name):
             credential_id=b"\x01" * 16,
             user_verified=False,
             duration_seconds=900,
+            assurance="device-bound",
         )

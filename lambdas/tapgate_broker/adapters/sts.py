@@ -14,7 +14,14 @@ from tapgate_broker.core.errors import ForbiddenError
 from tapgate_broker.core.models import IssuedCredentials
 from tapgate_broker.core.user_names import is_user_name
 from tapgate_contract.limits import MAX_SESSION_SECONDS
-from tapgate_contract.tags import CREDENTIAL_TAG, MFA_TAG, MFA_TAG_VALUE, UV_TAG, uv_tag_value
+from tapgate_contract.tags import (
+    ASSURANCE_TAG,
+    CREDENTIAL_TAG,
+    MFA_TAG,
+    MFA_TAG_VALUE,
+    UV_TAG,
+    uv_tag_value,
+)
 
 _SESSION_UNSAFE = re.compile(r"[^\w+=,.@-]")
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
@@ -37,6 +44,7 @@ class StsRoleIssuer:
         credential_id: bytes,
         user_verified: bool,
         duration_seconds: int,
+        assurance: str,
     ) -> IssuedCredentials:
         if not is_user_name(user_name):
             raise ForbiddenError(
@@ -54,6 +62,7 @@ class StsRoleIssuer:
                     {"Key": MFA_TAG, "Value": MFA_TAG_VALUE},
                     {"Key": UV_TAG, "Value": uv_tag_value(user_verified)},
                     {"Key": CREDENTIAL_TAG, "Value": short_id(credential_id)},
+                    {"Key": ASSURANCE_TAG, "Value": assurance},
                 ],
             )
         except ClientError as exc:

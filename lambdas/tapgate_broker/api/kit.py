@@ -16,7 +16,13 @@ from tapgate_broker.api import requests
 from tapgate_broker.api.identity import caller_from_event
 from tapgate_broker.api.problems import NO_STORE
 from tapgate_broker.core.errors import BadRequestError, ForbiddenError, TapgateError
-from tapgate_broker.core.models import Caller, IssuedCredentials, StoredCredential
+from tapgate_broker.core.models import (
+    Caller,
+    IssuedCredentials,
+    KeyAssurance,
+    RoleConfig,
+    StoredCredential,
+)
 
 if TYPE_CHECKING:  # the Broker's module brings fido2: loaded with the Broker (handler.py)
     from tapgate_broker.core.service import Broker
@@ -107,13 +113,29 @@ def credential_summary(c: StoredCredential) -> dict[str, Any]:
     return {
         "credentialId": websafe_encode(c.credential_id),
         "nickname": c.nickname,
-        "aaguid": c.aaguid,
         "createdAt": c.created_at,
         "lastUsedAt": c.last_used_at,
         "signCount": c.sign_count,
         "transports": list(c.transports),
         "backupEligible": c.backup_eligible,
+        **assurance_summary(c.key_assurance),
     }
+
+
+def assurance_summary(a: KeyAssurance) -> dict[str, Any]:
+    """A key's level, its model's name from the metadata and its AAGUID (attested only)."""
+    return {
+        "assurance": a.level,
+        "assuranceReason": a.reason,
+        "authenticator": a.authenticator or None,
+        # What the client claims is not shown: only an attestation proves a model.
+        "aaguid": a.aaguid or None,
+    }
+
+
+def role_requirement(r: RoleConfig) -> dict[str, Any]:
+    """What a role requires of a key (GET /v1/roles, GET /v1/config)."""
+    return {"assurance": r.assurance, "aaguids": list(r.aaguids)}
 
 
 def requests_forbidden() -> TapgateError:

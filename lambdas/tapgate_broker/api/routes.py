@@ -24,6 +24,7 @@ from tapgate_broker.api.kit import (
     credentials_document,
     iso_time,
     json_response,
+    role_requirement,
 )
 from tapgate_broker.api.pages import add_page_routes
 from tapgate_broker.api.problems import NO_STORE, internal_error, problem, problem_response
@@ -152,6 +153,7 @@ def add_signed_routes(kit: RouteKit) -> None:
                         "arn": r.arn,
                         "maxSessionSeconds": r.max_session_seconds,
                         "userVerification": r.user_verification.value,
+                        **role_requirement(r),
                     }
                     for r in get_broker().roles
                 ]
@@ -182,7 +184,12 @@ def add_signed_routes(kit: RouteKit) -> None:
         broker = get_broker()
         return json_response(
             200,
-            {"rpId": broker.rp_id, "roles": [{"arn": r.arn, "name": r.name} for r in broker.roles]},
+            {
+                "rpId": broker.rp_id,
+                "roles": [
+                    {"arn": r.arn, "name": r.name, **role_requirement(r)} for r in broker.roles
+                ],
+            },
         )
 
 

@@ -38,6 +38,7 @@ class Attempt:
     nickname: str = ""  # the key's, once known
     session_seconds: int | None = None  # an issued session's duration, once issued
     extra: dict[str, str] = field(default_factory=dict)  # on every record of the attempt
+    success_facts: dict[str, str] = field(default_factory=dict)  # the success record's extra
     # Success records handed to a store's transactions (revoke-all hands one per key).
     handed: list[AuditRecord] = field(default_factory=list)
 
@@ -73,7 +74,7 @@ class Auditor:
             for record in attempt.handed:
                 self._log.committed(record)  # the store's transaction wrote it
             if not attempt.handed:
-                self._log.record(self._record(attempt, "success"))
+                self._log.record(self._record(attempt, "success", extra=attempt.success_facts))
         except TapgateError as exc:
             self._log.record(
                 self._record(attempt, "failure", reason=exc.reason, extra=exc.audit_facts)
@@ -92,7 +93,8 @@ class Auditor:
         ``credential_id`` and ``extra`` belong to the success only (the key a registration
         stored), not to a failure record of the same attempt.
         """
-        record = self._record(attempt, "success", credential_id=credential_id, extra=extra)
+        facts = {**attempt.success_facts, **(extra or {})}
+        record = self._record(attempt, "success", credential_id=credential_id, extra=facts)
         attempt.handed.append(record)
         return record
 

@@ -113,4 +113,5 @@ def snapshot(credential: StoredCredential) -> CredentialSnapshot:
         credential_data=credential.credential_data,
         sign_count=credential.sign_count,
         nickname=credential.nickname,
+        assurance=credential.key_assurance,
     )

@@ -75,6 +75,13 @@ class ForbiddenError(TapgateError):
     type_slug = "forbidden"
 
 
+class AuthenticatorNotAllowedError(ForbiddenError):
+    """The key's assurance level (or model) is below what the role requires."""
+
+    title = "Authenticator not allowed"
+    type_slug = "authenticator-not-allowed"
+
+
 class NotFoundError(TapgateError):
     status = 404
     title = "Not found"

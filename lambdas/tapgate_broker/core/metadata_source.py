@@ -46,6 +46,7 @@ class MetadataSource:
         self._max_age = max_age_seconds
         self._verified: VerifiedMetadata | None = None
         self._index: MetadataIndex | None = None
+        self._version: str | None = None  # the store's version of the blob verified last
         self._next_read = 0.0
 
     def index(self) -> MetadataIndex | None:
@@ -74,6 +75,9 @@ class MetadataSource:
             logger.warning("no metadata blob is stored yet")
             self._next_read = now + RETRY_AFTER_SECONDS
             return
+        if self._verified is not None and stored.version == self._version:
+            self._next_read = now + self._max_age  # the same blob: verified already
+            return
         try:
             verified = verify_metadata(stored.raw, root=self._root, now=self._datetime(now))
         except MetadataError as exc:
@@ -83,6 +87,7 @@ class MetadataSource:
         if self._verified is None or verified.no != self._verified.no:
             self._verified = verified
             self._index = MetadataIndex(verified.payload)
+        self._version = stored.version
         self._next_read = now + self._max_age
 
     @staticmethod

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tapgate_contract.limits import MAX_SESSION_SECONDS
+from tapgate_contract.tags import ANY_ASSURANCE
 
 
 class UserVerification(enum.StrEnum):
@@ -66,6 +67,35 @@ class RoleConfig:
     # Refuse keys without a signature counter (always 0): without one, a cloned key cannot
     # be told from the original (synced passkeys have none).
     require_sign_counter: bool = False
+    # The weakest key level the role takes ("any", "device-bound", "certified"), and when
+    # not empty the only authenticator models (attested AAGUIDs, lower-case) it takes.
+    assurance: str = ANY_ASSURANCE
+    aaguids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyAssurance:
+    """What tapgate knows of a key's authenticator (core.assurance decides it).
+
+    ``level``: "synced", "device-bound" or "certified". ``aaguid``, ``authenticator`` (the
+    model's name in the FIDO metadata) and ``key_identifier`` (of the attestation
+    certificate, for U2F models without AAGUID) only when its attestation verified; empty
+    otherwise. ``reason`` says why the level is what it is (audit trail, ``tapgate list``).
+    """
+
+    level: str
+    reason: str = ""
+    aaguid: str = ""
+    authenticator: str = ""
+    key_identifier: bytes = b""
+    status: str = ""
+
+    @classmethod
+    def unattested(cls, *, backup_eligible: bool) -> KeyAssurance:
+        """A key stored before tapgate kept levels: what its backup flag says."""
+        if backup_eligible:
+            return cls(level="synced", reason="backup eligible")
+        return cls(level="device-bound", reason="registered before assurance levels")
 
 
 @dataclass(frozen=True)
@@ -93,6 +123,13 @@ class StoredCredential:
     transports: tuple[str, ...] = ()
     backup_eligible: bool = False
     backup_state: bool = False
+    assurance: KeyAssurance | None = None  # None: read from an item without one
+
+    @property
+    def key_assurance(self) -> KeyAssurance:
+        if self.assurance is not None:
+            return self.assurance
+        return KeyAssurance.unattested(backup_eligible=self.backup_eligible)
 
 
 @dataclass(frozen=True)
@@ -115,6 +152,7 @@ class CredentialSnapshot:
     credential_data: bytes
     sign_count: int
     nickname: str = ""  # for the audit record of the ceremony it answers
+    assurance: KeyAssurance | None = None  # None: unknown (the key's requirement refuses)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from tapgate_broker.core.models import (
     EnrollmentToken,
     EventFilter,
     IssuedCredentials,
+    KeyAssurance,
     KeySet,
     KeySetPin,
     Position,
@@ -37,6 +38,9 @@ class CounterAdvance:
     old: int
     new: int
     used_at: str
+    # Set when sign-in found the key's level lower under newer metadata: stored with the
+    # counter, so the key's summary shows it from then on.
+    assurance: KeyAssurance | None = None
 
 
 @dataclass(frozen=True)
@@ -200,4 +204,6 @@ class RoleIssuer(Protocol):
         credential_id: bytes,
         user_verified: bool,
         duration_seconds: int,
-    ) -> IssuedCredentials: ...
+        assurance: str,
+    ) -> IssuedCredentials:
+        """``assurance``: the key's level, the session's ``tapgate-assurance`` tag."""

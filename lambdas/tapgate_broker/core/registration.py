@@ -23,6 +23,7 @@ from fido2.webauthn import (
 )
 
 from tapgate_broker.core import response_rules, webauthn
+from tapgate_broker.core.assurance_policy import AssurancePolicy, assurance_facts
 from tapgate_broker.core.ceremonies import (
     CeremonyPorts,
     CeremonyUseCase,
@@ -60,9 +61,12 @@ KNOWN_TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
 class Registration(CeremonyUseCase):
     """Adds a user's security key, with a step-up assertion from a key they already have."""
 
-    def __init__(self, ports: CeremonyPorts, *, max_keys_per_user: int) -> None:
+    def __init__(
+        self, ports: CeremonyPorts, *, max_keys_per_user: int, assurance: AssurancePolicy
+    ) -> None:
         super().__init__(ports)
         self._max_keys = max_keys_per_user
+        self._assurance = assurance
 
     def options(
         self, caller: Caller, *, nickname: str | None, via: Via = Via.SIGV4
@@ -210,6 +214,7 @@ class Registration(CeremonyUseCase):
             assert credential_data is not None  # noqa: S101  (parse_registration checked it)
             if self._credentials.find_by_id(credential_data.credential_id):
                 raise ConflictError("This security key is already registered.")
+            assurance = self._assurance.assess(response)
             stored = StoredCredential(
                 user_name=user_name,
                 credential_id=credential_data.credential_id,
@@ -222,6 +227,7 @@ class Registration(CeremonyUseCase):
                 transports=transports,
                 backup_eligible=auth_data.is_backup_eligible(),
                 backup_state=auth_data.is_backed_up(),
+                assurance=assurance,
             )
             attempt.nickname = stored.nickname
             # The success record is written in the key's own transaction: a key is never
@@ -229,11 +235,14 @@ class Registration(CeremonyUseCase):
             success = self._auditor.success_record(
                 attempt,
                 credential_id=stored.credential_id,
-                extra=(
-                    {"via": "enrollment-token", "issuedBy": issued_by}
-                    if token is not None
-                    else None
-                ),
+                extra={
+                    **assurance_facts(assurance),
+                    **(
+                        {"via": "enrollment-token", "issuedBy": issued_by}
+                        if token is not None
+                        else {}
+                    ),
+                },
             )
             self._credentials.add(
                 stored,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from tapgate_broker.core import identity, webauthn
 from tapgate_broker.core.admin import AdminDesk
 from tapgate_broker.core.assertions import AssertionVerifier
+from tapgate_broker.core.assurance_policy import AssurancePolicy, MetadataLookup
 from tapgate_broker.core.audit import Auditor
 from tapgate_broker.core.ceremonies import CeremonyPorts, OptionsResult
 from tapgate_broker.core.enrollment import Enrollment
@@ -90,6 +91,7 @@ class Broker:
         role_directory: RoleDirectory,
         audit_reader: AuditReader,
         clock: Clock = time.time,
+        metadata: MetadataLookup | None = None,
     ) -> None:
         self._config = config
         # The ports as wired (tests and the bench reach the adapters' clients through them).
@@ -97,8 +99,12 @@ class Broker:
         self._issuer = issuer
         self._console = console
         self._role_directory = role_directory
+        assurance = AssurancePolicy(config.roles, metadata=metadata)
         server = webauthn.make_server(
-            rp_id=config.rp_id, rp_name=config.rp_name, origins=config.origins
+            rp_id=config.rp_id,
+            rp_name=config.rp_name,
+            origins=config.origins,
+            attestation=assurance.attestation,
         )
         auditor = Auditor(audit, clock=clock)
         verifier = AssertionVerifier(server, clock=clock)
@@ -111,7 +117,9 @@ class Broker:
             clock=clock,
             ttl_seconds=config.ceremony_ttl_seconds,
         )
-        self.registration = Registration(ports, max_keys_per_user=config.max_keys_per_user)
+        self.registration = Registration(
+            ports, max_keys_per_user=config.max_keys_per_user, assurance=assurance
+        )
         self.enrollment = Enrollment(
             enrollments=enrollments,
             credentials=credentials,
@@ -123,7 +131,9 @@ class Broker:
             enrollment_ttl_seconds=config.enrollment_ttl_seconds,
             page_origin=config.page_origin,
         )
-        self.sign_in = SignIn(ports, issuer=issuer, console=console, roles=config.roles)
+        self.sign_in = SignIn(
+            ports, issuer=issuer, console=console, roles=config.roles, assurance=assurance
+        )
         self.keys = KeyManagement(
             credentials=credentials,
             ceremonies=ceremonies,

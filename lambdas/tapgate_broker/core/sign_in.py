@@ -9,13 +9,14 @@ ceremony (no allow list, user verification always), whose owner the assertion na
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fido2.webauthn import UserVerificationRequirement
 
 from tapgate_broker.core import response_rules, webauthn
 from tapgate_broker.core.assertions import KeyOwner, discover
+from tapgate_broker.core.assurance_policy import AssurancePolicy, assurance_facts
 from tapgate_broker.core.ceremonies import (
     CeremonyPorts,
     CeremonyUseCase,
@@ -68,11 +69,13 @@ class SignIn(CeremonyUseCase):
         issuer: RoleIssuer,
         console: ConsoleSignIn,
         roles: tuple[RoleConfig, ...],
+        assurance: AssurancePolicy,
     ) -> None:
         super().__init__(ports)
         self._issuer = issuer
         self._console = console
         self._roles = {role.arn: role for role in roles}
+        self._assurance = assurance
 
     def options(self, caller: Caller, *, role_arn: str | None, purpose: str) -> OptionsResult:
         kind = PURPOSES.get(purpose)
@@ -90,6 +93,8 @@ class SignIn(CeremonyUseCase):
             if not existing:
                 raise NotFoundError("You have no registered security key; register one first.")
             uv = role.user_verification if role is not None else UserVerification.PREFERRED
+            if role is not None and kind is CeremonyKind.AUTHENTICATION:
+                existing = self._assurance.offered(role, existing, lambda c: c.key_assurance)
         options, state = self._server.authenticate_begin(
             [descriptor(c) for c in existing],
             user_verification=UserVerificationRequirement(uv.value),
@@ -156,6 +161,11 @@ class SignIn(CeremonyUseCase):
                 raise CeremonyFailedError(
                     f"role {role.arn} requires a key with a signature counter; this one has none"
                 )
+            stored = next(s for s in owner.allowed if s.credential_id == advance.credential_id)
+            assurance = self._assurance.admit(role, stored.assurance)
+            if stored.assurance is not None and assurance != stored.assurance:
+                advance = replace(advance, assurance=assurance)  # kept with the key
+            attempt.success_facts = assurance_facts(assurance, before=stored.assurance)
             # The counter's move and the success record in one write, before any credential
             # exists; if STS then fails, the credentials are withheld (a 403 or 503) and a
             # failure record follows the success (the key was used, nothing was issued).
@@ -167,6 +177,7 @@ class SignIn(CeremonyUseCase):
                 credential_id=credential_id,
                 user_verified=response.response.authenticator_data.is_user_verified(),
                 duration_seconds=duration,
+                assurance=assurance.level,
             )
         return AuthenticationResult(
             credentials=issued, user_name=owner.user_name, credential_id=credential_id

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from fido2.server import Fido2Server
 from fido2.utils import websafe_decode, websafe_encode
 from fido2.webauthn import (
+    AttestationConveyancePreference,
     AttestationObject,
     AttestedCredentialData,
     AuthenticationExtensionsClientOutputs,
@@ -56,12 +57,18 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def make_server(*, rp_id: str, rp_name: str, origins: Sequence[str]) -> Fido2Server:
-    """A Fido2Server that accepts exactly the configured origins."""
+def make_server(
+    *, rp_id: str, rp_name: str, origins: Sequence[str], attestation: str | None = None
+) -> Fido2Server:
+    """A Fido2Server that accepts exactly the configured origins.
+
+    ``attestation`` "direct" asks authenticators for their attestation statement; fido2
+    does not verify it (no ``verify_attestation``): core.assurance judges it.
+    """
     allowed = frozenset(origins)
     server = Fido2Server(
         PublicKeyCredentialRpEntity(id=rp_id, name=rp_name),
-        attestation=None,
+        attestation=AttestationConveyancePreference(attestation) if attestation else None,
         verify_origin=lambda origin: origin in allowed,
     )
     server.allowed_algorithms = [

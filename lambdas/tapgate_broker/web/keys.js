@@ -82,6 +82,25 @@ function keyItem(summary) {
   if (summary.backupEligible) {
     details.append(el("dt", { text: "Kind" }), el("dd", { text: "synced passkey" }));
   }
+  if (summary.assurance) {
+    // The level a role may require (synced, device-bound, certified) and why.
+    details.append(
+      el("dt", { text: "Assurance" }),
+      el("dd", {
+        className: "key-assurance",
+        text: summary.assuranceReason
+          ? `${summary.assurance} (${summary.assuranceReason})`
+          : summary.assurance,
+      }),
+    );
+  }
+  if (summary.authenticator) {
+    // Shown only when the key's attestation proved its model (with its AAGUID).
+    details.append(
+      el("dt", { text: "Model" }),
+      el("dd", { text: `${summary.authenticator} (AAGUID ${summary.aaguid})` }),
+    );
+  }
   const item = el(
     "li",
     { className: "key", attrs: { "data-credential-id": summary.credentialId } },

@@ -13,6 +13,7 @@ from tapgate.audit.checks.common import DEFAULT_SENSITIVE, AuditOptions
 from tapgate.audit.checks.principals import principal_findings
 from tapgate.audit.checks.statements import statement_findings
 from tapgate.audit.checks.trust import trust_findings
+from tapgate.audit.checks.trust_assurance import assurance_findings
 from tapgate.audit.findings import Finding
 from tapgate.audit.inventory import Inventory, Subject
 from tapgate.audit.policy import Policy
@@ -28,7 +29,7 @@ InventoryCheck = Callable[[Inventory, AuditOptions], list[Finding]]
 POLICY_CHECKS: tuple[PolicyCheck, ...] = (statement_findings,)  # every policy once
 TRUST_CHECKS: tuple[TrustCheck, ...] = (trust_findings,)  # every trust policy once, with its role
 SUBJECT_CHECKS: tuple[SubjectCheck, ...] = (principal_findings,)  # every user, role, group
-INVENTORY_CHECKS: tuple[InventoryCheck, ...] = (credential_report_findings,)
+INVENTORY_CHECKS: tuple[InventoryCheck, ...] = (credential_report_findings, assurance_findings)
 
 
 def run_checks(inventory: Inventory, options: AuditOptions | None = None) -> list[Finding]:

@@ -9,9 +9,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tapgate_broker.adapters.aws_errors import dependency_error, error_code
 from tapgate_broker.adapters.dynamodb.keys import (
+    ASSURANCE,
     ENROLLMENT_KIND,
     ENROLLMENT_PREFIX,
     Item,
+    assurance_from_attribute,
+    assurance_to_attribute,
 )
 from tapgate_broker.core.errors import (
     ConflictError,
@@ -169,6 +172,11 @@ def _ceremony_to_item(c: Ceremony) -> Item:
                         "data": {"B": s.credential_data},
                         "count": {"N": str(s.sign_count)},
                         **({"name": {"S": s.nickname}} if s.nickname else {}),
+                        **(
+                            {ASSURANCE: assurance_to_attribute(s.assurance)}
+                            if s.assurance is not None
+                            else {}
+                        ),
                     }
                 }
                 for s in c.allowed
@@ -208,6 +216,7 @@ def _ceremony_from_item(item: Item) -> Ceremony:
                 credential_data=bytes(s["M"]["data"]["B"]),
                 sign_count=int(s["M"]["count"]["N"]),
                 nickname=s["M"].get("name", {}).get("S", ""),
+                assurance=assurance_from_attribute(s["M"].get(ASSURANCE)),
             )
             for s in item.get("allowed", {}).get("L", [])
         ),

@@ -11,11 +11,14 @@ from fido2.utils import websafe_decode, websafe_encode
 from tapgate_broker.adapters.aws_errors import dependency_error, error_code
 from tapgate_broker.adapters.dynamodb.audit import DynamoAuditLog
 from tapgate_broker.adapters.dynamodb.keys import (
+    ASSURANCE,
     ENROLLMENT_KIND,
     ENROLLMENT_PREFIX,
     GUARD_USER,
     KEY_SET_ID,
     Item,
+    assurance_from_attribute,
+    assurance_to_attribute,
 )
 from tapgate_broker.core.errors import (
     CeremonyFailedError,
@@ -315,10 +318,15 @@ class DynamoCredentialStore:
     def _counter_update(self, advance: CounterAdvance) -> dict[str, Any]:
         condition, values = _counter_condition(advance)
         values[":t"] = {"S": advance.used_at}
+        expression = "SET signCount = :new, lastUsedAt = :t"
+        if advance.assurance is not None:
+            # The level sign-in found lower under newer metadata, kept with the key.
+            values[":a"] = assurance_to_attribute(advance.assurance)
+            expression += f", {ASSURANCE} = :a"
         return {
             "TableName": self._table,
             "Key": _credential_key(advance.user_name, advance.credential_id),
-            "UpdateExpression": "SET signCount = :new, lastUsedAt = :t",
+            "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }
@@ -372,6 +380,8 @@ def _credential_to_item(c: StoredCredential) -> Item:
     }
     if c.last_used_at:
         item["lastUsedAt"] = {"S": c.last_used_at}
+    if c.assurance is not None:
+        item[ASSURANCE] = assurance_to_attribute(c.assurance)
     return item
 
 
@@ -389,6 +399,7 @@ def _credential_from_item(item: Item) -> StoredCredential:
         transports=tuple(t["S"] for t in item.get("transports", {}).get("L", [])),
         backup_eligible=item.get("backupEligible", {}).get("BOOL", False),
         backup_state=item.get("backupState", {}).get("BOOL", False),
+        assurance=assurance_from_attribute(item.get(ASSURANCE)),
     )
 
 
