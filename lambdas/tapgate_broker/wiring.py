@@ -11,6 +11,7 @@ from botocore.config import Config
 from tapgate_broker.adapters.dynamodb import (
     DynamoAuditLog,
     DynamoCeremonyStore,
+    DynamoCodeStore,
     DynamoCredentialStore,
     DynamoEnrollmentStore,
 )
@@ -68,6 +69,11 @@ def build_broker(
         audit=audit,
         issuer=StsRoleIssuer(sts),
         role_directory=IamRoleDirectory(iam),
+        codes=DynamoCodeStore(
+            dynamodb,
+            table_name=settings.ceremonies_table,
+            credentials_table=settings.credentials_table,
+        ),
         clock=clock or time.time,
     )
 

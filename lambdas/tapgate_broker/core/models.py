@@ -67,6 +67,16 @@ class RoleConfig:
 
 
 @dataclass(frozen=True)
+class SignIn:
+    """A verified sign-in assertion (its key's counter advanced): who, which key, what role."""
+
+    user_name: str
+    credential_id: bytes
+    role: RoleConfig
+    user_verified: bool
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who is calling: the base identity proven to API Gateway, plus request facts."""
 

@@ -31,6 +31,7 @@ from fido2.webauthn import (
 )
 
 from tapgate_broker.core import enrollment, identity, response_rules, webauthn
+from tapgate_broker.core.browser_sign_in import BrowserSignIn
 from tapgate_broker.core.errors import (
     BadRequestError,
     CeremonyFailedError,
@@ -56,6 +57,7 @@ from tapgate_broker.core.models import (
     IssuedEnrollment,
     KeySet,
     RoleConfig,
+    SignIn,
     StoredCredential,
     UserVerification,
     Via,
@@ -64,6 +66,7 @@ from tapgate_broker.core.ports import (
     AuditLog,
     CeremonyStore,
     Clock,
+    CodeStore,
     ConsoleSignIn,
     CounterAdvance,
     CredentialStore,
@@ -134,6 +137,7 @@ class Broker:
         enrollments: EnrollmentStore,
         console: ConsoleSignIn,
         role_directory: RoleDirectory,
+        codes: CodeStore | None = None,
         clock: Clock = time.time,
     ) -> None:
         self._config = config
@@ -144,6 +148,7 @@ class Broker:
         self._enrollments = enrollments
         self._console = console
         self._role_directory = role_directory
+        self._codes = codes
         self._clock = clock
         self._server = webauthn.make_server(
             rp_id=config.rp_id, rp_name=config.rp_name, origins=config.origins
@@ -509,6 +514,25 @@ class Broker:
     ) -> AuthenticationResult:
         role = self._role(role_arn)
         duration = self._duration(role, duration_seconds)
+        sign_in = self.verify_sign_in(
+            caller, ceremony_id=ceremony_id, credential=credential, role=role
+        )
+        issued = self.assume_for(caller, sign_in, duration_seconds=duration)
+        return AuthenticationResult(
+            credentials=issued, user_name=sign_in.user_name, credential_id=sign_in.credential_id
+        )
+
+    def verify_sign_in(
+        self,
+        caller: Caller,
+        *,
+        ceremony_id: str,
+        credential: Mapping[str, Any],
+        role: RoleConfig,
+        event: str = "authenticate",
+    ) -> SignIn:
+        """Verify a sign-in assertion for ``role`` and advance the key's counter: every check
+        before a role is assumed. A failure is audited as ``event``."""
         response = webauthn.parse_assertion(credential)
         response_rules.check_assertion(response)
         ceremony = self._ceremonies.consume(
@@ -537,37 +561,84 @@ class Broker:
                     f"role {role.arn} requires a key with a signature counter; this one has none"
                 )
             self._credentials.advance_counter(advance)
-            issued = self._issuer.assume(
-                role_arn=role.arn,
-                user_name=user_name,
-                credential_id=credential_id,
-                user_verified=response.response.authenticator_data.is_user_verified(),
-                duration_seconds=duration,
-            )
-            # Inside the try: if this write fails, the credentials are withheld (503)
-            # and the failure record below still tells that the ceremony was used.
-            self._record(
-                caller,
-                user_name,
-                "authenticate",
-                "success",
-                credential_id=credential_id,
-                role_arn=role.arn,
-            )
         except TapgateError as exc:
             self._record(
                 caller,
                 user_name or "-unknown-",
-                "authenticate",
+                event,
                 "failure",
                 credential_id=credential_id,
                 role_arn=role.arn,
                 reason=exc.reason,
             )
             raise
-        return AuthenticationResult(
-            credentials=issued, user_name=user_name, credential_id=credential_id
+        return SignIn(
+            user_name=user_name,
+            credential_id=credential_id,
+            role=role,
+            user_verified=response.response.authenticator_data.is_user_verified(),
         )
+
+    def assume_for(
+        self,
+        caller: Caller,
+        sign_in: SignIn,
+        *,
+        duration_seconds: int,
+        extra: Mapping[str, str] | None = None,
+    ) -> IssuedCredentials:
+        """Assume the role of a verified sign-in; audited as ``authenticate`` either way."""
+        try:
+            issued = self._issuer.assume(
+                role_arn=sign_in.role.arn,
+                user_name=sign_in.user_name,
+                credential_id=sign_in.credential_id,
+                user_verified=sign_in.user_verified,
+                duration_seconds=duration_seconds,
+            )
+            # Inside the try: if this write fails, the credentials are withheld (503)
+            # and the failure record below still tells that the ceremony was used.
+            self._record(
+                caller,
+                sign_in.user_name,
+                "authenticate",
+                "success",
+                credential_id=sign_in.credential_id,
+                role_arn=sign_in.role.arn,
+                extra=extra,
+            )
+        except TapgateError as exc:
+            self._record(
+                caller,
+                sign_in.user_name,
+                "authenticate",
+                "failure",
+                credential_id=sign_in.credential_id,
+                role_arn=sign_in.role.arn,
+                reason=exc.reason,
+                extra=extra,
+            )
+            raise
+        return issued
+
+    @property
+    def browser_sign_in(self) -> BrowserSignIn:
+        """Browser sign-in for the CLI (core.browser_sign_in)."""
+        if self._codes is None:
+            raise ForbiddenError("Browser sign-in is not set up on this deployment.")
+        return BrowserSignIn(broker=self, codes=self._codes, clock=self._clock)
+
+    def role_config(self, role_arn: str) -> RoleConfig:
+        """A gated role's configuration; ForbiddenError for any other role."""
+        return self._role(role_arn)
+
+    def session_seconds(self, role: RoleConfig, requested: int | None) -> int:
+        """The session length to ask STS for; BadRequestError outside the role's range."""
+        return self._duration(role, requested)
+
+    def audit(self, caller: Caller, user_name: str, event: str, outcome: str, **facts: Any) -> None:
+        """Write an audit record now (``facts``: credential_id, role_arn, reason, extra)."""
+        self._record(caller, user_name, event, outcome, **facts)
 
     def console_url(self, issued: IssuedCredentials) -> str:
         """A console sign-in link from freshly issued credentials (a bearer secret)."""
