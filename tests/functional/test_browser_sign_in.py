@@ -60,9 +60,9 @@ def exchange(h: Harness, code: str, verifier: str, **overrides: Any) -> Reply:
     return h.call("POST", "/passkey/token", body=body)
 
 
-def events(h: Harness, event: str) -> list[dict[str, Any]]:
+def events(h: Harness, event: str, outcome: str | None = None) -> list[dict[str, Any]]:
     items = h.table_items(h.settings.audit_table)
-    return [i for i in items if i["event"]["S"] == event]
+    return [i for i in items if i["event"]["S"] == event and outcome in (None, i["outcome"]["S"])]
 
 
 def test_a_code_and_its_verifier_give_the_role_and_the_code_is_stored_as_a_hash(harness):
@@ -95,8 +95,10 @@ def test_a_replayed_code_is_refused_and_nothing_more_is_issued(harness):
     assert replay.status == 400
     assert replay.problem["type"].endswith("/code-invalid")
     assert len(harness.assume_role_calls) == 1
-    failures = events(harness, "code-exchange")
+    failures = events(harness, "authenticate", "failure")
     assert [e["reason"]["S"] for e in failures] == ["code already used"]
+    assert failures[0]["via"]["S"] == "browser-code"
+    assert failures[0]["userName"]["S"] == "alice"
 
 
 def test_an_expired_code_is_refused(harness, clock):
@@ -106,7 +108,7 @@ def test_an_expired_code_is_refused(harness, clock):
     reply = exchange(harness, code, verifier)
     assert reply.status == 400
     assert harness.assume_role_calls == []
-    assert events(harness, "code-exchange")[0]["reason"]["S"] == "code expired"
+    assert events(harness, "authenticate")[0]["reason"]["S"] == "code expired"
 
 
 def test_a_wrong_verifier_is_refused_and_burns_the_code(harness):
@@ -129,7 +131,7 @@ def test_an_unknown_code_is_the_same_refusal_and_audited(harness):
     reply = exchange(harness, secrets.token_urlsafe(32), new_verifier())
     assert reply.status == 400
     assert reply.problem["type"].endswith("/code-invalid")
-    assert events(harness, "code-exchange")[0]["userName"]["S"] == "-unknown-"
+    assert events(harness, "authenticate")[0]["userName"]["S"] == "-unknown-"
 
 
 def test_a_key_removed_after_signing_cannot_redeem_its_code(harness):
@@ -178,5 +180,5 @@ def test_a_bad_token_request_is_400_and_leaves_the_code_usable(harness):
     reply = exchange(harness, code, verifier[:42])
     assert reply.status == 400, reply.body
     assert "codeVerifier" in reply.problem["detail"]
-    assert events(harness, "code-exchange") == []  # refused before any AWS call
+    assert events(harness, "authenticate") == []  # refused before any AWS call
     assert exchange(harness, code, verifier).status == 200

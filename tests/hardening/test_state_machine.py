@@ -239,7 +239,7 @@ class BrokerMachine(RuleBasedStateMachine):
     def begin_enrollment(self, link: Link) -> Any:
         self.step()
         try:
-            options, _ = self.broker.enrollment_options(ANONYMOUS, token=link.token, nickname=None)
+            options = self.broker.enrollment_options(ANONYMOUS, token=link.token, nickname=None)
         except TapgateError:
             return multiple()
         self._link_usable(link)

@@ -5,8 +5,9 @@ import json
 import pytest
 
 from tapgate_broker.adapters.sts import session_name_for
+from tapgate_broker.core.credential_ids import decode_credential_id, short_id
 from tapgate_broker.core.errors import BadRequestError, CeremonyFailedError
-from tapgate_broker.core.service import decode_credential_id, normalize_nickname, short_id
+from tapgate_broker.core.registration import normalize_nickname
 from tapgate_broker.core.webauthn import check_counter
 from tapgate_broker.settings import Settings, SettingsError
 from tapgate_contract.environment import ROLES as ENV_ROLES

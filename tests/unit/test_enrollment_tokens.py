@@ -6,12 +6,8 @@ import hashlib
 
 import pytest
 
-from tapgate_broker.core.enrollment import (
-    hash_token,
-    is_admin,
-    new_token,
-    token_from_authorization,
-)
+from tapgate_broker.api.requests import bearer_token
+from tapgate_broker.core.enrollment import hash_token, is_admin, new_token
 from tapgate_broker.core.errors import EnrollmentTokenInvalidError
 from tapgate_broker.core.models import Caller, EnrollmentToken
 from tests.hardening.fakes import MemoryDeployment
@@ -31,7 +27,7 @@ def test_a_new_token_has_256_bits_and_its_hash_is_sha256_hex():
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
 def test_a_bearer_header_gives_its_token(scheme):
     token, _ = new_token()
-    assert token_from_authorization(f"{scheme} {token}") == token
+    assert bearer_token(f"{scheme} {token}") == token
 
 
 @pytest.mark.parametrize(
@@ -51,7 +47,7 @@ def test_a_bearer_header_gives_its_token(scheme):
 )
 def test_anything_but_a_well_formed_bearer_token_is_refused(header):
     with pytest.raises(EnrollmentTokenInvalidError) as caught:
-        token_from_authorization(header)
+        bearer_token(header)
     assert caught.value.status == 401
 
 
@@ -102,7 +98,7 @@ def test_who_is_an_admin(caller, role_arn, admins, expected):
 def _enroll(deployment: MemoryDeployment, token: str) -> None:
     broker = deployment.broker
     anonymous = Caller(user_name=None, arn=None)
-    options, _ = broker.enrollment_options(anonymous, token=token, nickname=None)
+    options = broker.enrollment_options(anonymous, token=token, nickname=None)
     broker.enrollment_verify(
         anonymous,
         token=token,

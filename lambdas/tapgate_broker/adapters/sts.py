@@ -9,9 +9,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tapgate_broker.adapters.aws_errors import dependency_error, error_code
+from tapgate_broker.core.credential_ids import short_id
 from tapgate_broker.core.errors import ForbiddenError
 from tapgate_broker.core.models import IssuedCredentials
-from tapgate_broker.core.service import short_id
 from tapgate_broker.core.user_names import is_user_name
 from tapgate_contract.limits import MAX_SESSION_SECONDS
 from tapgate_contract.tags import CREDENTIAL_TAG, MFA_TAG, MFA_TAG_VALUE, UV_TAG, uv_tag_value

@@ -20,7 +20,6 @@ from tapgate_broker.api.kit import (
 )
 from tapgate_broker.api.problems import NO_STORE
 from tapgate_broker.core import code_exchange
-from tapgate_broker.core.enrollment import token_from_authorization
 from tapgate_broker.core.errors import TapgateError
 from tapgate_contract import routes as v1
 from tapgate_contract.limits import NICKNAME_FIELD_MAX_LENGTH
@@ -30,13 +29,13 @@ def add_public_routes(kit: RouteKit) -> None:
     app, get_broker, body, count = kit.app, kit.get_broker, kit.body, kit.count
 
     def bearer_token() -> str:
-        return token_from_authorization(kit.header("authorization"))
+        return requests.bearer_token(kit.header("authorization"))
 
     @app.route(v1.ENROLLMENT_OPTIONS.resolver_path, v1.ENROLLMENT_OPTIONS.method)
     def enrollment_options() -> Response:
         token = bearer_token()
         payload = body(required=False)
-        result, user_name = get_broker().enrollment_options(
+        result = get_broker().enrollment_options(
             kit.anonymous(),
             token=token,
             nickname=requests.optional_string(
@@ -48,7 +47,7 @@ def add_public_routes(kit: RouteKit) -> None:
             {
                 "ceremonyId": result.ceremony_id,
                 "publicKey": result.public_key,
-                "userName": user_name,
+                "userName": result.user_name,
             },
         )
 
@@ -89,14 +88,17 @@ def add_public_routes(kit: RouteKit) -> None:
     @app.route(v1.PASSKEY_CREDENTIALS_LIST.resolver_path, v1.PASSKEY_CREDENTIALS_LIST.method)
     def passkey_list_credentials() -> Response:
         payload = body()
-        user_name, stored = get_broker().passkey_credentials(
+        listing = get_broker().passkey_credentials(
             kit.anonymous(),
             ceremony_id=requests.required_ceremony_id(payload),
             credential=requests.required_object(payload, "credential"),
         )
         return json_response(
             200,
-            {"userName": user_name, "credentials": [credential_summary(c) for c in stored]},
+            {
+                "userName": listing.user_name,
+                "credentials": [credential_summary(c) for c in listing.credentials],
+            },
         )
 
     @app.route(v1.PASSKEY_CREDENTIAL_DELETE.resolver_path, v1.PASSKEY_CREDENTIAL_DELETE.method)

@@ -10,11 +10,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from tapgate_broker.core.errors import BadRequestError, PayloadTooLargeError, TapgateError
+from tapgate_broker.core.errors import (
+    BadRequestError,
+    EnrollmentTokenInvalidError,
+    PayloadTooLargeError,
+    TapgateError,
+)
 from tapgate_contract.limits import CEREMONY_ID_PATTERN, MAX_BODY_BYTES
 from tapgate_contract.limits import MAX_JSON_DEPTH as MAX_DEPTH
 
 _CEREMONY_ID = re.compile(CEREMONY_ID_PATTERN)  # used with fullmatch
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32), core/enrollment
+_BEARER = re.compile(r"Bearer[ ]+(?P<token>\S+)[ ]*", re.IGNORECASE)
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
 
 
@@ -48,6 +55,19 @@ def parse_json_body(
     if _depth(value) > MAX_DEPTH:
         raise BadRequestError("request body is nested too deeply")
     return value
+
+
+def bearer_token(header: str | None) -> str:
+    """The enrollment token of an ``Authorization: Bearer <token>`` header; else refused."""
+    if not header:
+        raise EnrollmentTokenInvalidError("no Authorization: Bearer header")
+    match = _BEARER.fullmatch(header)
+    if match is None:
+        raise EnrollmentTokenInvalidError("Authorization is not a Bearer token")
+    token = match.group("token")
+    if not _TOKEN.fullmatch(token):
+        raise EnrollmentTokenInvalidError("malformed enrollment token")
+    return token
 
 
 def optional_string(body: Mapping[str, Any], key: str, *, max_length: int = 256) -> str | None:

@@ -67,7 +67,7 @@ class RoleConfig:
 
 
 @dataclass(frozen=True)
-class SignIn:
+class VerifiedSignIn:
     """A verified sign-in assertion (its key's counter advanced): who, which key, what role."""
 
     user_name: str
