@@ -1,6 +1,7 @@
 """Browser sign-in for the CLI, end to end: `tapgate credentials --browser` against
 ``tapgate local``, Chromium with a virtual authenticator holding a registered passkey.
 
+0. The page refuses a link whose port is not a plain unprivileged number.
 1. `--no-open`: the CLI prints the page's address on stderr; the test opens it, presses the
    button; the CLI prints credential_process JSON that works as the gated role.
 2. The way the AWS CLI uses it: botocore (what the AWS CLI runs on) resolves a profile whose
@@ -71,9 +72,18 @@ def assert_works_as(state: dict[str, Any], document: dict[str, Any], role_arn: s
 def test_the_cli_signs_in_through_the_browser_and_the_aws_sdk_uses_it(
     local: Any, state: dict[str, Any], browser: Browser, tmp_path: Path
 ) -> None:
+    # A link that names any target but the CLI's loopback port is refused by the page itself.
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    role = str(state["gatedRoles"][0]["arn"])
+    for port in ("80", "8080@evil.example", "65536", ""):
+        query = f"signin=cli&role={role}&port={port}&state={'s' * 20}&code_challenge={challenge}"
+        page.open_page(browser, f"{state['apiUrl']}/v1/?{query}")
+        assert page.wait_for_any(browser, "cli-error") == "cli-error"
+        assert "port of the tapgate CLI" in page.text(browser, "cli-error")
+        assert not page.visible(browser, "cli-form")
+
     link = create_enrollment(state, str(state["demoUser"]["userName"]))
     page.enroll(browser, link["url"], "Laptop passkey")
-    role = str(state["gatedRoles"][0]["arn"])
     command = [
         TAPGATE,
         "credentials",
