@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tapgate_broker.core.code_exchange import s256
+from tapgate_broker.adapters.dynamodb import DynamoCodeStore
+from tapgate_broker.core.code_exchange import CodeInvalidError, hash_code, s256
 from tests.functional.broker_harness import ORIGIN, Harness, Reply
 from tests.functional.conftest import GATED_ROLE
 from tests.hardening.conftest import register_forged
@@ -182,3 +183,20 @@ def test_a_bad_token_request_is_400_and_leaves_the_code_usable(harness):
     assert "codeVerifier" in reply.problem["detail"]
     assert events(harness, "authenticate") == []  # refused before any AWS call
     assert exchange(harness, code, verifier).status == 200
+
+
+def test_single_use_is_enforced_in_the_write_even_after_a_stale_read(harness):
+    """Two exchanges racing both read the code unused; the conditional write lets one win."""
+    key, verifier = passkey(harness), new_verifier()
+    code = get_code(harness, key, verifier).body["code"]
+    store = DynamoCodeStore(
+        harness.dynamodb,
+        table_name=harness.settings.ceremonies_table,
+        credentials_table=harness.settings.credentials_table,
+    )
+    stale = store.get(hash_code(code))
+    assert stale is not None
+    assert stale.used_at is None
+    assert exchange(harness, code, verifier).status == 200  # the racer that won
+    with pytest.raises(CodeInvalidError):
+        store.redeem(stale, now=int(harness.clock()))
