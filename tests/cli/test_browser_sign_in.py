@@ -5,6 +5,7 @@ state, and what the user sees. A fake "browser" calls the callback; no broker is
 
 from __future__ import annotations
 
+import socket
 import threading
 import urllib.error
 import urllib.parse
@@ -149,3 +150,24 @@ def test_no_open_without_browser_is_a_usage_error(isolated_cli: Path, capsys):
     code = main(["credentials", "--role", ROLE, "--api-url", API, "--no-open"])
     assert code != 0
     assert "--no-open goes with --browser" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_waiting_closes_the_listener():
+    opened: list[str] = []
+
+    def interrupted(url: str) -> bool:
+        opened.append(url)
+        raise KeyboardInterrupt  # as if Ctrl-C arrived while waiting
+
+    with pytest.raises(KeyboardInterrupt):
+        sign_in(
+            api_url=API,
+            role_arn=ROLE,
+            open_browser=True,
+            say=lambda message: None,
+            exchange=lambda code, pkce, port: {},
+            opener=interrupted,
+        )
+    port = int(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(opened[0]).query))["port"])
+    with socket.socket() as probe:  # nothing listens there any more
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
