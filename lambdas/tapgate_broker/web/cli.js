@@ -2,8 +2,9 @@
 //
 // The CLI opens {apiUrl}/v1/?signin=cli&role=ARN&port=PORT&state=S&code_challenge=C.
 // On the button press: passkey/options {roleArn} -> touch -> passkey/code {…} -> the
-// browser goes to http://127.0.0.1:PORT/callback?code=…&state=… and nowhere else. No
-// credentials reach this page: the CLI exchanges the code with its PKCE verifier.
+// browser goes to the CLI's loopback callback (plain HTTP, 127.0.0.1:PORT/callback with
+// the code and the state) and nowhere else. No credentials reach this page: the CLI
+// exchanges the code with its PKCE verifier.
 
 import { call } from "./api.js";
 import { roleName } from "./formats.js";
@@ -37,11 +38,27 @@ export function cliRequest(search) {
   return { role, port: number, state, challenge };
 }
 
-/** The only target the page sends a code to: loopback, the CLI's numeric port. */
+/**
+ * The only target the page sends a code to: the broker's redirect URI, accepted only when
+ * it is plain HTTP to 127.0.0.1 on the CLI's port at /callback, with nothing else in it.
+ */
 export function callbackUrl(redirectUri, request, code) {
-  const expected = `http://127.0.0.1:${request.port}/callback`;
-  if (redirectUri !== expected) return null;
-  const target = new URL(expected);
+  let target;
+  try {
+    target = new URL(redirectUri);
+  } catch {
+    return null;
+  }
+  const loopback =
+    target.protocol === "http:" &&
+    target.hostname === "127.0.0.1" &&
+    target.port === String(request.port) &&
+    target.pathname === "/callback" &&
+    !target.username &&
+    !target.password &&
+    !target.search &&
+    !target.hash;
+  if (!loopback) return null;
   target.searchParams.set("code", code);
   target.searchParams.set("state", request.state);
   return target.href;
