@@ -49,6 +49,20 @@ def say(message: str) -> None:
         terminal.flush()
 
 
+def announce(message: str) -> None:
+    """Something the user must see even under the AWS CLI (a sign-in address): on stderr,
+    as documented, and on the terminal too when stderr is not it (the AWS CLI shows a
+    credential_process's stderr only when the command fails)."""
+    print(message, file=sys.stderr, flush=True)
+    if sys.stderr.isatty():
+        return
+    terminal = _open_terminal()
+    if terminal is not None:
+        with terminal:
+            terminal.write(message + "\n")
+            terminal.flush()
+
+
 def ask_secret(prompt: str) -> str:
     """Read a secret (a PIN) without echo from the terminal; piped stdin as the fallback."""
     terminal = _open_terminal()

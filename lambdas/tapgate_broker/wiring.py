@@ -14,6 +14,7 @@ from tapgate_broker.adapters.audit_reader import DynamoAuditReader
 from tapgate_broker.adapters.dynamodb import (
     DynamoAuditLog,
     DynamoCeremonyStore,
+    DynamoCodeStore,
     DynamoCredentialStore,
     DynamoEnrollmentStore,
 )
@@ -79,6 +80,11 @@ def build_broker(
         issuer=StsRoleIssuer(sts),
         role_directory=IamRoleDirectory(iam),
         audit_reader=DynamoAuditReader(dynamodb, table_name=settings.audit_table),
+        codes=DynamoCodeStore(
+            dynamodb,
+            table_name=settings.ceremonies_table,
+            credentials_table=settings.credentials_table,
+        ),
         clock=clock or time.time,
         metadata=metadata_lookup(settings, session=session, clock=clock or time.time),
     )

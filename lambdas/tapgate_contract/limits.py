@@ -47,3 +47,18 @@ REPORT_UNUSED_DAYS_MAX = 3650
 # many models one role may name (the list travels in the broker's environment).
 AAGUID_PATTERN = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 MAX_ROLE_AAGUIDS = 32
+# Browser sign-in for the CLI (RFC 8252 + PKCE, RFC 7636). The page sends the browser to
+# http://127.0.0.1:PORT/callback with a single-use code that lives CODE_TTL_SECONDS; the
+# CLI exchanges it with the PKCE verifier. Only 127.0.0.1 and an unprivileged port are a
+# target (the CLI listens on a random one), so a link cannot send a code anywhere else.
+CODE_TTL_SECONDS = 60
+CODE_BYTES = 32  # a code is 32 random bytes, base64url: 43 characters
+CODE_PATTERN = r"^[A-Za-z0-9_-]{43}$"
+CODE_VERIFIER_PATTERN = r"^[A-Za-z0-9._~-]{43,128}$"  # RFC 7636 section 4.1
+CODE_CHALLENGE_PATTERN = r"^[A-Za-z0-9_-]{43}$"  # base64url(SHA-256(verifier)), unpadded
+CODE_CHALLENGE_METHOD = "S256"  # the only one: "plain" would put the verifier in the URL
+LOOPBACK_HOST = "127.0.0.1"
+LOOPBACK_PORT_MIN = 1024
+LOOPBACK_PORT_MAX = 65535
+LOOPBACK_CALLBACK_PATH = "/callback"
+CLI_STATE_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"  # opaque to the broker; the page checks shape

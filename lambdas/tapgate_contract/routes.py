@@ -70,6 +70,20 @@ WHY_PASSKEY_ASSERTION = (
     "answer one generic 401. Throttled per source IP by the web ACL."
 )
 
+WHY_PASSKEY_CODE = (
+    "Authenticated by the broker Lambda, not by IAM: the body must carry a user-verified "
+    "WebAuthn assertion from a registered passkey answering a single-use challenge, as on "
+    "/passkey/verify; instead of credentials it answers a single-use code for the CLI's "
+    "browser sign-in that lives a minute and is useless without the PKCE verifier only the "
+    "CLI holds. Throttled per source IP by the web ACL."
+)
+WHY_PASSKEY_EXCHANGE = (
+    "Authenticated by the broker Lambda, not by IAM: the CLI's browser sign-in exchanges a "
+    "single-use code (from /passkey/code) and the PKCE verifier whose SHA-256 the code is "
+    "bound to; the code is used up in a conditional write before the role is assumed. An "
+    "unsigned CLI has no AWS identity to sign with. Throttled per source IP by the web ACL."
+)
+
 _PARAMETER = re.compile(r"\{(?P<name>[A-Za-z][A-Za-z0-9]*)(?P<greedy>\+?)\}")
 
 
@@ -215,6 +229,23 @@ ADMIN_ROUTES = (
 )
 # The audit trail: an admin reads everyone's events, any other caller only their own.
 ADMIN_EVENTS = Route("GET", "/admin/events", Auth.SIGV4)
+# Browser sign-in for the CLI: the page trades an assertion for a code, the CLI the code
+# and its PKCE verifier for the role's credentials (docs/design.md, "Browser sign-in").
+PASSKEY_CODE = Route(
+    "POST",
+    "/passkey/code",
+    Auth.PUBLIC,
+    Throttle.PUBLIC_WRITE,
+    why_public=WHY_PASSKEY_CODE,
+    body_model=CEREMONY_ANSWER,
+)
+PASSKEY_TOKEN = Route(
+    "POST",
+    "/passkey/token",
+    Auth.PUBLIC,
+    Throttle.PUBLIC_WRITE,
+    why_public=WHY_PASSKEY_EXCHANGE,
+)
 CONFIG = Route("GET", "/config", Auth.PUBLIC, why_public=WHY_CONFIG)
 PAGE = Route("GET", "/", Auth.PUBLIC, why_public=WHY_PAGE)
 ENROLL_PAGE = Route("GET", "/enroll", Auth.PUBLIC, why_public=WHY_PAGE)
@@ -239,6 +270,8 @@ ROUTES: tuple[Route, ...] = (
     PASSKEY_CREDENTIAL_DELETE,
     *ADMIN_ROUTES,
     ADMIN_EVENTS,
+    PASSKEY_CODE,
+    PASSKEY_TOKEN,
     CONFIG,
     PAGE,
     ENROLL_PAGE,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
 
+BROWSER_IDENTITY = "browser"
 ENV_MIN_REMAINING = "TAPGATE_CACHE_MIN_REMAINING"
 # The session lengths STS grants here (the contract's limits).
 SESSION_SECONDS_MIN, SESSION_SECONDS_MAX = MIN_SESSION_SECONDS, MAX_SESSION_SECONDS
@@ -65,6 +66,12 @@ def entry_for(
     key = cache_key(
         api_url=context.normalize_api_url(api_url),
         role_arn=str(options.role),
-        identity=context.base_identity(options, environ),
+        # A browser sign-in needs no base identity: whoever's passkey answers. Its entries
+        # are kept apart from every profile's.
+        identity=(
+            BROWSER_IDENTITY
+            if getattr(options, "browser", False)
+            else context.base_identity(options, environ)
+        ),
     )
     return CacheEntry(store, key)

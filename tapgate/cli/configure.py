@@ -47,6 +47,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="the AWS config file (default: $AWS_CONFIG_FILE or ~/.aws/config)",
     )
     parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="the profile signs in through the browser with any passkey (no base profile)",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="replace an existing profile's settings without asking",
@@ -140,10 +145,13 @@ def credentials_command(
     args: argparse.Namespace, *, api_url: str, authenticator: str, state_file: str | None
 ) -> list[str]:
     words = [*tapgate_command(), "credentials", "--role", check_role_arn(args.role)]
+    browser = getattr(args, "browser", False)
+    if browser:  # any passkey through the browser: no key to name, no identity to sign with
+        words.append("--browser")
     options: Sequence[tuple[str, object]] = (
         ("--api-url", api_url),
-        ("--authenticator", None if authenticator == "usb" else authenticator),
-        ("--profile", args.base_profile),
+        ("--authenticator", None if authenticator == "usb" or browser else authenticator),
+        ("--profile", None if browser else args.base_profile),
         ("--api-region", args.api_region),
         ("--state-file", state_file),
         ("--duration", args.duration),
@@ -160,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
     if args.base_profile and args.base_profile == args.gated_profile:
         # The base identity would be the profile that runs tapgate: an endless loop.
         raise UsageError("--base-profile must differ from --profile")
+    if args.browser and args.base_profile:
+        raise UsageError("--browser signs in with a passkey alone: it takes no --base-profile")
     check_role_arn(args.role)
     cached.check_duration(args.duration)
     environ = os.environ

@@ -49,6 +49,18 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         ),
     )
 
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="sign in with any passkey through the browser (Touch ID, Windows Hello, a phone); "
+        "no base AWS credentials needed",
+    )
+    parser.add_argument(
+        "--no-open",
+        action="store_true",
+        help="with --browser: print the sign-in address on stderr instead of opening a browser",
+    )
+
 
 def check_role_arn(value: str) -> str:
     if not ROLE_ARN.match(value):
@@ -73,8 +85,15 @@ def cached_text(args: argparse.Namespace, *, use_cache: bool) -> str:
         duration=duration,
         min_remaining=getattr(args, "min_remaining", None),
     )
+    if getattr(args, "no_open", False) and not getattr(args, "browser", False):
+        raise UsageError("--no-open goes with --browser")
+    source = (
+        browser_source(args, api_url=url, role_arn=role_arn, duration=duration)
+        if getattr(args, "browser", False)
+        else key_ceremony(args, api_url=url, role_arn=role_arn, duration=duration)
+    )
     provider = CachedProvider(
-        key_ceremony(args, api_url=url, role_arn=role_arn, duration=duration),
+        source,
         entry=entry,
         use_cache=use_cache,
         on_wait=_tell_waiting,
@@ -95,6 +114,47 @@ def key_ceremony(
 
         session = ceremony.open_session(args, api_url=api_url)
         issued = ceremony.role_credentials(session, role_arn=role_arn, duration_seconds=duration)
+        return process_document(issued)
+
+    return fetch
+
+
+def browser_source(
+    args: argparse.Namespace, *, api_url: str, role_arn: str, duration: int | None
+) -> Callable[[], dict[str, Any]]:
+    """The source that signs in through the browser: any passkey, PKCE, loopback callback."""
+
+    def fetch() -> dict[str, Any]:
+        from tapgate import tty  # noqa: PLC0415
+        from tapgate.browser_sign_in import BrowserSignInError, Pkce, sign_in  # noqa: PLC0415
+        from tapgate.client.api import TapgateApi  # noqa: PLC0415
+
+        environ = os.environ
+        unreachable = None
+        if context.local_state_for(api_url, args, environ) is not None:
+            state_file = os.path.abspath(context.state_file_path(args, environ))
+            unreachable = context.local_mode_not_running(api_url, state_file)
+        else:
+            context.check_local_mode_running(api_url, args, environ)
+        api = TapgateApi(
+            api_url=api_url, region="", credentials=None, unreachable_message=unreachable
+        )
+
+        def exchange(code: str, pkce: Pkce, port: int) -> dict[str, Any]:
+            return api.exchange_code(
+                code=code, verifier=pkce.verifier, port=port, duration_seconds=duration
+            )
+
+        try:
+            issued = sign_in(
+                api_url=api_url,
+                role_arn=role_arn,
+                open_browser=not getattr(args, "no_open", False),
+                say=tty.announce,
+                exchange=exchange,
+            )
+        except BrowserSignInError as exc:
+            raise CliError(str(exc)) from exc
         return process_document(issued)
 
     return fetch

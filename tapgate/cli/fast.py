@@ -2,9 +2,10 @@
 
 `credential_process` runs before every AWS CLI call, so a cache hit must cost
 little more than starting Python. This parses only plain ``--flag VALUE``,
-``--flag=VALUE`` options that `credentials` knows, and only answers when the
-cache has fresh credentials for them. Anything else — help, an unknown or
-malformed option, ``--no-cache``, an API URL that only the AWS profile or the
+``--flag=VALUE`` options that `credentials` knows (and the ``--browser`` and
+``--no-open`` flags), and only answers when the cache has fresh credentials for
+them. Anything else — help, an unknown or malformed option, ``--no-cache``,
+``--no-open`` without ``--browser``, an API URL that only the AWS profile or the
 local state file names, a miss — returns None and the full parser takes over,
 which also produces every error message. So this path can only say "here are
 the cached credentials", never anything the slow path would not.
@@ -29,6 +30,8 @@ VALUE_OPTIONS = {
     "--duration": "duration",
     "--min-remaining": "min_remaining",
 }
+# Flags without a value; --browser keys the cache (a browser sign-in's identity).
+FLAG_OPTIONS = {"--browser": "browser", "--no-open": "no_open"}
 
 
 class _Options:
@@ -46,6 +49,12 @@ def parse(argv: Sequence[str]) -> dict[str, str] | None:
     index = 0
     while index < len(argv):
         word = argv[index]
+        if word in FLAG_OPTIONS:
+            if FLAG_OPTIONS[word] in values:
+                return None
+            values[FLAG_OPTIONS[word]] = "1"
+            index += 1
+            continue
         flag, equals, inline = word.partition("=")
         name = VALUE_OPTIONS.get(flag)
         if name is None or name in values:
@@ -61,6 +70,8 @@ def parse(argv: Sequence[str]) -> dict[str, str] | None:
             return None
         values[name] = value
         index += 1
+    if "no_open" in values and "browser" not in values:
+        return None  # the full parser says it goes with --browser
     return values if "role" in values else None
 
 

@@ -230,6 +230,32 @@ class TapgateApi:
             raise ApiResponseError("the API's event list has no 'events' array")
         return answer
 
+    def exchange_code(
+        self, *, code: str, verifier: str, port: int, duration_seconds: int | None
+    ) -> dict[str, Any]:
+        """Browser sign-in: a code and its PKCE verifier for the role's credentials. Unsigned:
+        the verifier is the proof (tapgate.browser_sign_in)."""
+        body: dict[str, Any] = {"code": code, "codeVerifier": verifier, "redirectPort": port}
+        if duration_seconds is not None:
+            body["durationSeconds"] = duration_seconds
+        data = json.dumps(body).encode()
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": self._user_agent,
+        }
+        try:
+            return self._send(
+                v1.PASSKEY_TOKEN.method, self.api_url + v1.PASSKEY_TOKEN.url_path, headers, data
+            )
+        except ApiProblemError as exc:
+            if exc.status in (403, 404, 405):
+                self.check_is_tapgate()
+            raise
+        except ApiResponseError:
+            self.check_is_tapgate()
+            raise
+
     # -- transport ---------------------------------------------------------------
 
     def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:

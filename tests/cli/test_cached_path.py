@@ -200,3 +200,23 @@ def test_api_url_from_the_aws_profile(env: dict[str, str], tmp_path: Path) -> No
     assert code == 0
     assert json.loads(stdout)["AccessKeyId"] == "ASIACACHED"
     assert "argparse" in loaded  # it was the full parser, not the fast path
+
+
+def test_a_browser_sign_in_has_cache_entries_of_its_own(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """--browser answers from the cache on the fast path too, and never from an entry that a
+    profile's key ceremony filled (nor the other way round)."""
+    plain = ["--role", ROLE, "--api-url", API]
+    assert fast.cached_credentials([*plain, "--browser"], env) is None
+    assert fast.cached_credentials([*plain, "--browser", "--no-open"], env) is None
+    store = CredentialCache(tmp_path / "cache" / "tapgate", clock=time.time)
+    other = {**cached_document(), "AccessKeyId": "ASIABROWSER"}
+    assert store.put(cache_key(api_url=API, role_arn=ROLE, identity="browser"), other)
+    for argv in ([*plain, "--browser"], ["--browser", *plain, "--no-open"]):
+        answer = fast.cached_credentials(argv, env)
+        assert answer is not None
+        assert json.loads(answer)["AccessKeyId"] == "ASIABROWSER"
+    assert json.loads(fast.cached_credentials(plain, env) or "{}")["AccessKeyId"] == "ASIACACHED"
+    assert fast.cached_credentials([*plain, "--no-open"], env) is None  # a usage error
+    assert fast.cached_credentials([*plain, "--browser", "--browser"], env) is None

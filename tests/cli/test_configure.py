@@ -253,3 +253,15 @@ def test_the_base_profiles_api_url_is_the_one_written(env: dict[str, str], tmp_p
     done = configure(env, tmp_path, "--profile", "gated", "--role", ROLE, "--base-profile", "base")
     assert done.returncode == 0, done.stderr
     assert f"--api-url {API} --profile base" in config.read_text()
+
+
+def test_a_browser_profile_runs_credentials_with_browser_and_no_base_identity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config"
+    args = ["configure", "--profile", "web", "--role", ROLE, "--api-url", API]
+    assert main([*args, "--browser", "--config-file", str(config)]) == 0
+    [line] = [x for x in config.read_text().splitlines() if x.startswith("credential_process")]
+    assert line.endswith(f"credentials --role {ROLE} --browser --api-url {API}")
+    assert main([*args, "--browser", "--base-profile", "base", "--config-file", str(config)]) == 2
+    assert "takes no --base-profile" in capsys.readouterr().err

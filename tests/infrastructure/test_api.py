@@ -26,6 +26,7 @@ CEREMONY_ANSWER_ROUTES = {
     ("DELETE", "/credentials/{credentialId}"),
     ("POST", "/enrollment/verify"),
     ("POST", "/passkey/verify"),
+    ("POST", "/passkey/code"),
     ("POST", "/passkey/credentials/list"),
     ("DELETE", "/passkey/credentials/{credentialId}"),
     ("DELETE", "/admin/users/{userName}/credentials"),
@@ -217,7 +218,10 @@ def test_each_public_route_is_acknowledged_with_its_own_true_reason(
         assert "Authenticated by the broker Lambda, not by IAM" in why[route]
         assert "'Authorization: Bearer' one-time enrollment token" in why[route]
     assert "stores a single-use challenge" in why[("POST", "/passkey/options")]
-    for route in PUBLIC_WRITE_ROUTES - enrollment - {("POST", "/passkey/options")}:
+    exchange = ("POST", "/passkey/token")
+    assert "Authenticated by the broker Lambda, not by IAM" in why[exchange]
+    assert "PKCE verifier" in why[exchange]
+    for route in PUBLIC_WRITE_ROUTES - enrollment - {("POST", "/passkey/options"), exchange}:
         assert "Authenticated by the broker Lambda, not by IAM" in why[route]
         assert "WebAuthn assertion from a registered passkey" in why[route]
     for route in PUBLIC_WRITE_ROUTES:

@@ -19,6 +19,7 @@ from tapgate_broker.api.kit import (
     json_response,
 )
 from tapgate_broker.api.problems import NO_STORE
+from tapgate_broker.core import code_exchange
 from tapgate_broker.core.errors import TapgateError
 from tapgate_contract import routes as v1
 from tapgate_contract.limits import NICKNAME_FIELD_MAX_LENGTH
@@ -111,3 +112,52 @@ def add_public_routes(kit: RouteKit) -> None:
         )
         count("CredentialRevoked")
         return Response(status_code=204, headers=dict(NO_STORE), body="")
+
+    @app.route(v1.PASSKEY_CODE.resolver_path, v1.PASSKEY_CODE.method)
+    def passkey_code() -> Response:
+        payload = body()
+        request = code_exchange.code_request(
+            challenge=payload.get("codeChallenge"),
+            method=payload.get("codeChallengeMethod"),
+            port=payload.get("redirectPort"),
+        )
+        try:
+            issued = get_broker().browser_sign_in.issue_code(
+                kit.anonymous(),
+                ceremony_id=requests.required_ceremony_id(payload),
+                credential=requests.required_object(payload, "credential"),
+                role_arn=str(requests.role_arn(payload, required=True)),
+                request=request,
+            )
+        except TapgateError:
+            count("AuthenticationFailed")
+            raise
+        return json_response(
+            200,
+            {
+                "code": issued.code,
+                "redirectUri": issued.redirect_uri,
+                "expiresIn": issued.expires_in,
+            },
+        )
+
+    @app.route(v1.PASSKEY_TOKEN.resolver_path, v1.PASSKEY_TOKEN.method)
+    def passkey_token() -> Response:
+        payload = body()
+        code = code_exchange.check_code(payload.get("code"))
+        verifier = code_exchange.check_verifier(payload.get("codeVerifier"))
+        port = code_exchange.check_port(payload.get("redirectPort"))
+        duration = requests.optional_int(payload, "durationSeconds")
+        try:
+            issued, _ = get_broker().browser_sign_in.redeem(
+                kit.anonymous(),
+                code=code,
+                verifier=verifier,
+                port=port,
+                duration_seconds=duration,
+            )
+        except TapgateError:
+            count("AuthenticationFailed")
+            raise
+        count("AuthenticationSucceeded")
+        return json_response(200, credentials_document(issued))

@@ -116,6 +116,7 @@ class Auditor:
     ) -> AuditRecord:
         caller = attempt.caller
         credential_id = attempt.credential_id if credential_id is None else credential_id
+        extra = attempt.extra if extra is None else extra
         return AuditRecord(
             user_name=attempt.user or UNKNOWN_USER,
             caller_arn=caller.arn or ANONYMOUS,

@@ -99,6 +99,17 @@ class KeyAssurance:
 
 
 @dataclass(frozen=True)
+class VerifiedSignIn:
+    """A verified sign-in assertion (its key's counter advanced): who, which key, what role."""
+
+    user_name: str
+    credential_id: bytes
+    role: RoleConfig
+    user_verified: bool
+    assurance: str  # the key's level as judged for this sign-in (the tapgate-assurance tag)
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who is calling: the base identity proven to API Gateway, plus request facts."""
 

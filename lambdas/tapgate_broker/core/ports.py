@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tapgate_broker.core.code_exchange import SignInCode
 from tapgate_broker.core.models import (
     AuditEvent,
     AuditRecord,
@@ -133,6 +134,26 @@ class EnrollmentStore(Protocol):
 
     def get(self, token_hash: str) -> EnrollmentToken | None:
         """The token with this hash (a strongly consistent read), or None."""
+
+
+class CodeStore(Protocol):
+    """Browser sign-in codes (core.code_exchange): only their hashes are stored."""
+
+    def put(self, code: SignInCode) -> None: ...
+
+    def get(self, code_hash: str) -> SignInCode | None:
+        """The code with this hash (a strongly consistent read), or None."""
+
+    def redeem(self, code: SignInCode, *, now: int) -> None:
+        """Use the code once: one conditional write (unused, unexpired, same challenge and
+        port) that also checks the key that signed is still registered.
+
+        CodeInvalidError if the code was used or expired meanwhile, CeremonyFailedError if
+        the key was removed since it signed.
+        """
+
+    def burn(self, code_hash: str, *, now: int) -> None:
+        """Use the code up without redeeming it (presented with a wrong verifier)."""
 
 
 @dataclass(frozen=True)

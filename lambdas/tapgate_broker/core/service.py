@@ -3,10 +3,10 @@
 Ceremonies are stateless here: ``*_options`` store the fido2 state in the ceremonies table,
 ``*_verify`` consume it exactly once. The use cases are modules, each taking only the ports
 it needs: ``registration`` (and ``enrollment`` for links), ``sign_in`` (request options and
-sign-in), ``key_management`` (list and remove), around ``assertions`` (the verify path) and
-``audit`` (one writer of success and failure records); ``admin`` holds the admin routes'
-use cases. ``Broker`` wires them from one configuration and keeps the method names the
-routes, local mode and the tests call.
+sign-in), ``browser_sign_in`` (the CLI's code exchange), ``key_management`` (list and
+remove), around ``assertions`` (the verify path) and ``audit`` (one writer of success and
+failure records); ``admin`` holds the admin routes' use cases. ``Broker`` wires them from
+one configuration and keeps the method names the routes, local mode and the tests call.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from tapgate_broker.core.admin import AdminDesk
 from tapgate_broker.core.assertions import AssertionVerifier
 from tapgate_broker.core.assurance_policy import AssurancePolicy, MetadataLookup
 from tapgate_broker.core.audit import Auditor
+from tapgate_broker.core.browser_sign_in import BrowserSignIn
 from tapgate_broker.core.ceremonies import CeremonyPorts, OptionsResult
 from tapgate_broker.core.enrollment import Enrollment
+from tapgate_broker.core.errors import ForbiddenError
 from tapgate_broker.core.events import EventPage, EventReader
 from tapgate_broker.core.identity import DEFAULT_IDENTITY_ROLES, Principal
 from tapgate_broker.core.key_management import KeyListing, KeyManagement
@@ -35,6 +37,7 @@ from tapgate_broker.core.ports import (
     AuditReader,
     CeremonyStore,
     Clock,
+    CodeStore,
     ConsoleSignIn,
     CredentialStore,
     EnrollmentStore,
@@ -90,6 +93,7 @@ class Broker:
         console: ConsoleSignIn,
         role_directory: RoleDirectory,
         audit_reader: AuditReader,
+        codes: CodeStore | None = None,
         clock: Clock = time.time,
         metadata: MetadataLookup | None = None,
     ) -> None:
@@ -133,6 +137,11 @@ class Broker:
         )
         self.sign_in = SignIn(
             ports, issuer=issuer, console=console, roles=config.roles, assurance=assurance
+        )
+        self._browser = (
+            BrowserSignIn(sign_in=self.sign_in, codes=codes, auditor=auditor, clock=clock)
+            if codes is not None
+            else None
         )
         self.keys = KeyManagement(
             credentials=credentials,
@@ -200,3 +209,10 @@ class Broker:
         """Registration options for the token's user (``user_name`` set in the result)."""
         del caller  # an unsigned route: the token, not the request, says who
         return self.enrollment.options(token=token, nickname=nickname)
+
+    @property
+    def browser_sign_in(self) -> BrowserSignIn:
+        """Browser sign-in for the CLI: a passkey assertion for a code, the code for a role."""
+        if self._browser is None:
+            raise ForbiddenError("Browser sign-in is not set up on this deployment.")
+        return self._browser

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from fido2.webauthn import UserVerificationRequirement
+from fido2.webauthn import AuthenticationResponse, UserVerificationRequirement
 
 from tapgate_broker.core import response_rules, webauthn
 from tapgate_broker.core.assertions import KeyOwner, discover
 from tapgate_broker.core.assurance_policy import AssurancePolicy, assurance_facts
+from tapgate_broker.core.audit import Attempt
 from tapgate_broker.core.ceremonies import (
     CeremonyPorts,
     CeremonyUseCase,
@@ -42,6 +43,7 @@ from tapgate_broker.core.models import (
     RoleConfig,
     StoredCredential,
     UserVerification,
+    VerifiedSignIn,
 )
 from tapgate_broker.core.ports import (
     ConsoleSignIn,
@@ -50,6 +52,14 @@ from tapgate_broker.core.ports import (
 from tapgate_contract import limits
 
 PURPOSES = {"sign-in": CeremonyKind.AUTHENTICATION, "manage": CeremonyKind.MANAGE}
+
+
+@dataclass(frozen=True)
+class SignInAnswer:
+    """A parsed sign-in assertion and the ceremony it used up."""
+
+    ceremony: Ceremony
+    response: AuthenticationResponse
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ class SignIn(CeremonyUseCase):
         kind = PURPOSES.get(purpose)
         if kind is None:
             raise BadRequestError('purpose must be "sign-in" or "manage"')
-        role = self._role(role_arn) if role_arn is not None else None
+        role = self.role(role_arn) if role_arn is not None else None
         key_set: KeySet | None = None
         if caller.user_name is None:
             # Discoverable passkey: no user yet, so no allow list, and UV always.
@@ -124,8 +134,27 @@ class SignIn(CeremonyUseCase):
         role_arn: str,
         duration_seconds: int | None,
     ) -> AuthenticationResult:
-        role = self._role(role_arn)
-        duration = _duration(role, duration_seconds)
+        role = self.role(role_arn)
+        duration = self.session_seconds(role, duration_seconds)
+        answer = self.consume(caller, ceremony_id=ceremony_id, credential=credential)
+        with self._auditor.attempt(
+            "authenticate",
+            user=answer.ceremony.user_name,
+            caller=caller,
+            credential_id=answer.response.raw_id,
+            role_arn=role.arn,
+        ) as attempt:
+            verified = self.check(answer, role=role, attempt=attempt, session_seconds=duration)
+            issued = self.assume(verified, duration_seconds=duration)
+        return AuthenticationResult(
+            credentials=issued, user_name=verified.user_name, credential_id=verified.credential_id
+        )
+
+    def consume(
+        self, caller: Caller, *, ceremony_id: str, credential: Mapping[str, Any]
+    ) -> SignInAnswer:
+        """Parse a sign-in assertion and use its ceremony up (before any attempt is audited:
+        an unknown or used ceremony tells nothing about a user)."""
         response = webauthn.parse_assertion(credential)
         response_rules.check_assertion(response)
         ceremony = self._ceremonies.consume(
@@ -135,63 +164,81 @@ class SignIn(CeremonyUseCase):
             binding=binding(caller),
             now=now(self._clock),
         )
-        credential_id = response.raw_id
-        with self._auditor.attempt(
-            "authenticate",
-            user=ceremony.user_name,
-            caller=caller,
-            credential_id=credential_id,
-            role_arn=role.arn,
-        ) as attempt:
-            if ceremony.role_arn is not None and ceremony.role_arn != role.arn:
-                raise BadRequestError("roleArn differs from the one the options were asked for")
-            state = dict(ceremony.state)
-            if ceremony.user_name is None:
-                owner = discover(self._credentials, response)
-            else:
-                owner = KeyOwner(user_name=ceremony.user_name, allowed=ceremony.allowed)
-            attempt.user = owner.user_name
-            attempt.nickname = owner.nickname_of(credential_id)
-            if role.user_verification is UserVerification.REQUIRED:
-                state["user_verification"] = UserVerificationRequirement.REQUIRED
-            advance = self._verifier.verify(
-                state=state, allowed=owner.allowed, response=response, user_name=owner.user_name
+        return SignInAnswer(ceremony=ceremony, response=response)
+
+    def check(
+        self,
+        answer: SignInAnswer,
+        *,
+        role: RoleConfig,
+        attempt: Attempt,
+        session_seconds: int | None = None,
+    ) -> VerifiedSignIn:
+        """Every check before a role is assumed (the ceremony's role, the key's owner, the
+        assertion, user verification, the counter, the key's assurance for the role), then
+        the counter's move and ``attempt``'s success record in one write, before any
+        credential exists; if STS then fails, the credentials are withheld (a 403 or 503)
+        and a failure record follows the success (the key was used, nothing was issued)."""
+        ceremony, response = answer.ceremony, answer.response
+        if ceremony.role_arn is not None and ceremony.role_arn != role.arn:
+            raise BadRequestError("roleArn differs from the one the options were asked for")
+        state = dict(ceremony.state)
+        if ceremony.user_name is None:
+            owner = discover(self._credentials, response)
+        else:
+            owner = KeyOwner(user_name=ceremony.user_name, allowed=ceremony.allowed)
+        attempt.user = owner.user_name
+        attempt.nickname = owner.nickname_of(response.raw_id)
+        if role.user_verification is UserVerification.REQUIRED:
+            state["user_verification"] = UserVerificationRequirement.REQUIRED
+        advance = self._verifier.verify(
+            state=state, allowed=owner.allowed, response=response, user_name=owner.user_name
+        )
+        if role.require_sign_counter and advance.new == 0:
+            raise CeremonyFailedError(
+                f"role {role.arn} requires a key with a signature counter; this one has none"
             )
-            if role.require_sign_counter and advance.new == 0:
-                raise CeremonyFailedError(
-                    f"role {role.arn} requires a key with a signature counter; this one has none"
-                )
-            stored = next(s for s in owner.allowed if s.credential_id == advance.credential_id)
-            assurance = self._assurance.admit(role, stored.assurance)
-            if stored.assurance is not None and assurance != stored.assurance:
-                advance = replace(advance, assurance=assurance)  # kept with the key
-            attempt.success_facts = assurance_facts(assurance, before=stored.assurance)
-            # The counter's move and the success record in one write, before any credential
-            # exists; if STS then fails, the credentials are withheld (a 403 or 503) and a
-            # failure record follows the success (the key was used, nothing was issued).
-            attempt.session_seconds = duration  # the session this success asks STS for
-            self._credentials.advance_counter(advance, audit=self._auditor.success_record(attempt))
-            issued = self._issuer.assume(
-                role_arn=role.arn,
-                user_name=owner.user_name,
-                credential_id=credential_id,
-                user_verified=response.response.authenticator_data.is_user_verified(),
-                duration_seconds=duration,
-                assurance=assurance.level,
-            )
-        return AuthenticationResult(
-            credentials=issued, user_name=owner.user_name, credential_id=credential_id
+        stored = next(s for s in owner.allowed if s.credential_id == advance.credential_id)
+        assurance = self._assurance.admit(role, stored.assurance)
+        if stored.assurance is not None and assurance != stored.assurance:
+            advance = replace(advance, assurance=assurance)  # kept with the key
+        attempt.success_facts = assurance_facts(assurance, before=stored.assurance)
+        attempt.session_seconds = session_seconds  # the session this success asks STS for
+        self._credentials.advance_counter(advance, audit=self._auditor.success_record(attempt))
+        return VerifiedSignIn(
+            user_name=owner.user_name,
+            credential_id=response.raw_id,
+            role=role,
+            user_verified=response.response.authenticator_data.is_user_verified(),
+            assurance=assurance.level,
+        )
+
+    def assume(self, verified: VerifiedSignIn, *, duration_seconds: int) -> IssuedCredentials:
+        """The role's credentials for a verified sign-in (audited by the caller's attempt)."""
+        return self._issuer.assume(
+            role_arn=verified.role.arn,
+            user_name=verified.user_name,
+            credential_id=verified.credential_id,
+            user_verified=verified.user_verified,
+            duration_seconds=duration_seconds,
+            assurance=verified.assurance,
         )
 
     def console_url(self, issued: IssuedCredentials) -> str:
         """A console sign-in link from freshly issued credentials (a bearer secret)."""
         return self._console.sign_in_url(issued)
 
-    def _role(self, role_arn: str) -> RoleConfig:
+    def role(self, role_arn: str) -> RoleConfig:
+        """A gated role's configuration; ForbiddenError for any other role."""
         role = self._roles.get(role_arn)
         if role is None:
             raise ForbiddenError("This role is not available through tapgate.")
         return role
+
+    @staticmethod
+    def session_seconds(role: RoleConfig, requested: int | None) -> int:
+        """The session length to ask STS for; BadRequestError outside the role's range."""
+        return _duration(role, requested)
 
 
 def _duration(role: RoleConfig, requested: int | None) -> int:

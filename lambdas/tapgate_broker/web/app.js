@@ -1,10 +1,11 @@
 // The page's entry point: which screen to show, the tabs, and the browser support check.
 //
 // {apiUrl}/v1/enroll shows the enrollment screen (the token is in the fragment);
-// {apiUrl}/v1/ shows sign-in and "My keys". Nothing here logs anything: the page
+// {apiUrl}/v1/ shows sign-in and "My keys"; {apiUrl}/v1/?signin=cli&… signs in the CLI. Nothing here logs anything: the page
 // handles secrets (enrollment tokens, AWS credentials) and keeps them in memory only.
 
 import { call } from "./api.js";
+import { startCliSignin } from "./cli.js";
 import { startEnroll } from "./enroll.js";
 import { startKeys } from "./keys.js";
 import { NO_SUPPORT } from "./messages.js";
@@ -75,6 +76,10 @@ function main() {
     document.title = "Register your key · tapgate";
     show($("screen-enroll"));
     startEnroll();
+  } else if (new URLSearchParams(location.search).get("signin") === "cli") {
+    document.title = "Sign in the tapgate CLI · tapgate";
+    show($("screen-cli"));
+    startCliSignin(config);
   } else {
     setupTabs();
     startSignin(config);

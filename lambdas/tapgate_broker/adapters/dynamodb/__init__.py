@@ -20,16 +20,19 @@ in the ``byCredentialId`` index under that one key, which no lookup asks for.
 
 Enrollment tokens live in the ceremonies table under ``enrollment#<sha256>``
 (``#`` is outside the ceremony-id alphabet, so no client-supplied ceremony id
-can address one), with kind ``enrollment`` so no ceremony consume can match.
+can address one), with kind ``enrollment`` so no ceremony consume can match. Browser
+sign-in codes live there too, under ``code#<sha256>`` with kind ``code`` (``codes``).
 """
 
 from tapgate_broker.adapters.dynamodb.audit import DynamoAuditLog
 from tapgate_broker.adapters.dynamodb.ceremonies import DynamoCeremonyStore, DynamoEnrollmentStore
+from tapgate_broker.adapters.dynamodb.codes import DynamoCodeStore
 from tapgate_broker.adapters.dynamodb.credentials import DynamoCredentialStore
 
 __all__ = [
     "DynamoAuditLog",
     "DynamoCeremonyStore",
+    "DynamoCodeStore",
     "DynamoCredentialStore",
     "DynamoEnrollmentStore",
 ]

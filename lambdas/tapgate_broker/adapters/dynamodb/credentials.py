@@ -19,6 +19,8 @@ from tapgate_broker.adapters.dynamodb.keys import (
     Item,
     assurance_from_attribute,
     assurance_to_attribute,
+    cancellation_codes,
+    credential_key,
 )
 from tapgate_broker.core.errors import (
     CeremonyFailedError,
@@ -118,7 +120,7 @@ class DynamoCredentialStore:
                 "Put": {
                     "TableName": self._table,
                     "Item": {
-                        **_credential_key(GUARD_USER, credential.credential_id),
+                        **credential_key(GUARD_USER, credential.credential_id),
                         "owner": {"S": credential.user_name},
                     },
                     "ConditionExpression": new_id,
@@ -189,7 +191,7 @@ class DynamoCredentialStore:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             if error_code(exc) == "TransactionCanceledException":
-                reasons = _cancellation_codes(exc)
+                reasons = cancellation_codes(exc)
                 for reason, failure in zip(reasons, failures, strict=False):
                     if reason == "ConditionalCheckFailed":
                         raise failure from exc
@@ -232,11 +234,11 @@ class DynamoCredentialStore:
     ) -> None:
         """One transaction: the key, its id guard, the key set's next version, the approving
         key's counter (when given), the audit."""
-        key = _credential_key(user_name, credential_id)
+        key = credential_key(user_name, credential_id)
         guard = {
             "Delete": {
                 "TableName": self._table,
-                "Key": _credential_key(GUARD_USER, credential_id),
+                "Key": credential_key(GUARD_USER, credential_id),
                 "ConditionExpression": f"attribute_not_exists({CREDENTIAL_ID}) OR #owner = :owner",
                 "ExpressionAttributeNames": {"#owner": "owner"},
                 "ExpressionAttributeValues": {":owner": {"S": user_name}},
@@ -325,7 +327,7 @@ class DynamoCredentialStore:
             expression += f", {ASSURANCE} = :a"
         return {
             "TableName": self._table,
-            "Key": _credential_key(advance.user_name, advance.credential_id),
+            "Key": credential_key(advance.user_name, advance.credential_id),
             "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
@@ -348,10 +350,6 @@ class DynamoCredentialStore:
 # -- item mapping -------------------------------------------------------------
 
 
-def _credential_key(user_name: str, credential_id: bytes) -> Item:
-    return {USER_NAME: {"S": user_name}, CREDENTIAL_ID: {"S": websafe_encode(credential_id)}}
-
-
 def _counter_condition(advance: CounterAdvance) -> tuple[str, dict[str, Any]]:
     if advance.old == 0 and advance.new == 0:
         # An authenticator without a counter: nothing to race on, but the key must exist.
@@ -367,7 +365,7 @@ def _counter_condition(advance: CounterAdvance) -> tuple[str, dict[str, Any]]:
 
 def _credential_to_item(c: StoredCredential) -> Item:
     item: Item = {
-        **_credential_key(c.user_name, c.credential_id),
+        **credential_key(c.user_name, c.credential_id),
         "credentialData": {"B": c.credential_data},
         "signCount": {"N": str(c.sign_count)},
         "userHandle": {"B": c.user_handle},
@@ -401,8 +399,3 @@ def _credential_from_item(item: Item) -> StoredCredential:
         backup_state=item.get("backupState", {}).get("BOOL", False),
         assurance=assurance_from_attribute(item.get(ASSURANCE)),
     )
-
-
-def _cancellation_codes(exc: ClientError) -> list[str]:
-    reasons = exc.response.get("CancellationReasons") or []
-    return [str(r.get("Code", "")) for r in reasons]
