@@ -120,26 +120,11 @@ class DynamoEnrollmentStore:
             "adminIssued": {"BOOL": token.admin_issued},
             TTL_ATTRIBUTE: {"N": str(token.expires_at)},
         }
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression=f"attribute_not_exists({CEREMONY_ID})",
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
+        put_new(self._client, self._table, item)
 
     def get(self, token_hash: str) -> EnrollmentToken | None:
-        try:
-            answer = self._client.get_item(
-                TableName=self._table,
-                Key={CEREMONY_ID: {"S": ENROLLMENT_PREFIX + token_hash}},
-                ConsistentRead=True,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
-        item = answer.get("Item")
-        if not item or item.get("kind", {}).get("S") != ENROLLMENT_KIND:
+        item = read_kind(self._client, self._table, ENROLLMENT_PREFIX + token_hash, ENROLLMENT_KIND)
+        if item is None:
             return None
         used = item.get("usedAt", {}).get("N")
         return EnrollmentToken(
@@ -251,3 +236,29 @@ def _why_not_consumed(
         return ConflictError("This ceremony was already used; start a new one.")
     unknown.reason = "ceremony expired"
     return unknown
+
+
+def put_new(client: Any, table: str, item: Item) -> None:
+    """Write a ceremonies-table item that must not exist yet (a random key never repeats)."""
+    try:
+        client.put_item(
+            TableName=table,
+            Item=item,
+            ConditionExpression=f"attribute_not_exists({CEREMONY_ID})",
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise dependency_error(exc, service="dynamodb") from exc
+
+
+def read_kind(client: Any, table: str, ceremony_id: str, kind: str) -> Item | None:
+    """A ceremonies-table item by key (consistent read), or None when absent or not ``kind``."""
+    try:
+        answer = client.get_item(
+            TableName=table, Key={CEREMONY_ID: {"S": ceremony_id}}, ConsistentRead=True
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise dependency_error(exc, service="dynamodb") from exc
+    item: Item | None = answer.get("Item")
+    if not item or item.get("kind", {}).get("S") != kind:
+        return None
+    return item

@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fido2.utils import websafe_decode, websafe_encode
 
 from tapgate_broker.adapters.aws_errors import dependency_error, error_code
+from tapgate_broker.adapters.dynamodb.ceremonies import put_new, read_kind
 from tapgate_broker.adapters.dynamodb.keys import (
     CODE_KIND,
     CODE_PREFIX,
@@ -45,26 +46,11 @@ class DynamoCodeStore:
             "redirectPort": {"N": str(code.redirect_port)},
             TTL_ATTRIBUTE: {"N": str(code.expires_at)},
         }
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression=f"attribute_not_exists({CEREMONY_ID})",
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
+        put_new(self._client, self._table, item)
 
     def get(self, code_hash: str) -> SignInCode | None:
-        try:
-            answer = self._client.get_item(
-                TableName=self._table,
-                Key={CEREMONY_ID: {"S": CODE_PREFIX + code_hash}},
-                ConsistentRead=True,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise dependency_error(exc, service="dynamodb") from exc
-        item = answer.get("Item")
-        if not item or item.get("kind", {}).get("S") != CODE_KIND:
+        item = read_kind(self._client, self._table, CODE_PREFIX + code_hash, CODE_KIND)
+        if item is None:
             return None
         used = item.get("usedAt", {}).get("N")
         return SignInCode(
