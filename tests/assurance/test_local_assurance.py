@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from tests.support.broker_harness import get_assertion, make_credential
 MODEL = Aaguid.parse("6d44ba9b-f6ec-4e36-9d01-0d0b0b7d5e6a")
 NAME = "Tapgate Test Key"
 ROLE_NAME = "tapgate-certified-admin"
+TAPGATE = str(Path(sys.executable).parent / "tapgate")
 NOT_ALLOWED = "https://tapgate.dev/problems/authenticator-not-allowed"
 
 
@@ -98,6 +102,33 @@ def _register(local: LocalHandle, key: Path, first: Path | None) -> dict[str, An
     return dict(reply["credential"])
 
 
+def _cli(local: LocalHandle, work: Path, key: Path, role: str) -> subprocess.CompletedProcess[str]:
+    """`tapgate credentials` for ``role`` with the soft key ``key``, as the AWS CLI runs it."""
+    user = local.state["demoUser"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TAPGATE_"))}
+    env.update(
+        HOME=str(work),
+        XDG_CACHE_HOME=str(work / "cache"),
+        AWS_ACCESS_KEY_ID=user["accessKeyId"],
+        AWS_SECRET_ACCESS_KEY=user["secretAccessKey"],
+        AWS_CONFIG_FILE=str(work / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(work / "none"),
+        AWS_DEFAULT_REGION=local.state["region"],
+        TAPGATE_LOCAL_STATE=str(local.state_file),
+    )
+    command = [TAPGATE, "credentials", "--role", role, "--authenticator", f"soft:{key}"]
+    return subprocess.run(
+        [*command, "--no-cache"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=work,
+        start_new_session=True,  # no controlling terminal
+        check=False,
+    )
+
+
 def _sign_in(local: LocalHandle, key: Path, role: str) -> tuple[int, Any]:
     """Options for the role offer only the keys that meet it: ask for the `any` role's
     options (every key) and answer them for `role`, so the verify step decides."""
@@ -148,6 +179,18 @@ def test_a_certified_role_takes_only_certified_keys_until_their_model_is_revoked
         assert "certified" in problem["detail"]
     assert len(tags) == 1  # nothing issued for the weaker keys
 
+    # The same through the CLI (credential_process): the certified key gets the role's
+    # credentials, a synced passkey one line on stderr and a non-zero exit.
+    done = _cli(local, tmp_path, paths["certified"], role["arn"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["AccessKeyId"]
+    assert tags[-1]["tapgate-assurance"] == "certified"
+    done = _cli(local, tmp_path, paths["synced"], role["arn"])
+    assert done.returncode != 0 and done.stdout == "", done.stdout
+    errors = [line for line in done.stderr.splitlines() if line.startswith("tapgate: ")]
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert len(tags) == 2  # nothing issued for the synced passkey
+
     # The model is revoked in newer metadata: the next sign-in finds it.
     assert local.state_file is not None
     _write_blob(
@@ -155,4 +198,4 @@ def test_a_certified_role_takes_only_certified_keys_until_their_model_is_revoked
     )
     status, problem = _sign_in(local, paths["certified"], role["arn"])
     assert (status, problem["type"]) == (403, NOT_ALLOWED), problem
-    assert len(tags) == 1
+    assert len(tags) == 2
