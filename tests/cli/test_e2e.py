@@ -865,7 +865,7 @@ def test_local_mode_signs_in_to_a_gated_role_of_a_second_account(registered: Loc
     from tapgate.local.bootstrap import MEMBER_ACCOUNT_ID, MEMBER_ROLE_NAME  # noqa: PLC0415
 
     member_role = f"arn:aws:iam::{MEMBER_ACCOUNT_ID}:role/{MEMBER_ROLE_NAME}"
-    assert {"arn": member_role} in registered.state["gatedRoles"]
+    assert member_role in [r["arn"] for r in registered.state["gatedRoles"]]
     done = registered.tapgate(
         "credentials",
         "--role",
