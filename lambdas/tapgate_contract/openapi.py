@@ -22,7 +22,15 @@ from typing import Any
 
 from tapgate_contract import routes as v1
 from tapgate_contract.problems import PROBLEM_CONTENT_TYPE
-from tapgate_contract.schemas import CREDENTIAL_ID_PATTERN, SCHEMAS, Schema, ref
+from tapgate_contract.schemas import (
+    CREDENTIAL_ID_PATTERN,
+    EVENT_QUERY,
+    REPORT_QUERY,
+    SCHEMAS,
+    USER_NAME_SCHEMA,
+    Schema,
+    ref,
+)
 
 __all__ = ["OPERATIONS", "Operation", "document", "openapi_path"]
 
@@ -49,6 +57,7 @@ class Operation:
     errors: tuple[int, ...] = ()  # beyond the ones every route of its kind can answer
     bearer: bool = False  # authenticated by an enrollment token
     calls_aws: bool = True  # can answer 503 when DynamoDB or STS fails
+    query: dict[str, Schema] | None = None  # the query parameters it reads (all optional)
 
 
 _CEREMONY = (401, 404, 409)  # failed assertion; unknown ceremony or key; used, changed
@@ -180,6 +189,69 @@ OPERATIONS: dict[v1.Route, Operation] = {
         request=v1.CEREMONY_ANSWER,
         errors=_CEREMONY,
     ),
+    v1.ADMIN_OPTIONS: Operation(
+        "adminOptions",
+        "Begin the admin's own assertion that approves one admin action (403 unless the "
+        "caller is an admin with a key)",
+        "admin",
+        answer="AuthenticationOptions",
+        request="AdminOptionsRequest",
+        request_required=False,
+    ),
+    v1.ADMIN_USER_CREDENTIALS: Operation(
+        "adminListUserCredentials",
+        "Any user's keys (403 unless the caller is an admin)",
+        "admin",
+        answer="UserCredentialList",
+    ),
+    v1.ADMIN_USER_CREDENTIALS_REVOKE: Operation(
+        "adminRevokeUserCredentials",
+        "Revoke all of a user's keys, approved by the admin's own assertion, with a reason",
+        "admin",
+        answer="Revoked",
+        request="Revocation",
+        errors=_CEREMONY,
+    ),
+    v1.ADMIN_USER_CREDENTIAL_REVOKE: Operation(
+        "adminRevokeUserCredential",
+        "Revoke one of a user's keys, approved by the admin's own assertion, with a reason",
+        "admin",
+        answer="Revoked",
+        request="Revocation",
+        errors=_CEREMONY,
+    ),
+    v1.ADMIN_REPORT: Operation(
+        "adminReport",
+        "The key inventory: every user's keys, the unused ones, the models (admin only)",
+        "admin",
+        answer="Report",
+        query=REPORT_QUERY,
+    ),
+    v1.ADMIN_EVENTS: Operation(
+        "listEvents",
+        "The audit trail, newest first, page by page: an admin's of everyone, another "
+        "caller's of themself (403 for another user's)",
+        "admin",
+        answer="Events",
+        query=EVENT_QUERY,
+    ),
+    v1.PASSKEY_CODE: Operation(
+        "passkeyCode",
+        "The CLI's browser sign-in: a passkey assertion for a single-use code bound to the "
+        "CLI's PKCE challenge and loopback port",
+        "passkey",
+        answer="SignInCode",
+        request="CodeRequest",
+        errors=_CEREMONY,
+    ),
+    v1.PASSKEY_TOKEN: Operation(
+        "passkeyToken",
+        "The CLI's browser sign-in: the code and its PKCE verifier for the role's session "
+        "credentials (an unknown, used, expired or mismatched code: 400 code-invalid)",
+        "passkey",
+        answer="IssuedCredentials",
+        request="CodeExchange",
+    ),
     v1.CONFIG: Operation(
         "config", "The RP ID and the gated roles, for the page", "page", answer="Config"
     ),
@@ -209,13 +281,17 @@ OPERATIONS: dict[v1.Route, Operation] = {
 # limit, throttling.
 _ALWAYS = (400, 403, 413, 429)
 _ERROR_TITLES = {
-    400: "Malformed request: its body, a field or a header.",
+    400: "Malformed request: its body, a field, a query parameter or a header; or a sign-in "
+    "code that is not valid (type code-invalid: unknown, used, expired, not this verifier's).",
     401: "The ceremony failed, or the enrollment token is not valid (one message for all causes).",
     403: "Not allowed: no or a bad SigV4 signature, a role the caller may not have, a "
-    "principal that is not a tapgate user. (The web ACL's known-bad-inputs rule answers "
-    "WAF's own 403, not a problem document.)",
+    "principal that is not a tapgate user, a key whose authenticator the role does not "
+    "accept (type authenticator-not-allowed), an admin route for a caller who is not an "
+    "admin (or an admin without a key of their own), another user's events. (The web "
+    "ACL's known-bad-inputs rule answers WAF's own 403, not a problem document.)",
     404: "No such ceremony, key or file (a ceremony begun on another route family or by "
-    "another caller too).",
+    "another caller too), or no such route: a path parameter with a character outside "
+    "RFC 3986's (a control character, say) matches none.",
     409: "The ceremony was used, the key is already registered, the caller's keys changed "
     "since the ceremony began, or the key cap is reached.",
     413: "The body is too large.",
@@ -302,11 +378,21 @@ def _operation(route: v1.Route, op: Operation) -> dict[str, Any]:
         "summary": op.summary,
         "tags": [op.tag],
         "security": _security(route, op),
-        "responses": _responses(op),
+        "responses": _responses(route, op),
     }
     if route.why_public is not None:
         operation["description"] = f"Public: {route.why_public}"
     parameters = [_path_parameter(m.group("name")) for m in _PARAMETER.finditer(route.path)]
+    parameters += [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": schema.get("description", ""),
+            "schema": schema,
+        }
+        for name, schema in (op.query or {}).items()
+    ]
     if parameters:
         operation["parameters"] = parameters
     if op.request is not None:
@@ -327,6 +413,9 @@ def _path_parameter(name: str) -> Schema:
     if name == "credentialId":
         schema: Schema = {"type": "string", "pattern": CREDENTIAL_ID_PATTERN}
         description = "A key's credential id, base64url without padding."
+    elif name == "userName":
+        schema = USER_NAME_SCHEMA
+        description = "A tapgate user name (the STS SourceIdentity of their sessions)."
     else:
         schema = {"type": "string"}
         description = "A file of the page: a name like app.js or style.css."
@@ -339,9 +428,11 @@ def _path_parameter(name: str) -> Schema:
     }
 
 
-def _responses(op: Operation) -> dict[str, Any]:
+def _responses(route: v1.Route, op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {str(op.success): _success(op)}
     errors = set(_ALWAYS) | set(op.errors)
+    if _PARAMETER.search(route.path):
+        errors.add(404)  # a path segment with a character the broker's router never matches
     if op.request is not None:
         errors.add(415)
     if op.calls_aws:

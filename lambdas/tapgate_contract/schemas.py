@@ -13,17 +13,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapgate_contract import audit_events
 from tapgate_contract.identity import USER_NAME_PATTERN
 from tapgate_contract.limits import (
+    ADMIN_REASON_MAX_LENGTH,
     CEREMONY_ID_PATTERN,
+    CODE_CHALLENGE_METHOD,
+    CODE_CHALLENGE_PATTERN,
+    CODE_PATTERN,
+    CODE_VERIFIER_PATTERN,
+    LOOPBACK_PORT_MAX,
+    LOOPBACK_PORT_MIN,
     MAX_CREDENTIAL_ID_BYTES,
     MAX_SESSION_SECONDS,
     MIN_SESSION_SECONDS,
     NICKNAME_FIELD_MAX_LENGTH,
     PURPOSES,
+    REPORT_UNUSED_DAYS_DEFAULT,
+    REPORT_UNUSED_DAYS_MAX,
     ROLE_ARN_FIELD_PATTERN,
 )
 from tapgate_contract.routes import CEREMONY_ANSWER
+from tapgate_contract.tags import ASSURANCE_LEVELS, ROLE_ASSURANCE
 
 Schema = dict[str, Any]
 
@@ -79,6 +90,50 @@ _NICKNAME: Schema = _optional(
     }
 )
 
+# What a role requires of the key that signs in to it (GET /v1/roles, GET /v1/config).
+_ROLE_REQUIREMENT: dict[str, Schema] = {
+    "assurance": {
+        "enum": list(ROLE_ASSURANCE),
+        "description": "The least assurance level a key needs (a weaker key gets 403 "
+        "authenticator-not-allowed).",
+    },
+    "aaguids": {
+        "type": "array",
+        "items": _STRING,
+        "description": "The authenticator models (AAGUIDs) allowed; empty: any.",
+    },
+}
+USER_NAME_SCHEMA: Schema = {
+    "type": "string",
+    # ASCII: JSON Schema's (ECMA-262) \w is ASCII, as the broker's re.ASCII is
+    "pattern": f"^{USER_NAME_PATTERN}$",
+}
+_USER_KEYS: Schema = _object(
+    ("userName", "credentials"),
+    userName=_STRING,
+    credentials={"type": "array", "items": ref("CredentialSummary")},
+)
+_REPORT_KEY: Schema = _object(
+    ("userName", "credentialId", "nickname", "aaguid", "createdAt", "lastUsedAt"),
+    userName=_STRING,
+    credentialId=_STRING,
+    nickname=_STRING,
+    aaguid=_STRING,
+    createdAt=_STRING,
+    lastUsedAt=_optional(_STRING),
+)
+# An IAM role ARN as the events route's ``role`` filter takes it (core.principals.ROLE_ARN:
+# any path, any name without whitespace; ASCII whitespace, as that re.ASCII pattern means).
+_NO_SPACE = r"[^ \t\n\r\f\v]"
+_ROLE_FILTER = rf"^arn:aws[a-z-]*:iam::[0-9]{{12}}:role/(?:{_NO_SPACE}+/)?[^/ \t\n\r\f\v]+$"
+_PORT: Schema = {
+    "type": "integer",
+    "minimum": LOOPBACK_PORT_MIN,
+    "maximum": LOOPBACK_PORT_MAX,
+    "description": "The CLI's loopback listener's port.",
+}
+_UTC_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?Z$"
+
 SCHEMAS: dict[str, Schema] = {
     "Problem": {
         "description": "An RFC 9457 problem document. Nothing internal (a trace, a table "
@@ -125,21 +180,34 @@ SCHEMAS: dict[str, Schema] = {
         (
             "credentialId",
             "nickname",
-            "aaguid",
             "createdAt",
             "lastUsedAt",
             "signCount",
             "transports",
             "backupEligible",
+            "assurance",
+            "assuranceReason",
+            "authenticator",
+            "aaguid",
         ),
         credentialId={"type": "string", "pattern": CREDENTIAL_ID_PATTERN},
         nickname=_STRING,
-        aaguid=_STRING,
         createdAt=_STRING,
         lastUsedAt=_optional(_STRING),
         signCount={"type": "integer", "minimum": 0},
         transports={"type": "array", "items": _STRING},
         backupEligible={"type": "boolean"},
+        assurance={"enum": list(ASSURANCE_LEVELS), "description": "The key's level."},
+        assuranceReason={"type": "string", "description": "Why the level is what it is."},
+        authenticator={
+            **_optional(_STRING),
+            "description": "The model's name in the FIDO metadata; null unless attested.",
+        },
+        aaguid={
+            **_optional(_STRING),
+            "description": "The model's AAGUID; null unless its attestation verified (what "
+            "a client merely claims is not shown).",
+        },
     ),
     "IssuedCredentials": {
         "description": "AWS CLI credential_process JSON, plus the role and SourceIdentity.",
@@ -209,13 +277,59 @@ SCHEMAS: dict[str, Schema] = {
     "EnrollmentRequest": _object(
         userName=_optional(
             {
-                "type": "string",
-                # ASCII: JSON Schema's (ECMA-262) \w is ASCII, as the broker's re.ASCII is
-                "pattern": f"^{USER_NAME_PATTERN}$",
+                **USER_NAME_SCHEMA,
                 "description": "Whose link: an admin may name anyone, others only themself "
                 "(an STS SourceIdentity; not starting with aws:).",
             }
         )
+    ),
+    "AdminOptionsRequest": {
+        "type": "object",
+        "description": "Nothing is read from it: the options are for the admin's own keys.",
+    },
+    "Revocation": _object(
+        ("ceremonyId", "credential", "reason"),
+        ceremonyId=ref("CeremonyId"),
+        credential={
+            **ref("AuthenticationResponse"),
+            "description": "From one of the admin's own keys, answering POST /v1/admin/options.",
+        },
+        reason={
+            "type": "string",
+            "minLength": 1,
+            "maxLength": ADMIN_REASON_MAX_LENGTH,
+            "description": "Why, for the audit trail: stored trimmed and NFC-normalized, no "
+            "control or invisible characters.",
+        },
+    ),
+    "CodeRequest": {
+        "description": "A passkey assertion for the CLI's browser sign-in, and the PKCE "
+        "challenge and loopback port the code is bound to (RFC 8252, RFC 7636).",
+        **_object(
+            (
+                "ceremonyId",
+                "credential",
+                "roleArn",
+                "codeChallenge",
+                "codeChallengeMethod",
+                "redirectPort",
+            ),
+            ceremonyId=ref("CeremonyId"),
+            credential=ref("AuthenticationResponse"),
+            roleArn=_ROLE_ARN,
+            codeChallenge={"type": "string", "pattern": CODE_CHALLENGE_PATTERN},
+            codeChallengeMethod={"const": CODE_CHALLENGE_METHOD},
+            redirectPort=_PORT,
+        ),
+    },
+    "CodeExchange": _object(
+        ("code", "codeVerifier", "redirectPort"),
+        code={"type": "string", "pattern": CODE_PATTERN},
+        codeVerifier={"type": "string", "pattern": CODE_VERIFIER_PATTERN},
+        redirectPort=_PORT,
+        durationSeconds=_optional(
+            {"type": "integer", "minimum": MIN_SESSION_SECONDS, "maximum": MAX_SESSION_SECONDS}
+        ),
     ),
     # --- answers ---
     "RegistrationOptions": _object(
@@ -242,11 +356,8 @@ SCHEMAS: dict[str, Schema] = {
     "CredentialList": _object(
         ("credentials",), credentials={"type": "array", "items": ref("CredentialSummary")}
     ),
-    "PasskeyCredentialList": _object(
-        ("userName", "credentials"),
-        userName=_STRING,
-        credentials={"type": "array", "items": ref("CredentialSummary")},
-    ),
+    "PasskeyCredentialList": _USER_KEYS,
+    "UserCredentialList": _USER_KEYS,
     "PasskeySignIn": {
         "allOf": [
             ref("IssuedCredentials"),
@@ -258,10 +369,11 @@ SCHEMAS: dict[str, Schema] = {
         roles={
             "type": "array",
             "items": _object(
-                ("arn", "maxSessionSeconds", "userVerification"),
+                ("arn", "maxSessionSeconds", "userVerification", "assurance", "aaguids"),
                 arn=_STRING,
                 maxSessionSeconds={"type": "integer"},
                 userVerification={"enum": ["required", "preferred", "discouraged"]},
+                **_ROLE_REQUIREMENT,
             ),
         },
     ),
@@ -275,9 +387,133 @@ SCHEMAS: dict[str, Schema] = {
     "Config": _object(
         ("rpId", "roles"),
         rpId=_STRING,
-        roles={"type": "array", "items": _object(("arn", "name"), arn=_STRING, name=_STRING)},
+        roles={
+            "type": "array",
+            "items": _object(
+                ("arn", "name", "assurance", "aaguids"),
+                arn=_STRING,
+                name=_STRING,
+                **_ROLE_REQUIREMENT,
+            ),
+        },
+    ),
+    "Revoked": _object(
+        ("userName", "revoked"),
+        userName=_STRING,
+        revoked={
+            "type": "array",
+            "items": {"type": "string", "pattern": CREDENTIAL_ID_PATTERN},
+            "description": "The credential ids revoked.",
+        },
+    ),
+    "Report": {
+        "description": "The key inventory (no key material, no user handles); aaguid is "
+        "what the key's registration named.",
+        **_object(
+            ("generatedAt", "unusedDays", "users", "unusedKeys", "keysByAaguid", "keys"),
+            generatedAt=_STRING,
+            unusedDays={"type": "integer", "minimum": 1, "maximum": REPORT_UNUSED_DAYS_MAX},
+            users={
+                "type": "array",
+                "items": _object(
+                    ("userName", "keyCount"), userName=_STRING, keyCount={"type": "integer"}
+                ),
+            },
+            unusedKeys={"type": "array", "items": _REPORT_KEY},
+            keysByAaguid={
+                "type": "array",
+                "items": _object(
+                    ("aaguid", "keyCount"), aaguid=_STRING, keyCount={"type": "integer"}
+                ),
+            },
+            keys={"type": "array", "items": _REPORT_KEY},
+        ),
+    },
+    "Events": _object(
+        ("events",),
+        events={
+            "type": "array",
+            "items": _object(
+                audit_events.FIELDS,
+                **{
+                    **dict.fromkeys(audit_events.FIELDS, _STRING),
+                    "outcome": {"enum": list(audit_events.OUTCOMES)},
+                    "sessionSeconds": _optional({"type": "integer"}),
+                    "details": {"type": "object", "additionalProperties": _STRING},
+                },
+            ),
+        },
+        next={
+            "type": "string",
+            "description": "The page token of the next page (send it as next); absent on "
+            "the last page.",
+        },
+    ),
+    "SignInCode": _object(
+        ("code", "redirectUri", "expiresIn"),
+        code={
+            "type": "string",
+            "pattern": CODE_PATTERN,
+            "description": "Single use, for the CLI only: keep it out of logs.",
+        },
+        redirectUri={"type": "string", "format": "uri"},
+        expiresIn={"type": "integer", "minimum": 0},
     ),
     "OpenApiDocument": _object(("openapi", "info", "paths"), openapi=_STRING),
+}
+
+# Query parameters, by route: each a JSON Schema of the string the route takes (a number is
+# sent as its digits). The events route's are audit_events.QUERY_PARAMETERS.
+_STRING_PARAMETER = audit_events.MAX_PARAMETER_LENGTH
+EVENT_QUERY: dict[str, Schema] = {
+    "user": {
+        **USER_NAME_SCHEMA,
+        "description": "Whose events (an admin: anyone; another caller: only themself, "
+        "which is also the default).",
+    },
+    "role": {
+        "type": "string",
+        "maxLength": _STRING_PARAMETER,
+        "pattern": _ROLE_FILTER,
+        "description": "Only events of this role (an IAM role ARN).",
+    },
+    "since": {
+        "type": "string",
+        "pattern": _UTC_TIME,
+        "description": "ISO 8601 UTC, like 2026-01-31T08:00:00Z; default: a day before until.",
+    },
+    "until": {
+        "type": "string",
+        "pattern": _UTC_TIME,
+        "description": "ISO 8601 UTC; default: now.",
+    },
+    "kind": {
+        "type": "string",
+        "pattern": audit_events.KIND_PATTERN,
+        "description": f"Only events of this kind (e.g. {', '.join(audit_events.KINDS)}).",
+    },
+    "outcome": {"enum": list(audit_events.OUTCOMES), "description": "Only these outcomes."},
+    "limit": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": audit_events.MAX_PAGE_SIZE,
+        "description": f"Events per page; default {audit_events.DEFAULT_PAGE_SIZE}.",
+    },
+    "next": {
+        "type": "string",
+        "maxLength": _STRING_PARAMETER,
+        "description": "The page token a previous page answered; the other parameters, if "
+        "given, must be that query's.",
+    },
+}
+REPORT_QUERY: dict[str, Schema] = {
+    "unusedDays": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": REPORT_UNUSED_DAYS_MAX,
+        "description": "A key unused this many days is listed as unused (default "
+        f"{REPORT_UNUSED_DAYS_DEFAULT}).",
+    },
 }
 
 # What API Gateway validates before the Lambda on the routes with a ``body_model`` (JSON

@@ -11,7 +11,10 @@ generation mode, no deadline.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -222,9 +225,9 @@ class Documented:
 def test_a_whole_enrollment_and_passkey_sign_in_is_the_documents(
     local: LocalHandle, tmp_path: Path
 ) -> None:
-    """Every body of a real enrollment and passkey sign-in (a soft key with a PIN, as the
-    page's browser would send them) and every answer, successes included, match the
-    document."""
+    """Every body of a real enrollment, passkey sign-in and browser sign-in for the CLI (a
+    soft key with a PIN, as the page's browser and the CLI would send them) and every
+    answer, successes included, match the document."""
     documented = Documented(local.api_url)
     enrollment = create_enrollment(local.state, "openapi-flow")
     jsonschema.validate(enrollment, documented.schema("Enrollment"))
@@ -244,6 +247,27 @@ def test_a_whole_enrollment_and_passkey_sign_in_is_the_documents(
     answer = {"ceremonyId": options["ceremonyId"], "credential": assertion, "roleArn": role}
     issued = documented.call(v1.PASSKEY_VERIFY, {**answer, "console": True})
     assert issued["SourceIdentity"] == "openapi-flow" and issued["consoleUrl"]
+
+    # The CLI's browser sign-in: the page trades an assertion for a code, the CLI the code
+    # and its PKCE verifier for the role's credentials.
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    options = documented.call(v1.PASSKEY_OPTIONS, {"roleArn": role})
+    assertion = get_assertion(client, options["publicKey"])
+    code = documented.call(
+        v1.PASSKEY_CODE,
+        {
+            "ceremonyId": options["ceremonyId"],
+            "credential": assertion,
+            "roleArn": role,
+            "codeChallenge": challenge.rstrip(b"=").decode(),
+            "codeChallengeMethod": "S256",
+            "redirectPort": 8123,
+        },
+    )
+    exchange = {"code": code["code"], "codeVerifier": verifier, "redirectPort": 8123}
+    issued = documented.call(v1.PASSKEY_TOKEN, exchange)
+    assert issued["SourceIdentity"] == "openapi-flow" and issued["RoleArn"] == role
 
     options = documented.call(v1.PASSKEY_OPTIONS, {"purpose": "manage"})
     assertion = get_assertion(client, options["publicKey"])

@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from tapgate_broker.api.kit import credential_summary
 from tapgate_broker.api.routes import build_app
+from tapgate_broker.core.models import KeyAssurance, StoredCredential
+from tapgate_contract import audit_events
 from tapgate_contract import routes as v1
 from tapgate_contract.openapi import OPERATIONS, document, openapi_path
 from tapgate_contract.problems import PROBLEM_CONTENT_TYPE
@@ -119,6 +123,62 @@ def test_the_ceremony_answer_routes_take_the_gateways_body_model() -> None:
         assert set(model["required"]) <= required, route
         ceremony_id = DOCUMENT["components"]["schemas"]["CeremonyId"]
         assert model["properties"]["ceremonyId"]["pattern"] == ceremony_id["pattern"]
+
+
+def test_the_events_operation_takes_the_contracts_query_parameters() -> None:
+    operation = DOCUMENT["paths"][openapi_path(v1.ADMIN_EVENTS)]["get"]
+    taken = [p["name"] for p in operation["parameters"] if p["in"] == "query"]
+    assert taken == list(audit_events.QUERY_PARAMETERS)
+    assert all(not p["required"] for p in operation["parameters"])
+
+
+def _summary_schema() -> dict[str, Any]:
+    return {"$ref": "#/components/schemas/CredentialSummary", "components": DOCUMENT["components"]}
+
+
+@pytest.mark.parametrize(
+    "assurance",
+    [
+        KeyAssurance(
+            level="certified",
+            reason="attested",
+            aaguid="ee882879-721c-4913-9775-3dfcce97072a",
+            authenticator="YubiKey 5",
+        ),
+        None,  # an item stored before assurance: unattested, no AAGUID shown
+    ],
+)
+def test_a_key_summary_is_the_documents(assurance: KeyAssurance | None) -> None:
+    key = StoredCredential(
+        user_name="alice",
+        credential_id=b"\x01" * 16,
+        credential_data=b"",
+        sign_count=3,
+        user_handle=b"\x02" * 16,
+        aaguid="ee882879-721c-4913-9775-3dfcce97072a",
+        created_at="2026-12-01T10:00:00Z",
+        assurance=assurance,
+    )
+    summary = credential_summary(key)
+    jsonschema.validate(summary, _summary_schema())
+    assert (summary["aaguid"] is None) is (assurance is None)
+
+
+def test_a_summary_without_its_assurance_is_refused() -> None:
+    """The check above can fail: the document requires the assurance fields."""
+    key = StoredCredential(
+        user_name="alice",
+        credential_id=b"\x01" * 16,
+        credential_data=b"",
+        sign_count=0,
+        user_handle=b"\x02" * 16,
+        aaguid="",
+        created_at="2026-12-01T10:00:00Z",
+    )
+    summary = credential_summary(key)
+    del summary["assurance"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(summary, _summary_schema())
 
 
 def test_the_broker_serves_the_document() -> None:
