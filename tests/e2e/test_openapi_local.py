@@ -191,26 +191,46 @@ class Documented:
     """The served document as a checker of one exchange (what schemathesis cannot reach: the
     answers of ceremonies that succeed, and the bodies real clients send)."""
 
-    def __init__(self, api_url: str) -> None:
+    def __init__(self, api_url: str, *, signer: SignedAs | None = None) -> None:
         self.api_url = api_url
+        self.signer = signer
         self.document = requests.get(api_url + v1.OPENAPI_DOCUMENT.url_path, timeout=30).json()
 
     def schema(self, name: str) -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/{name}", "components": self.document["components"]}
 
     def call(
-        self, route: v1.Route, body: dict[str, Any], *, bearer: str | None = None
+        self,
+        route: v1.Route,
+        body: dict[str, Any],
+        *,
+        bearer: str | None = None,
+        path: str | None = None,
     ) -> dict[str, Any]:
-        """Send ``body`` (checked against the route's request schema), check the answer's
-        status, media type and schema against the route's operation, return its JSON."""
+        """Send ``body`` (checked against the route's request schema) to the route (at
+        ``path``, its parameters filled in), signed when the route is SigV4; check the
+        answer's status, media type and schema against the route's operation, return its
+        JSON."""
         operation = self.document["paths"][openapi_path(route)][route.method.lower()]
-        request_schema = operation["requestBody"]["content"]["application/json"]["schema"]
-        jsonschema.validate(body, {**request_schema, "components": self.document["components"]})
+        if "requestBody" in operation:
+            request = operation["requestBody"]["content"]["application/json"]["schema"]
+            jsonschema.validate(body, {**request, "components": self.document["components"]})
+        else:
+            assert body == {}, route  # a route that reads no body is sent none
         if route.body_model is not None:  # and API Gateway's model lets it through
             jsonschema.validate(body, GATEWAY_MODELS[route.body_model])
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        auth = None
+        if route.auth is v1.Auth.SIGV4:
+            assert self.signer is not None, route
+            auth, headers = self.signer, {"Authorization": "placeholder"}
         answer = requests.request(
-            route.method, self.api_url + route.url_path, json=body, headers=headers, timeout=30
+            route.method,
+            self.api_url + (path or route.url_path),
+            json=body if "requestBody" in operation else None,
+            headers=headers,
+            auth=auth,
+            timeout=30,
         )
         documented = operation["responses"].get(str(answer.status_code))
         assert documented is not None, (route, answer.status_code, answer.text[:300])
@@ -276,3 +296,40 @@ def test_a_whole_enrollment_and_passkey_sign_in_is_the_documents(
     assert [c["credentialId"] for c in listed["credentials"]] == [
         stored["credential"]["credentialId"]
     ]
+
+
+def _enroll(documented: Documented, state: dict[str, Any], user: str, key: Path) -> Any:
+    """A soft key (PIN 4321) enrolled for ``user``; its client and stored summary."""
+    token = create_enrollment(state, user)["token"]
+    SoftAuthenticator.create(key, pin="4321")
+    client = soft_client(key, state["origin"], pin="4321")
+    options = documented.call(v1.ENROLLMENT_OPTIONS, {}, bearer=token)
+    answer = {
+        "ceremonyId": options["ceremonyId"],
+        "credential": make_credential(client, options["publicKey"]),
+    }
+    stored = documented.call(v1.ENROLLMENT_VERIFY, answer, bearer=token)
+    return client, stored["credential"]
+
+
+def test_an_admins_revocation_is_the_documents(local: LocalHandle, tmp_path: Path) -> None:
+    """The admin's own assertion (POST /v1/admin/options) and a revocation of another
+    user's key, signed as the local admin (the demo user): bodies and answers match the
+    document, successes included."""
+    documented = Documented(local.api_url, signer=SignedAs(local.state))
+    admin = local.state["demoUser"]["userName"]
+    admin_client, _ = _enroll(documented, local.state, admin, tmp_path / "admin.json")
+    _, revoked_key = _enroll(documented, local.state, "openapi-revoked", tmp_path / "user.json")
+
+    users = "/v1/admin/users/openapi-revoked/credentials"
+    listed = documented.call(v1.ADMIN_USER_CREDENTIALS, {}, path=users)
+    assert [c["credentialId"] for c in listed["credentials"]] == [revoked_key["credentialId"]]
+    options = documented.call(v1.ADMIN_OPTIONS, {})
+    answer = {
+        "ceremonyId": options["ceremonyId"],
+        "credential": get_assertion(admin_client, options["publicKey"]),
+        "reason": "left the team",
+    }
+    path = f"{users}/{revoked_key['credentialId']}"
+    revoked = documented.call(v1.ADMIN_USER_CREDENTIAL_REVOKE, answer, path=path)
+    assert revoked == {"userName": "openapi-revoked", "revoked": [revoked_key["credentialId"]]}
