@@ -7,6 +7,8 @@ The routes, their authorization and throttling class come from the contract's ta
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -19,10 +21,9 @@ from constructs import Construct
 from stacks.config import CustomDomainConfig, ThrottlingConfig
 from stacks.nag import acknowledge, acknowledge_checkov
 from stacks.waf import PerIpThrottling
-from tapgate_contract.limits import CEREMONY_ID_PATTERN
 from tapgate_contract.policies import api_resource_policy
+from tapgate_contract.problems import PROBLEM_CONTENT_TYPE
 from tapgate_contract.routes import (
-    CEREMONY_ANSWER,
     ROUTES,
     STAGE,
     Auth,
@@ -30,6 +31,7 @@ from tapgate_contract.routes import (
     Throttle,
     public_write_prefixes,
 )
+from tapgate_contract.schemas import GATEWAY_MODELS
 
 # How each route's authorization is set on its API Gateway method.
 AUTHORIZATION = {
@@ -43,20 +45,18 @@ def method_options_key(route: Route) -> str:
     return f"{route.path}/{route.method}"
 
 
-_MODELS = {
-    CEREMONY_ANSWER: {
-        "schema": apigw.JsonSchemaVersion.DRAFT4,
-        "type": apigw.JsonSchemaType.OBJECT,
-        "required": ["ceremonyId", "credential"],
-        "properties": {
-            "ceremonyId": {
-                "type": apigw.JsonSchemaType.STRING,
-                "pattern": CEREMONY_ID_PATTERN,
-            },
-            "credential": {"type": apigw.JsonSchemaType.OBJECT},
-        },
-    },
-}
+def gateway_schema(schema: Mapping[str, Any], *, top: bool = True) -> apigw.JsonSchema:
+    """A body model of the contract (``schemas.GATEWAY_MODELS``: draft 4's type, required,
+    pattern and properties) as API Gateway's ``JsonSchema``."""
+    properties = schema.get("properties") or {}
+    return apigw.JsonSchema(
+        schema=apigw.JsonSchemaVersion.DRAFT4 if top else None,
+        type=apigw.JsonSchemaType[str(schema["type"]).upper()],
+        required=schema.get("required"),
+        pattern=schema.get("pattern"),
+        properties={k: gateway_schema(v, top=False) for k, v in properties.items()} or None,
+    )
+
 
 # API Gateway's own errors (bad signature, throttling, ...) as RFC 9457 problem documents,
 # like the broker's. $context.error.messageString is already a quoted JSON string.
@@ -165,9 +165,9 @@ class BrokerRestApi(Construct):
                 name,
                 content_type="application/json",
                 model_name=name,
-                schema=apigw.JsonSchema(**schema),  # type: ignore[arg-type]
+                schema=gateway_schema(schema),
             )
-            for name, schema in _MODELS.items()
+            for name, schema in GATEWAY_MODELS.items()
         }
         # One invoke permission for the whole API instead of one per method.
         integration = apigw.LambdaIntegration(function, scope_permission_to_method=False)
@@ -208,7 +208,7 @@ class BrokerRestApi(Construct):
                 type=response_type,
                 status_code=status,
                 templates={"application/json": _problem_template(title, status)},
-                response_headers={"Content-Type": "'application/problem+json'"},
+                response_headers={"Content-Type": f"'{PROBLEM_CONTENT_TYPE}'"},
             )
         self.web_acl = PerIpThrottling(
             self,

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from tapgate_contract.problems import PROBLEM_TYPE_BASE
+
 # The window WAF counts requests over; the limits in cdk.json are per this window.
 EVALUATION_WINDOW_SECONDS = 300
 # A client that stops sending is below any limit once its counted requests have left the
@@ -24,7 +26,7 @@ RETRY_AFTER_SECONDS = EVALUATION_WINDOW_SECONDS
 THROTTLED_BODY_KEY = "throttled"
 # The broker's and the local gateway's problem type for throttling (docs/design.md).
 THROTTLED_PROBLEM = {
-    "type": "https://tapgate.dev/problems/throttled",
+    "type": PROBLEM_TYPE_BASE + "throttled",
     "title": "Too many requests",
     "status": 429,
     "detail": "Too many requests from this address; retry after the seconds in Retry-After.",

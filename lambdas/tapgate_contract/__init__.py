@@ -12,7 +12,11 @@ module                 what it holds
                        route is public, throttling class, body model)
 ``tags``               the session tags the broker sets and the gated-role resource tag
 ``limits``             session bounds and the chained-role cap, TTL defaults, body,
-                       nickname and ceremony-id limits
+                       nickname, ceremony-id and roleArn limits
+``problems``           the RFC 9457 problem document's media type and type base
+``schemas``            the request and answer bodies as JSON Schema, and API Gateway's
+                       body model
+``openapi``            the OpenAPI 3.1 document built from ``routes`` and ``schemas``
 ``tables``             the DynamoDB tables: logical roles, keys, index, TTL attribute
 ``environment``        the broker's environment variable names
 ``identity``           the default identity roles (whose session names are users)

@@ -62,3 +62,9 @@ LOOPBACK_PORT_MIN = 1024
 LOOPBACK_PORT_MAX = 65535
 LOOPBACK_CALLBACK_PATH = "/callback"
 CLI_STATE_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"  # opaque to the broker; the page checks shape
+# A role ARN in a request body (``roleArn``), as the broker and the API document accept it.
+# ASCII classes spelled out: the same pattern serves Python's ``re`` and JSON Schema's regex.
+ROLE_ARN_FIELD_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$"
+
+# A purpose of an authentication ceremony: a sign-in, or a key list or removal.
+PURPOSES = ("sign-in", "manage")

@@ -50,6 +50,10 @@ WHY_PAGE = (
     "The web page and its static files (HTML, CSS, an ES module): public by nature, they hold "
     "no secrets and are what a user opens before they have any credential."
 )
+WHY_DOCUMENT = (
+    "The API's OpenAPI document for clients: what every route takes and answers, built "
+    "from this table; it holds no secrets and a client needs it before it has credentials."
+)
 WHY_CONFIG = (
     "Public configuration for the page: the RP ID and the gated roles' ARNs and display "
     "names, which are not secrets."
@@ -247,6 +251,7 @@ PASSKEY_TOKEN = Route(
     why_public=WHY_PASSKEY_EXCHANGE,
 )
 CONFIG = Route("GET", "/config", Auth.PUBLIC, why_public=WHY_CONFIG)
+OPENAPI_DOCUMENT = Route("GET", "/openapi.json", Auth.PUBLIC, why_public=WHY_DOCUMENT)
 PAGE = Route("GET", "/", Auth.PUBLIC, why_public=WHY_PAGE)
 ENROLL_PAGE = Route("GET", "/enroll", Auth.PUBLIC, why_public=WHY_PAGE)
 STATIC_FILE = Route("GET", "/static/{proxy+}", Auth.PUBLIC, why_public=WHY_PAGE)
@@ -273,6 +278,7 @@ ROUTES: tuple[Route, ...] = (
     PASSKEY_CODE,
     PASSKEY_TOKEN,
     CONFIG,
+    OPENAPI_DOCUMENT,
     PAGE,
     ENROLL_PAGE,
     STATIC_FILE,

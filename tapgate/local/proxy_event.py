@@ -13,10 +13,8 @@ from urllib.parse import parse_qsl, unquote
 
 from tapgate.local.routes import API_PREFIX
 from tapgate.local.sigv4 import SigV4Identity
+from tapgate_contract.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 from tapgate_contract.stage import STAGE
-
-PROBLEM_TYPE_BASE = "https://tapgate.dev/problems/"
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 @dataclass(frozen=True)

@@ -490,6 +490,12 @@ CASES: list[Case] = [
         400,
     ),
     (
+        # not read as absent: the OpenAPI document's purpose is one of two words or null
+        "authopt-purpose-empty",
+        lambda w: Request("POST", "/authentication/options", {"purpose": ""}),
+        400,
+    ),
+    (
         "authopt-unsigned-manage",
         lambda w: Request("POST", "/authentication/options", {"purpose": "manage"}, signed=False),
         403,
@@ -667,6 +673,11 @@ CASES: list[Case] = [
     (
         "passkeyopt-purpose-unknown",
         lambda w: Request("POST", "/passkey/options", {"purpose": "admin"}, signed=False),
+        400,
+    ),
+    (
+        "passkeyopt-purpose-empty",
+        lambda w: Request("POST", "/passkey/options", {"purpose": ""}, signed=False),
         400,
     ),
     (

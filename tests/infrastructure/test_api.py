@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from tapgate_contract.routes import CEREMONY_ANSWER
+from tapgate_contract.schemas import GATEWAY_MODELS
 from tests.infrastructure.conftest import (
     EXPECTED_ROUTES,
     FULL_THROTTLING,
@@ -96,6 +98,11 @@ def test_ceremony_answers_are_validated_before_the_lambda(
         assert routes[route]["RequestParameters"] == {"method.request.path.credentialId": True}
     schema = model["Properties"]["Schema"]
     assert schema["required"] == ["ceremonyId", "credential"]
+    # the contract's model, as it is (tapgate_contract.schemas.GATEWAY_MODELS)
+    assert schema == {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        **GATEWAY_MODELS[CEREMONY_ANSWER],
+    }
     # Other fields (nickname, roleArn, console, ...) must pass: the broker checks them.
     assert "additionalProperties" not in schema
 

@@ -9,7 +9,8 @@ docstrings are prose and are skipped. Checked, as string literals:
   parameterized route's fixed prefix (``/v1/credentials/``); the stage itself;
 * a broker environment variable name; the credential-id index; a default identity role;
 * a federation endpoint or console host; a shipped policy file name; the Lambda service
-  principal; the ceremony-id pattern; the gateway's body model name;
+  principal; the ceremony-id and roleArn patterns; the gateway's body model name; the
+  problem document's media type and type base (also inside a longer string);
 * a table key or TTL attribute where a table is defined (an ``AttributeName`` value or the
   name given to a DynamoDB ``Attribute``): elsewhere the same words are API fields.
 
@@ -34,6 +35,7 @@ from tapgate_contract import (
     identity,
     limits,
     policies,
+    problems,
     routes,
     stage,
     tables,
@@ -74,10 +76,18 @@ def _string_facts() -> dict[str, str]:
     facts[policies.LAMBDA_SERVICE] = "the broker role's principal"
     facts[limits.CEREMONY_ID_PATTERN] = "the ceremony-id pattern"
     facts[routes.CEREMONY_ANSWER] = "the gateway's body model"
+    facts[problems.PROBLEM_CONTENT_TYPE] = "the problem document's media type"
+    facts[problems.PROBLEM_TYPE_BASE] = "the problem types' base"
+    facts[limits.ROLE_ARN_FIELD_PATTERN] = "the roleArn field's pattern"
     return facts
 
 
 STRING_FACTS = _string_facts()
+# Facts that a longer literal may carry (a problem type, a quoted header value).
+CONTAINED_FACTS = {
+    problems.PROBLEM_CONTENT_TYPE: "the problem document's media type",
+    problems.PROBLEM_TYPE_BASE: "the problem types' base",
+}
 TABLE_NAMES = {
     tables.USER_NAME,
     tables.CREDENTIAL_ID,
@@ -186,6 +196,10 @@ def violations(paths: Iterable[Path], root: Path) -> Iterator[tuple[str, int, ob
                     yield relative, node.lineno, node.value, STRING_FACTS[node.value]
                 elif node.value in TABLE_NAMES and id(node) in table_nodes:
                     yield relative, node.lineno, node.value, "a table key or TTL attribute"
+                elif isinstance(node.value, str):
+                    for fact, which in CONTAINED_FACTS.items():
+                        if fact in node.value:
+                            yield relative, node.lineno, node.value, which
             number = _int(node)
             if number is None or id(node) in factors:
                 continue
@@ -240,7 +254,9 @@ def test_the_check_finds_a_fact_written_again(tmp_path: Path) -> None:
         "CEREMONY_TTL_SECONDS = 300\n"
         "STATUS = 400\n"
         'KEY = {"AttributeName": "userName", "KeyType": "HASH"}\n'
-        'FIELD = {"userName": "alice"}\n',
+        'FIELD = {"userName": "alice"}\n'
+        'TYPE = "https://tapgate.dev/problems/throttled"\n'
+        """HEADER = "'application/problem+json'"\n""",
         encoding="utf-8",
     )
     found = {(line, literal) for _, line, literal, _ in violations([planted], tmp_path)}
@@ -254,4 +270,6 @@ def test_the_check_finds_a_fact_written_again(tmp_path: Path) -> None:
         (8, 65536),
         (9, 300),
         (11, "userName"),
+        (13, "https://tapgate.dev/problems/throttled"),
+        (14, "'application/problem+json'"),
     }

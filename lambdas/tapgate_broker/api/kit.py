@@ -78,9 +78,12 @@ class RouteKit:
     def authentication_options(self, caller: Caller) -> Response:
         """Request options for a sign-in or manage ceremony (body ``{roleArn?, purpose?}``)."""
         payload = self.body(required=False)
-        purpose = requests.optional_string(payload, "purpose", max_length=16) or "sign-in"
+        # Only an absent (or null) purpose means a sign-in: "" is refused like any other word.
+        purpose = requests.optional_string(payload, "purpose", max_length=16)
         result = self.get_broker().authentication_options(
-            caller, role_arn=requests.role_arn(payload, required=False), purpose=purpose
+            caller,
+            role_arn=requests.role_arn(payload, required=False),
+            purpose="sign-in" if purpose is None else purpose,
         )
         return json_response(
             200, {"ceremonyId": result.ceremony_id, "publicKey": result.public_key}

@@ -7,9 +7,8 @@ import json
 from aws_lambda_powertools.event_handler import Response
 
 from tapgate_broker.core.errors import DependencyError, TapgateError, ThrottledError
+from tapgate_contract.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
 
-PROBLEM_TYPE_BASE = "https://tapgate.dev/problems/"
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 NO_STORE = {"Cache-Control": "no-store"}
 
 

@@ -16,13 +16,13 @@ from tapgate_broker.core.errors import (
     PayloadTooLargeError,
     TapgateError,
 )
-from tapgate_contract.limits import CEREMONY_ID_PATTERN, MAX_BODY_BYTES
+from tapgate_contract.limits import CEREMONY_ID_PATTERN, MAX_BODY_BYTES, ROLE_ARN_FIELD_PATTERN
 from tapgate_contract.limits import MAX_JSON_DEPTH as MAX_DEPTH
 
 _CEREMONY_ID = re.compile(CEREMONY_ID_PATTERN)  # used with fullmatch
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32), core/enrollment
 _BEARER = re.compile(r"Bearer[ ]+(?P<token>\S+)[ ]*", re.IGNORECASE)
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
+_ROLE_ARN = re.compile(ROLE_ARN_FIELD_PATTERN, re.ASCII)  # used with fullmatch
 
 
 class UnsupportedMediaTypeError(TapgateError):

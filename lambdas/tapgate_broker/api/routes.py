@@ -1,8 +1,8 @@
 """HTTP API v1 routes on Powertools' resolver. Thin: parse, call the Broker, shape JSON.
 
-``build_app`` wires four groups: the SigV4 routes here, the admin routes
-(``admin_routes``), the unsigned enrollment-token and passkey routes (``public_routes``) and
-the web page (``pages``), then one error map.
+``build_app`` wires five groups: the SigV4 routes here, the admin routes (``admin_routes``,
+``admin_events``), the unsigned enrollment-token and passkey routes (``public_routes``), the
+web page (``pages``) and the OpenAPI document (``document``), then one error map.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from aws_lambda_powertools.metrics import Metrics
 from tapgate_broker.api import requests
 from tapgate_broker.api.admin_events import add_event_routes
 from tapgate_broker.api.admin_routes import add_admin_routes
+from tapgate_broker.api.document import add_document_route
 from tapgate_broker.api.kit import (
     RouteKit,
     credential_summary,
@@ -49,6 +50,7 @@ def build_app(get_broker: Callable[[], Broker], *, metrics: Metrics | None = Non
     add_public_routes(kit)
     add_event_routes(kit)
     add_page_routes(app)
+    add_document_route(app)
     add_error_handlers(app)
     return app
 
