@@ -79,7 +79,8 @@ def main() -> int:
         store.put(cache_key(api_url=API_URL, role_arn=ROLE, identity="key:" + ACCESS_KEY), document)
         cli_args = ["credentials", "--api-url", API_URL, "--role", ROLE]
         program = (
-            f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+            # The repository laid out as a wheel installs it: tapgate and tapgate_contract.
+            f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'lambdas')!r}]; "
             "from tapgate.cli.main import main; sys.exit(main())"
         )
         check = subprocess.run(
