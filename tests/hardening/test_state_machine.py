@@ -459,6 +459,9 @@ def test_any_interleaving_keeps_the_invariants(monkeypatch: pytest.MonkeyPatch) 
     # (and on any new module anywhere): the coverage asserted below came and went with test
     # order. Without them the run depends on this file alone. (A private hook, on purpose.)
     monkeypatch.setattr(providers, "_get_local_constants", providers.Constants)
+    # ... and the constants it already picked per draw kind for tests that ran before in
+    # this process (a module-level cache, filled on first use): start from none.
+    monkeypatch.setattr(providers, "CONSTANTS_CACHE", providers.LRUCache(1024))
     run_state_machine_as_test(
         BrokerMachine,
         settings=settings(
